@@ -74,8 +74,10 @@ class SoftmaxCrossEntropyL2:
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
         Training data, float32 or float64. Dense ``X`` should be C-contiguous
         and sparse ``X`` CSR for efficient row chunks. Never modified.
-    y : ndarray of shape (n_samples,)
-        Class codes in ``0 .. n_classes - 1``.
+    y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        Targets: class codes in ``0 .. n_classes - 1``, or a dense matrix of
+        class probabilities ``Y`` (soft targets, rows summing to 1), in which
+        case the loss is the cross-entropy ``-sum_k Y_ik log p_ik``.
     n_classes : int
         Number of classes ``K``.
     sample_weight : ndarray of shape (n_samples,) or None
@@ -87,6 +89,9 @@ class SoftmaxCrossEntropyL2:
         Whether the model has an (unpenalised) intercept ``b``.
     chunk_size : int or None
         Rows per chunk; None chooses it with :func:`auto_chunk_size`.
+    label_smoothing : float, default=0.0
+        ``eps`` in [0, 1): the targets become ``(1 - eps) Y + eps / K``
+        (torch's definition), without forming them.
     """
 
     def __init__(
@@ -98,10 +103,15 @@ class SoftmaxCrossEntropyL2:
         C=1.0,
         fit_intercept=True,
         chunk_size=None,
+        label_smoothing=0.0,
     ):
         self.X = X
-        self.y = np.asarray(y, dtype=np.intp)
+        y = np.asarray(y)
+        # Soft targets Y (n, K) are kept in the working dtype; codes as intp.
+        self.soft = y.ndim == 2
+        self.y = y.astype(X.dtype if self.soft else np.intp, copy=False)
         self.n_classes = int(n_classes)
+        self.label_smoothing = float(label_smoothing)
         self.fit_intercept = bool(fit_intercept)
         self.dtype = X.dtype
         n_samples, n_features = X.shape
@@ -187,20 +197,43 @@ class SoftmaxCrossEntropyL2:
         return 0.5 * self.l2_reg_strength * float(np.vdot(W, W))
 
     # ---------------------------------------------------------------- values
+    def _target_dot(self, Z, yc):
+        """``sum_k T_ik Z_ik`` per row, in float64, for the (smoothed) targets T."""
+        if self.soft:
+            zt = np.einsum("ij,ij->i", yc, Z, dtype=np.float64)
+        else:
+            zt = Z[np.arange(Z.shape[0]), yc].astype(np.float64)
+        eps = self.label_smoothing
+        if eps:
+            # T = (1 - eps) Y + eps / K
+            zt *= 1 - eps
+            zt += (eps / self.n_classes) * Z.sum(axis=1, dtype=np.float64)
+        return zt
+
+    def _subtract_target(self, P, yc):
+        """``P -= T`` in place: ``dL/dz = P - T`` (no one-hot matrix for codes)."""
+        eps = self.label_smoothing
+        if self.soft:
+            P -= yc if not eps else (1 - eps) * yc
+        else:
+            P[np.arange(P.shape[0]), yc] -= 1 - eps
+        if eps:
+            P -= eps / self.n_classes
+
     def _softmax_chunk(self, Z, yc):
-        """Turn raw scores ``Z`` into ``P`` in place; return per-row ``-log p_y``.
+        """Turn raw scores ``Z`` into ``P`` in place; return per-row loss.
 
         Uses the max shift inside the exponential, ``exp(z - max z)``, so no
-        exponential overflows, and ``-log p_y = lse - z_y`` from log-sum-exp.
+        exponential overflows, and ``-sum_k T_k log p_k = lse - sum_k T_k z_k``
+        from log-sum-exp (valid because ``sum_k T_k = 1``).
         """
-        rows = np.arange(Z.shape[0])
-        zy = Z[rows, yc].astype(np.float64)
+        zy = self._target_dot(Z, yc)
         m = Z.max(axis=1, keepdims=True)
         Z -= m
         np.exp(Z, out=Z)
         s = Z.sum(axis=1, keepdims=True)
         Z /= s
-        # lse_i - z_{i, y_i}, in float64
+        # lse_i - sum_k T_ik z_ik, in float64
         nll = np.log(s[:, 0].astype(np.float64)) + m[:, 0] - zy
         return nll
 
@@ -254,7 +287,7 @@ class SoftmaxCrossEntropyL2:
             loss += float(np.dot(swc.astype(np.float64), nll))
             if need_gradient:
                 # G = s * (P - Y): subtract 1 at the true class, no one-hot Y.
-                Z[np.arange(Z.shape[0]), yc] -= 1
+                self._subtract_target(Z, yc)
                 Z *= swc[:, None]
                 self._add_product(Z, Xc, gW_acc)
                 if self.fit_intercept:
