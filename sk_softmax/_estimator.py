@@ -202,7 +202,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         if self.classes_.shape[0] < 2:
             raise ValueError(
                 "This solver needs samples of at least 2 classes in the data, but "
-                f"the data contains only one class: {self.classes_[0]!r}"
+                f"the data contains only one class: {self.classes_.tolist()[0]!r}"
             )
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
@@ -356,7 +356,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predicted labels, from ``classes_``.
         """
-        return self.classes_[np.argmax(self._raw_scores(X), axis=1)]
+        scores = self._raw_scores(X)  # checks fitted before classes_ is read
+        return self.classes_[np.argmax(scores, axis=1)]
 
     def predict_proba(self, X):
         """Class probabilities ``softmax(W x + b)``.

@@ -1,0 +1,477 @@
+"""SoftmaxRegression against independent truths: LogisticRegression, repetition,
+hand-computed objectives, and every bad input."""
+
+import pickle
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.special import log_softmax
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_iris,
+    load_wine,
+    make_classification,
+)
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_softmax import SoftmaxRegression
+
+LOADERS = {"iris": load_iris, "wine": load_wine, "digits": load_digits}
+
+
+def standardised(name):
+    X, y = LOADERS[name](return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def objective(clf, X, y, sample_weight=None):
+    """LogisticRegression's objective / sum(s), computed independently."""
+    if sample_weight is None:
+        sample_weight = np.ones(X.shape[0])
+    Z = X @ clf.coef_.T.astype(np.float64) + clf.intercept_
+    codes = np.searchsorted(clf.classes_, y)
+    nll = -log_softmax(Z, axis=1)[np.arange(len(y)), codes]
+    penalty = 0.0 if np.isinf(clf.C) else np.sum(clf.coef_**2) / (2 * clf.C)
+    return (sample_weight @ nll + penalty) / sample_weight.sum()
+
+
+def logreg(**kw):
+    return LogisticRegression(max_iter=10_000, **kw)
+
+
+# ------------------------------------------------------------------ agreement
+@pytest.mark.parametrize("name", ["iris", "wine", "digits"])
+@pytest.mark.parametrize("C", [0.1, 1.0, 10.0])
+def test_predict_proba_matches_logistic_regression(name, C):
+    X, y = standardised(name)
+    with warnings.catch_warnings():
+        # At tol=1e-8 L-BFGS-B may stop on its ftol test just above tol, and we
+        # say so (LogisticRegression does not); that is not what is tested here.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = SoftmaxRegression(C=C, tol=1e-8).fit(X, y)
+        ref = logreg(C=C, tol=1e-8).fit(X, y)
+    # Measured on digits, C=10: both L-BFGS solutions are 4e-6 (in proba) from
+    # the optimum found by gradient descent at tol=1e-9, with objectives within
+    # 1e-11 of it; the two paths drift apart by rounding, so 1e-6 is not
+    # meaningful there. Everywhere else the paths coincide to 1e-6.
+    atol = 5e-6 if (name, C) == ("digits", 10.0) else 1e-6
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=atol)
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+    assert objective(ours, X, y) <= objective(ref, X, y) + 1e-10
+
+
+def test_binary_is_two_class_softmax_equal_to_logreg_with_2C():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    c = 0.5
+    ours = SoftmaxRegression(C=c, tol=1e-8).fit(X, y)
+    ref = logreg(C=2 * c, tol=1e-8).fit(X, y)
+    assert ours.coef_.shape == (2, X.shape[1])
+    assert ours.intercept_.shape == (2,)
+    # The penalty on both rows makes w_0 = -w_1 at the optimum.
+    np.testing.assert_allclose(ours.coef_[0], -ours.coef_[1], atol=1e-7)
+    np.testing.assert_allclose(ours.coef_[1] - ours.coef_[0], ref.coef_[0], atol=1e-5)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-6)
+    dec = ours.decision_function(X)
+    assert dec.shape == (X.shape[0],)
+    Z = X @ ours.coef_.T + ours.intercept_
+    np.testing.assert_allclose(dec, Z[:, 1] - Z[:, 0])
+    np.testing.assert_allclose(dec, ref.decision_function(X), atol=1e-4)
+    np.testing.assert_array_equal(ours.predict(X), ours.classes_[(dec > 0).astype(int)])
+
+
+def test_binary_string_labels_positive_class_is_classes_1():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    labels = np.array(["malignant", "benign"])[y]
+    clf = SoftmaxRegression().fit(X, labels)
+    assert list(clf.classes_) == ["benign", "malignant"]
+    dec = clf.decision_function(X)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[(dec > 0).astype(int)])
+
+
+def test_C_inf_means_no_penalty():
+    X, y = make_classification(
+        n_samples=300,
+        n_features=5,
+        n_informative=3,
+        n_classes=3,
+        flip_y=0.3,
+        random_state=0,
+    )
+    ours = SoftmaxRegression(C=np.inf, tol=1e-8).fit(X, y)
+    ref = logreg(C=np.inf, tol=1e-8).fit(X, y)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-5)
+    # A finite C gives a different (shrunk) model.
+    shrunk = SoftmaxRegression(C=0.01).fit(X, y)
+    assert np.linalg.norm(shrunk.coef_) < 0.7 * np.linalg.norm(ours.coef_)
+
+
+def test_no_intercept_matches_logreg():
+    X, y = standardised("wine")
+    ours = SoftmaxRegression(fit_intercept=False, tol=1e-8).fit(X, y)
+    ref = logreg(fit_intercept=False, tol=1e-8).fit(X, y)
+    np.testing.assert_array_equal(ours.intercept_, np.zeros(3))
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-6)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_gd_reaches_lbfgs_optimum(momentum):
+    X, y = standardised("wine")
+    exact = SoftmaxRegression(tol=1e-10, max_iter=10_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # ftol stop near 1e-10
+        exact.fit(X, y)
+    gd = SoftmaxRegression(solver="gd", momentum=momentum, tol=1e-7, max_iter=200_000)
+    gd.fit(X, y)
+    f_exact, f_gd = objective(exact, X, y), objective(gd, X, y)
+    assert abs(f_gd - f_exact) <= 1e-6 * f_exact
+    assert gd.loss_curve_[-1] == pytest.approx(f_gd, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["iris", "wine", "digits"])
+@pytest.mark.parametrize("solver", ["lbfgs", "gd"])
+def test_default_fits_converge_on_standardised_data(name, solver):
+    X, y = standardised(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = SoftmaxRegression(solver=solver).fit(X, y)
+    assert clf.score(X, y) > 0.95
+
+
+def test_gd_auto_step_never_diverges_on_badly_scaled_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(100.0, 1.0, size=(200, 5))
+    y = (X[:, 0] + X[:, 1] > 200).astype(int) + (X[:, 2] > 100)
+    plain = SoftmaxRegression(solver="gd", momentum=0.0, max_iter=300)
+    with pytest.warns(ConvergenceWarning):
+        plain.fit(X, y)
+    curve = np.array(plain.loss_curve_)
+    assert np.all(np.isfinite(curve))
+    # A 1/L step is a descent step: the objective never increases.
+    assert np.all(np.diff(curve) <= 1e-12 * curve[:-1])
+    assert curve[-1] < curve[0]
+    assert plain.learning_rate_ > 0
+
+
+def test_gd_too_large_fixed_step_warns_and_keeps_finite_model():
+    rng = np.random.default_rng(0)
+    X = rng.normal(100.0, 1.0, size=(200, 5))
+    y = (X[:, 0] > 100).astype(int)
+    clf = SoftmaxRegression(solver="gd", learning_rate=10.0, momentum=0.0, max_iter=50)
+    with pytest.warns(ConvergenceWarning, match="max\\|gradient\\|"):
+        clf.fit(X, y)
+    assert np.all(np.isfinite(clf.coef_)) and np.all(np.isfinite(clf.intercept_))
+    assert clf.loss_curve_[-1] > clf.loss_curve_[0]  # it diverged, and says so
+    assert np.all(np.isfinite(clf.predict_proba(X)))
+
+
+# -------------------------------------------------------------------- weights
+@pytest.mark.parametrize("solver", ["lbfgs", "gd"])
+def test_sample_weight_equals_repetition(solver):
+    X, y = standardised("iris")
+    rng = np.random.default_rng(0)
+    sw = rng.integers(0, 4, size=X.shape[0])
+    kw = dict(solver=solver, tol=1e-8, max_iter=100_000)
+    weighted = SoftmaxRegression(**kw).fit(X, y, sample_weight=sw)
+    repeated = SoftmaxRegression(**kw).fit(np.repeat(X, sw, 0), np.repeat(y, sw))
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, atol=1e-5)
+    np.testing.assert_allclose(weighted.intercept_, repeated.intercept_, atol=1e-5)
+
+
+def test_class_weight_balanced_matches_logreg():
+    X, y = standardised("wine")
+    keep = np.r_[np.flatnonzero(y == 0)[:20], np.flatnonzero(y != 0)]
+    X, y = X[keep], y[keep]
+    sw = np.linspace(0.5, 2.0, X.shape[0])
+    ours = SoftmaxRegression(class_weight="balanced", tol=1e-8).fit(
+        X, y, sample_weight=sw
+    )
+    ref = logreg(class_weight="balanced", tol=1e-8).fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-6)
+    plain = SoftmaxRegression(tol=1e-8).fit(X, y, sample_weight=sw)
+    assert np.abs(plain.predict_proba(X) - ours.predict_proba(X)).max() > 1e-3
+
+
+def test_class_weight_dict_matches_logreg():
+    X, y = standardised("iris")
+    cw = {0: 1.0, 1: 3.0, 2: 0.5}
+    ours = SoftmaxRegression(class_weight=cw, tol=1e-8).fit(X, y)
+    ref = logreg(class_weight=cw, tol=1e-8).fit(X, y)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-6)
+
+
+# ------------------------------------------------------------ input formats
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_equals_dense(fmt):
+    X, y = standardised("digits")
+    X[np.abs(X) < 0.5] = 0.0
+    sw = np.linspace(0.1, 1.0, X.shape[0])
+    dense = SoftmaxRegression(tol=1e-8).fit(X, y, sample_weight=sw)
+    sparse = SoftmaxRegression(tol=1e-8).fit(sp.csr_matrix(X).asformat(fmt), y, sw)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, atol=1e-6)
+    np.testing.assert_allclose(
+        sparse.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X), atol=1e-8
+    )
+
+
+def test_float32_stays_float32_and_agrees_with_float64():
+    X, y = standardised("digits")
+    X32 = X.astype(np.float32)
+    clf32 = SoftmaxRegression(tol=1e-3).fit(X32, y)
+    clf64 = SoftmaxRegression(tol=1e-3).fit(X, y)
+    assert clf32.coef_.dtype == np.float32 and clf32.intercept_.dtype == np.float32
+    assert clf64.coef_.dtype == np.float64
+    assert clf32.predict_proba(X32).dtype == np.float32
+    np.testing.assert_allclose(
+        clf32.predict_proba(X32), clf64.predict_proba(X), atol=2e-3
+    )
+
+
+def test_float32_fit_makes_no_float64_copy_of_X():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20_000, 100)).astype(np.float32)  # 8 MB; float64: 16 MB
+    y = rng.integers(0, 5, size=X.shape[0])
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            SoftmaxRegression(max_iter=3).fit(X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.5 * X.nbytes, peak
+
+
+def test_float32_tight_tol_warns_with_gradient_norm():
+    X, y = standardised("digits")
+    with pytest.warns(ConvergenceWarning, match=r"max\|gradient\| = [0-9.e+-]+ > tol"):
+        SoftmaxRegression(tol=1e-12).fit(X.astype(np.float32), y)
+
+
+def test_string_labels_and_pandas_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, y = standardised("iris")
+    names = np.array(["setosa", "versicolor", "virginica"])
+    df = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    clf = SoftmaxRegression().fit(df, names[y])
+    np.testing.assert_array_equal(clf.classes_, names)
+    np.testing.assert_array_equal(clf.feature_names_in_, ["a", "b", "c", "d"])
+    assert clf.n_features_in_ == 4
+    assert set(clf.predict(df)) <= set(names)
+    assert clf.score(df, names[y]) > 0.9
+
+
+# ------------------------------------------------------- attributes, output
+def test_loss_curve_is_the_objective_per_iteration():
+    X, y = standardised("wine")
+    sw = np.linspace(1, 2, X.shape[0])
+    clf = SoftmaxRegression(C=0.3).fit(X, y, sample_weight=sw)
+    assert len(clf.loss_curve_) == clf.n_iter_
+    assert clf.loss_curve_[-1] == pytest.approx(objective(clf, X, y, sw), rel=1e-10)
+    # At w = 0 all classes are equally likely: the objective is log(K).
+    assert clf.loss_curve_[0] < np.log(3)
+
+
+def test_predict_log_proba_is_finite_where_proba_underflows():
+    X, y = standardised("iris")
+    clf = SoftmaxRegression(C=100.0).fit(X, y)
+    X_far = X * 1e3
+    proba = clf.predict_proba(X_far)
+    log_proba = clf.predict_log_proba(X_far)
+    assert np.any(proba == 0.0)
+    assert np.all(np.isfinite(log_proba))
+    ok = proba > 1e-300
+    np.testing.assert_allclose(log_proba[ok], np.log(proba[ok]), rtol=1e-10)
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), clf.predict_proba(X))
+
+
+def test_verbose_reports_every_iteration(capsys):
+    X, y = standardised("iris")
+    for solver in ("lbfgs", "gd"):
+        clf = SoftmaxRegression(solver=solver, verbose=1).fit(X, y)
+        lines = [ln for ln in capsys.readouterr().out.splitlines() if "objective" in ln]
+        assert len(lines) == clf.n_iter_
+        assert "max|grad|" in lines[-1]
+
+
+def test_max_iter_reached_warns_and_counts():
+    X, y = standardised("digits")
+    for solver in ("lbfgs", "gd"):
+        with pytest.warns(ConvergenceWarning, match="after 3 iterations"):
+            clf = SoftmaxRegression(solver=solver, max_iter=3).fit(X, y)
+        assert clf.n_iter_ == 3
+
+
+def test_warm_start_continues():
+    X, y = standardised("digits")
+    clf = SoftmaxRegression(warm_start=True, max_iter=5)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    first = clf.loss_curve_[-1]
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    assert clf.loss_curve_[0] < first  # started from the previous solution
+    clf.set_params(max_iter=None)
+    clf.fit(X, y)
+    n_cold = SoftmaxRegression().fit(X, y).n_iter_
+    clf.fit(X, y)  # from a converged solution: (almost) nothing left to do
+    assert clf.n_iter_ <= 2 < n_cold
+    cold = SoftmaxRegression(warm_start=False, max_iter=5)
+    with pytest.warns(ConvergenceWarning):
+        cold.fit(X, y)
+    assert cold.loss_curve_[-1] == pytest.approx(first)
+
+
+def test_pickle_round_trip():
+    X, y = standardised("wine")
+    clf = SoftmaxRegression().fit(X, y)
+    clone = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(clone.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(clone.coef_, clf.coef_)
+
+
+def test_pipeline_and_grid_search_over_C_and_solver():
+    X, y = load_digits(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), SoftmaxRegression())
+    grid = {
+        "softmaxregression__C": [0.01, 1.0],
+        "softmaxregression__solver": ["lbfgs", "gd"],
+    }
+    search = GridSearchCV(pipe, grid, cv=3).fit(X, y)
+    assert search.best_params_["softmaxregression__C"] == 1.0
+    assert search.best_score_ > 0.9
+    assert len(search.cv_results_["params"]) == 4
+
+
+def test_logistic_regression_param_grid_transfers():
+    shared = {
+        "C": 2.0,
+        "fit_intercept": False,
+        "solver": "lbfgs",
+        "max_iter": 50,
+        "tol": 1e-3,
+        "class_weight": "balanced",
+        "warm_start": True,
+        "verbose": 0,
+    }
+    ours = SoftmaxRegression().set_params(**shared)
+    ref = LogisticRegression().set_params(**shared)
+    for key, value in shared.items():
+        assert ours.get_params()[key] == ref.get_params()[key] == value
+    assert SoftmaxRegression().get_params()["tol"] == LogisticRegression().tol
+    assert SoftmaxRegression().get_params()["C"] == LogisticRegression().C
+
+
+def test_read_only_memmap_inputs_and_caller_arrays_untouched(tmp_path):
+    X, y = standardised("iris")
+    sw = np.linspace(0.5, 1.5, X.shape[0])
+    paths = {}
+    for name, arr in {"X": X, "y": y, "sw": sw}.items():
+        paths[name] = tmp_path / f"{name}.npy"
+        np.save(paths[name], arr)
+    Xm, ym, swm = (np.load(paths[k], mmap_mode="r") for k in ("X", "y", "sw"))
+    for solver in ("lbfgs", "gd"):
+        clf = SoftmaxRegression(solver=solver, class_weight="balanced")
+        clf.fit(Xm, ym, sample_weight=swm)
+        clf.predict_proba(Xm)
+    np.testing.assert_array_equal(np.load(paths["X"]), X)
+    np.testing.assert_array_equal(Xm, X)
+    np.testing.assert_array_equal(swm, sw)
+    X_copy, sw_copy = X.copy(), sw.copy()
+    SoftmaxRegression(class_weight="balanced").fit(X, y, sample_weight=sw)
+    np.testing.assert_array_equal(X, X_copy)
+    np.testing.assert_array_equal(sw, sw_copy)
+
+
+# ---------------------------------------------------------------- bad input
+def _data():
+    X, y = standardised("iris")
+    return X.copy(), y.copy()
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"C": 0.0}, "'C' parameter .* must be a float in the range \\(0.0, inf\\]"),
+        ({"C": -1.0}, "'C' parameter"),
+        ({"solver": "newton"}, "'solver' parameter .* must be a str among"),
+        ({"learning_rate": 0.0}, "'learning_rate' parameter"),
+        ({"learning_rate": -0.1}, "'learning_rate' parameter"),
+        ({"learning_rate": "fast"}, "'learning_rate' parameter"),
+        ({"max_iter": 0}, "'max_iter' parameter .* range \\[1, inf\\)"),
+        ({"tol": -1.0}, "'tol' parameter"),
+        ({"momentum": 1.0}, "'momentum' parameter"),
+        ({"class_weight": "auto"}, "'class_weight' parameter"),
+        ({"chunk_size": 0}, "'chunk_size' parameter"),
+    ],
+)
+def test_bad_parameters_raise(params, match):
+    X, y = _data()
+    with pytest.raises(ValueError, match=match):
+        SoftmaxRegression(**params).fit(X, y)
+
+
+def test_bad_X_raises():
+    X, y = _data()
+    for bad_value, word in [(np.nan, "NaN"), (np.inf, "infinity")]:
+        Xb = X.copy()
+        Xb[3, 1] = bad_value
+        with pytest.raises(ValueError, match=f"Input X contains {word}"):
+            SoftmaxRegression().fit(Xb, y)
+    with pytest.raises(ValueError, match="Found array with dim 3"):
+        SoftmaxRegression().fit(X.reshape(15, 10, 4), y[:15])
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        SoftmaxRegression().fit(np.array([["a", "b"]] * 10), [0, 1] * 5)
+    with pytest.raises(TypeError):
+        SoftmaxRegression().fit({"a": 1}, y)
+
+
+def test_bad_y_raises():
+    X, y = _data()
+    yb = y.astype(float)
+    yb[4] = np.nan
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        SoftmaxRegression().fit(X, yb)
+    with pytest.raises(ValueError, match="only one class: 0"):
+        SoftmaxRegression().fit(X, np.zeros_like(y))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        SoftmaxRegression().fit(X, y[:-1])
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        SoftmaxRegression().fit(X, np.linspace(0, 1, len(y)))
+
+
+def test_bad_sample_weight_raises():
+    X, y = _data()
+    with pytest.raises(ValueError, match="Negative values in data passed to"):
+        SoftmaxRegression().fit(X, y, sample_weight=-np.ones(len(y)))
+    with pytest.raises(ValueError, match="at least one non-zero number"):
+        SoftmaxRegression().fit(X, y, sample_weight=np.zeros(len(y)))
+    with pytest.raises(ValueError, match="sample_weight.shape =="):
+        SoftmaxRegression().fit(X, y, sample_weight=np.ones(len(y) - 1))
+    sw = np.where(y == 0, 1.0, 0.0)
+    with pytest.raises(ValueError, match="all zero"):
+        SoftmaxRegression(class_weight={0: 0.0, 1: 1.0, 2: 1.0}).fit(X, y, sw)
+
+
+def test_predict_errors():
+    X, y = _data()
+    with pytest.raises(NotFittedError):
+        SoftmaxRegression().predict(X)
+    with pytest.raises(NotFittedError):
+        SoftmaxRegression().predict_proba(X)
+    clf = SoftmaxRegression().fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features, but SoftmaxRegression"):
+        clf.predict(X[:, :3])
+    Xb = X.copy()
+    Xb[0, 0] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        clf.predict_proba(Xb)
