@@ -7,28 +7,37 @@ import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
+    check_array,
+    check_consistent_length,
     check_is_fitted,
     validate_data,
 )
 
+from ._callbacks import CallbackSupportMixin, IterationCallbacks
 from ._objective import SoftmaxCrossEntropyL2
-from ._solvers import gradient_descent, lbfgs
+from ._solvers import SGDState, gradient_descent, lbfgs, sgd
 
 __all__ = ["SoftmaxRegression"]
 
 # max_iter=None means these. Chosen so that default fits reach tol=1e-4 on
 # standardised real data sets (iris, wine, digits, C=1); see tests.
-_DEFAULT_MAX_ITER = {"lbfgs": 1000, "gd": 10000}
+# "sgd" counts epochs, with MLPClassifier's default.
+_DEFAULT_MAX_ITER = {"lbfgs": 1000, "gd": 10000, "sgd": 200}
+_SCHEDULES = {"constant", "invscaling", "adaptive"}
+# Rows of soft targets must sum to 1 within this tolerance.
+_ROW_SUM_ATOL = 1e-6
 
 
-class SoftmaxRegression(ClassifierMixin, BaseEstimator):
+class SoftmaxRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Softmax (multinomial logistic) regression.
 
     Learns ``p(y = k | x) = softmax(W x + b)_k`` by minimising the L2-penalised
@@ -46,6 +55,11 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     is its coefficient vector), and :meth:`decision_function` returns
     ``z_1 - z_0``.
 
+    Beyond ``LogisticRegression``, it learns from soft targets (class
+    probabilities, e.g. another model's ``predict_proba`` or annotator votes),
+    with optional label smoothing, and trains by mini-batch SGD and
+    :meth:`partial_fit` for data that do not fit in memory.
+
     Parameters
     ----------
     C : float, default=1.0
@@ -53,41 +67,77 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         means no penalty. Same meaning as in ``LogisticRegression``.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept per class.
-    solver : {"lbfgs", "gd"}, default="lbfgs"
+    solver : {"lbfgs", "gd", "sgd"}, default="lbfgs"
         ``"lbfgs"``: scipy's L-BFGS-B on the analytic loss and gradient.
         ``"gd"``: batch gradient descent ``w <- w - eta * grad`` (with
-        momentum, see ``momentum``).
+        momentum, see ``momentum``). ``"sgd"``: mini-batch stochastic gradient
+        descent on the same objective (see ``batch_size``).
     max_iter : int or None, default=None
-        Maximum number of iterations (gradient evaluations for ``"gd"``).
-        None means the solver's default: 1000 for ``"lbfgs"``, 10000 for
-        ``"gd"``.
+        Maximum number of iterations: gradient evaluations for ``"gd"``,
+        epochs for ``"sgd"``. None means the solver's default: 1000 for
+        ``"lbfgs"``, 10000 for ``"gd"``, 200 for ``"sgd"``.
     tol : float, default=1e-4
-        Stop when the largest absolute entry of the gradient of the
-        mean-scaled objective is at most ``tol`` (the criterion of
-        ``LogisticRegression(solver="lbfgs")``), for every solver.
-    learning_rate : "auto" or float, default="auto"
-        Step ``eta`` of ``solver="gd"``. ``"auto"`` uses ``1 / L`` with ``L``
-        a guaranteed upper bound of the gradient's Lipschitz constant computed
-        from the data, so gradient descent never diverges whatever the scale
-        of the features. Ignored by ``"lbfgs"``.
+        ``"lbfgs"`` and ``"gd"`` stop when the largest absolute entry of the
+        gradient of the mean-scaled objective is at most ``tol`` (the
+        criterion of ``LogisticRegression(solver="lbfgs")``). ``"sgd"`` stops,
+        as ``MLPClassifier`` does, when the epoch loss (or the validation score
+        with ``early_stopping``) has not improved by ``tol`` for
+        ``n_iter_no_change`` consecutive epochs.
+    learning_rate : {"auto", "constant", "invscaling", "adaptive"} or float, \
+default="auto"
+        Step of ``"gd"`` and ``"sgd"``. A float is a fixed step ``eta``.
+        ``"constant"`` uses ``learning_rate_init`` throughout;
+        ``"invscaling"`` (``"sgd"`` only) uses
+        ``learning_rate_init / t ** power_t`` with ``t`` the number of updates;
+        ``"adaptive"`` (``"sgd"`` only) divides the step by 5 whenever
+        ``n_iter_no_change`` epochs pass without improvement
+        (``MLPClassifier``'s meanings). ``"auto"`` is ``"constant"`` for
+        ``"gd"`` and ``"adaptive"`` for ``"sgd"``. Ignored by ``"lbfgs"``.
+    learning_rate_init : "auto" or float, default="auto"
+        Initial step of the schedules above. ``"auto"`` uses ``1 / L`` with
+        ``L`` a guaranteed upper bound of the gradient's Lipschitz constant
+        computed from the data, so that gradient descent never diverges,
+        whatever the scale of the features.
+    power_t : float, default=0.5
+        Exponent of ``learning_rate="invscaling"``.
     momentum : float, default=0.9
-        Momentum of ``solver="gd"`` in [0, 1), as in ``MLPClassifier``; 0 gives
-        plain gradient descent. Momentum is reset whenever it points uphill
-        (adaptive restart). Ignored by ``"lbfgs"``.
+        Momentum of ``"gd"`` and ``"sgd"`` in [0, 1), as in ``MLPClassifier``;
+        0 gives plain gradient descent. For ``"gd"`` the momentum is reset
+        whenever it points uphill (adaptive restart).
     nesterovs_momentum : bool, default=True
         Whether to use Nesterov's momentum (gradient at the look-ahead point),
-        as in ``MLPClassifier``. Ignored by ``"lbfgs"`` and when
-        ``momentum=0``.
+        as in ``MLPClassifier``.
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch of ``"sgd"`` and :meth:`partial_fit`; ``"auto"``
+        is ``min(200, n_samples)`` (``MLPClassifier``'s rule).
+    shuffle : bool, default=True
+        Whether ``"sgd"`` shuffles the rows at each epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling and the validation split of ``"sgd"``.
+    early_stopping : bool, default=False
+        ``"sgd"`` only: hold out ``validation_fraction`` of the training data
+        (stratified) and stop when its accuracy has not improved by ``tol``
+        for ``n_iter_no_change`` epochs; the best epoch's model is kept.
+    validation_fraction : float, default=0.1
+        Share of the training data held out by ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Epochs without improvement tolerated by ``"sgd"``.
+    label_smoothing : float, default=0.0
+        ``eps`` in [0, 1): the targets become ``(1 - eps) * onehot + eps / K``
+        (PyTorch's definition), for labels and soft targets alike.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into the sample weights, as in
         ``LogisticRegression``. ``"balanced"`` uses
-        ``n_samples / (n_classes * np.bincount(y))`` (weighted counts).
+        ``n_samples / (n_classes * np.bincount(y))`` (weighted counts). With
+        soft targets ``Y`` the weighted targets ``Y_ik w_k`` are renormalised
+        and their sum becomes a sample weight, which keeps a soft row equal to
+        its weighted one-hot copies.
     warm_start : bool, default=False
         Reuse the previous solution as the starting point of the next fit
         (when the classes and number of features are unchanged).
     verbose : int, default=0
         If > 0, print one line per iteration: iteration, objective and
-        largest absolute gradient entry.
+        largest absolute gradient entry (per epoch for ``"sgd"``).
     chunk_size : int or None, default=None
         Rows of ``X`` processed at a time by the loss and gradient; bounds the
         extra memory to ``O(chunk_size * n_classes)``. None chooses it from the
@@ -97,7 +147,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels.
+        Class labels (for soft targets: ``arange(n_classes)`` or the column
+        names of a DataFrame ``Y``).
     coef_ : ndarray of shape (n_classes, n_features)
         Weights ``W``; same dtype as the training data (float32 or float64).
     intercept_ : ndarray of shape (n_classes,)
@@ -108,13 +159,17 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         Names of features seen during :meth:`fit`, when ``X`` has string
         column names.
     n_iter_ : int
-        Number of iterations run by the solver.
+        Number of iterations run by the solver (epochs for ``"sgd"`` and
+        :meth:`partial_fit`).
     loss_curve_ : list of float
         Objective (mean-scaled: the ``LogisticRegression`` objective divided by
-        the sum of sample weights) after each iteration.
-    learning_rate_ : float
-        Step used by ``solver="gd"`` (None for ``"lbfgs"``).
-
+        the sum of sample weights) after each iteration; for ``"sgd"``, the
+        mean mini-batch objective of each epoch.
+    learning_rate_ : float or None
+        Step used by ``"gd"``, and the current step of ``"sgd"`` (None for
+        ``"lbfgs"``).
+    validation_scores_ : list of float or None
+        Validation accuracy per epoch with ``early_stopping``, else None.
     See Also
     --------
     sklearn.linear_model.LogisticRegression : The same objective, solved by
@@ -135,15 +190,30 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "C": [Interval(Real, 0, None, closed="right")],
         "fit_intercept": ["boolean"],
-        "solver": [StrOptions({"lbfgs", "gd"})],
+        "solver": [StrOptions({"lbfgs", "gd", "sgd"})],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [
+            StrOptions({"auto"} | _SCHEDULES),
+            Interval(Real, 0, None, closed="neither"),
+        ],
+        "learning_rate_init": [
             StrOptions({"auto"}),
             Interval(Real, 0, None, closed="neither"),
         ],
+        "power_t": [Interval(Real, 0, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "nesterovs_momentum": ["boolean"],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
@@ -159,8 +229,17 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         max_iter=None,
         tol=1e-4,
         learning_rate="auto",
+        learning_rate_init="auto",
+        power_t=0.5,
         momentum=0.9,
         nesterovs_momentum=True,
+        batch_size="auto",
+        shuffle=True,
+        random_state=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        label_smoothing=0.0,
         class_weight=None,
         warm_start=False,
         verbose=0,
@@ -172,8 +251,17 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.warm_start = warm_start
         self.verbose = verbose
@@ -185,20 +273,107 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------ validation
-    def _validate_fit_input(self, X, y, sample_weight):
-        """Validated ``(X, y_codes, sample_weight)``; sets ``classes_``."""
-        X, y = validate_data(
+    def _validate_X(self, X, reset):
+        return validate_data(
             self,
             X,
-            y,
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
             order="C",
+            reset=reset,
         )
-        check_classification_targets(y)
-        le = LabelEncoder()
-        y_codes = le.fit_transform(y)
-        self.classes_ = le.classes_
+
+    @staticmethod
+    def _is_soft(y):
+        """A 2-D target with >= 2 columns is a matrix of class probabilities."""
+        shape = getattr(y, "shape", None)
+        if shape is None:  # a list, or an array-like without shape
+            shape = np.asarray(y, dtype=object).shape
+        return len(shape) == 2 and shape[1] >= 2
+
+    def _validate_soft_targets(self, Y, n_classes=None):
+        """Check ``Y`` (n, K): finite, non-negative, rows summing to 1."""
+        Y = check_array(Y, dtype=np.float64, input_name="y")
+        if n_classes is not None and Y.shape[1] != n_classes:
+            raise ValueError(
+                f"Soft targets Y have {Y.shape[1]} columns, but the model has "
+                f"{n_classes} classes: one column per class is needed."
+            )
+        if np.any(Y < 0):
+            i, k = np.argwhere(Y < 0)[0]
+            raise ValueError(
+                "Soft targets Y must be non-negative class probabilities; "
+                f"Y[{i}, {k}] = {Y[i, k]!r}."
+            )
+        sums = Y.sum(axis=1)
+        bad = np.flatnonzero(np.abs(sums - 1.0) > _ROW_SUM_ATOL)
+        if bad.size:
+            raise ValueError(
+                "Each row of the soft targets Y must sum to 1 (within "
+                f"{_ROW_SUM_ATOL:g}); row {bad[0]} sums to {sums[bad[0]]!r} "
+                f"({bad.size} such rows)."
+            )
+        return Y
+
+    def _class_weights(self, y_codes, Y, sample_weight):
+        """Per-class weights (K,) from ``class_weight``, for codes or soft Y."""
+        if self.class_weight != "balanced":  # a dict
+            return compute_class_weight(
+                self.class_weight, classes=self.classes_, y=self.classes_
+            )
+        if Y is None:
+            return compute_class_weight(
+                "balanced",
+                classes=np.arange(self.classes_.shape[0]),
+                y=y_codes,
+                sample_weight=sample_weight,
+            )
+        # n / (K * count_k) with the soft (weighted) class counts.
+        counts = sample_weight @ Y
+        safe = np.where(counts > 0, counts, 1.0)
+        return np.where(counts > 0, counts.sum() / (len(counts) * safe), 0.0)
+
+    def _validate_fit_input(self, X, y, sample_weight, reset=True, classes=None):
+        """Validated ``(X, target, sample_weight)``; sets ``classes_`` if reset.
+
+        ``target`` is the class codes (n,) or the soft targets (n, K).
+        """
+        if self._is_soft(y):
+            X = self._validate_X(X, reset=reset)
+            columns = getattr(y, "columns", None)
+            Y = self._validate_soft_targets(
+                y, n_classes=None if reset else self.classes_.shape[0]
+            )
+            check_consistent_length(X, Y)
+            if reset:
+                self.classes_ = (
+                    np.asarray(columns)
+                    if columns is not None
+                    else np.arange(Y.shape[1])
+                )
+            y_codes = None
+        else:
+            if reset and classes is None:
+                X, y = validate_data(
+                    self,
+                    X,
+                    y,
+                    accept_sparse="csr",
+                    dtype=[np.float64, np.float32],
+                    order="C",
+                )
+            else:
+                X = self._validate_X(X, reset=reset)
+                y = validate_data(self, y=y)
+                check_consistent_length(X, y)
+            check_classification_targets(y)
+            Y = None
+            if classes is not None or not reset:
+                y_codes = self._encode_with_known_classes(y)
+            else:
+                le = LabelEncoder()
+                y_codes = le.fit_transform(y)
+                self.classes_ = le.classes_
         if self.classes_.shape[0] < 2:
             raise ValueError(
                 "This solver needs samples of at least 2 classes in the data, but "
@@ -208,22 +383,92 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
         )
         if self.class_weight is not None:
-            cw = compute_class_weight(
-                self.class_weight,
-                classes=self.classes_,
-                y=y,
-                sample_weight=sample_weight,
-            )
-            sample_weight *= cw[y_codes]
+            cw = self._class_weights(y_codes, Y, sample_weight)
+            if Y is None:
+                sample_weight *= cw[y_codes]
+            else:
+                # A soft row equals its one-hot copies weighted by Y_ik * w_k.
+                Yw = Y * cw
+                row = Yw.sum(axis=1)
+                sample_weight *= row
+                Y = np.divide(
+                    Yw,
+                    row[:, None],
+                    out=np.full_like(Yw, 1 / Y.shape[1]),
+                    where=row[:, None] > 0,
+                )
             if not np.any(sample_weight > 0):
                 raise ValueError(
                     "Sample weights times class weights are all zero: nothing to fit."
                 )
-        return X, y_codes, sample_weight
+        return X, (y_codes if Y is None else Y), sample_weight
 
-    def _initial_params(self, objective, X):
+    def _encode_with_known_classes(self, y):
+        """Codes of ``y`` in the known ``classes_``; unknown labels raise."""
+        y = np.asarray(y)
+        codes = np.searchsorted(self.classes_, y)
+        codes = np.clip(codes, 0, self.classes_.shape[0] - 1)
+        unknown = self.classes_[codes] != y
+        if np.any(unknown):
+            raise ValueError(
+                f"The labels {np.unique(y[unknown]).tolist()} are not in "
+                f"classes {self.classes_.tolist()}."
+            )
+        return codes
+
+    # ------------------------------------------------------------ objective
+    def _objective(self, X, target, sample_weight, C=None):
+        return SoftmaxCrossEntropyL2(
+            X,
+            target,
+            n_classes=self.classes_.shape[0],
+            sample_weight=sample_weight,
+            C=self.C if C is None else C,
+            fit_intercept=self.fit_intercept,
+            chunk_size=self.chunk_size,
+            label_smoothing=self.label_smoothing,
+        )
+
+    def _minibatch_objective(self, X, target, sample_weight):
+        """``f(w, rows) -> (loss, grad)``, an unbiased estimate of the objective.
+
+        With ``S`` the total weight, ``n`` the rows and ``B`` a batch,
+        ``f_B = n / (|B| S) * sum_{i in B} s_i CE_i + ||W||^2 / (2 C S)`` has
+        ``E[f_B] = f``: the penalty keeps its full-data scale in every batch,
+        so SGD and the full-batch solvers share one optimum.
+        """
+        n = X.shape[0]
+        S = float(sample_weight.sum())
+
+        def batch_fun(w, rows):
+            sw = sample_weight[rows]
+            S_B = float(sw.sum())
+            if S_B <= 0:  # only the penalty is left
+                obj = self._objective(X[rows[:1]], target[rows[:1]], None)
+                W, _ = obj.unpack(w)
+                l2 = 0.0 if np.isinf(self.C) else 1.0 / (self.C * S)
+                grad = np.zeros_like(w).reshape(obj.n_classes, -1)
+                grad[:, : W.shape[1]] = l2 * W
+                return 0.5 * l2 * float(np.vdot(W, W)), grad.ravel()
+            # The batch objective's own scaling is sum_B s CE / S_B plus
+            # ||W||^2 / (2 C_B S_B); C_B = C n / |B| and a factor
+            # r = n S_B / (|B| S) turn it into f_B.
+            obj = self._objective(X[rows], target[rows], sw, C=self.C * n / len(rows))
+            f, g = obj.loss_gradient(w)
+            r = n * S_B / (len(rows) * S)
+            return r * f, r * g
+
+        return batch_fun
+
+    def _fitted_params(self):
+        """The flat float64 parameter vector of the current ``coef_``/``intercept_``."""
+        Wb = np.asarray(self.coef_, dtype=np.float64)
+        if self.fit_intercept:
+            Wb = np.hstack([Wb, np.asarray(self.intercept_, dtype=np.float64)[:, None]])
+        return Wb.ravel()
+
+    def _initial_params(self, objective):
         K, d = objective.n_classes, objective.n_features
-        w0 = np.zeros((K, d + int(self.fit_intercept)), dtype=np.float64)
         if (
             self.warm_start
             and hasattr(self, "coef_")
@@ -231,10 +476,46 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             and getattr(self, "_fit_classes", None) is not None
             and np.array_equal(self._fit_classes, self.classes_)
         ):
-            w0[:, :d] = self.coef_
-            if self.fit_intercept:
-                w0[:, -1] = self.intercept_
-        return w0.ravel()
+            return self._fitted_params()
+        return np.zeros(objective.n_params, dtype=np.float64)
+
+    def _schedule(self, solver):
+        """The learning-rate schedule of ``"gd"`` / ``"sgd"`` and a fixed step."""
+        lr = self.learning_rate
+        if not isinstance(lr, str):
+            return "constant", float(lr)
+        if lr == "auto":
+            return ("adaptive" if solver == "sgd" else "constant"), None
+        if solver == "gd" and lr != "constant":
+            raise ValueError(
+                f"learning_rate={lr!r} is a schedule for solver='sgd'; "
+                "solver='gd' takes 'auto', 'constant' or a float."
+            )
+        return lr, None
+
+    def _initial_step(self, objective, fixed_step):
+        if fixed_step is not None:
+            return fixed_step
+        if self.learning_rate_init == "auto":
+            return 1.0 / objective.lipschitz_bound()
+        return float(self.learning_rate_init)
+
+    def _attributes(self, objective, dtype):
+        """``w -> {coef_, intercept_}``, as the fitted model would hold them."""
+
+        def attributes(w):
+            coef, intercept = objective.unpack(np.asarray(w))
+            return {
+                "coef_": np.array(coef, dtype=dtype),
+                "intercept_": np.array(intercept, dtype=dtype),
+            }
+
+        return attributes
+
+    def _set_fitted(self, objective, w, dtype):
+        attrs = self._attributes(objective, dtype)(w)
+        self.coef_, self.intercept_ = attrs["coef_"], attrs["intercept_"]
+        self._fit_classes = self.classes_
 
     # ----------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -246,8 +527,11 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. float32 data is kept float32 (no float64 copy), as
             are ``coef_`` and ``intercept_``. CSC input is converted to CSR.
-        y : array-like of shape (n_samples,)
-            Target labels (any hashable, sortable values).
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Target labels (any hashable, sortable values), or soft targets: a
+            matrix of non-negative class probabilities whose rows sum to 1
+            (``classes_`` is then ``arange(n_classes)``, or the column names
+            of a DataFrame).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; a sample with weight ``k`` counts as ``k``
             copies of it.
@@ -257,59 +541,208 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         self : SoftmaxRegression
             Fitted estimator.
         """
-        X, y_codes, sample_weight = self._validate_fit_input(X, y, sample_weight)
-        objective = SoftmaxCrossEntropyL2(
-            X,
-            y_codes,
-            n_classes=self.classes_.shape[0],
-            sample_weight=sample_weight,
-            C=self.C,
-            fit_intercept=self.fit_intercept,
-            chunk_size=self.chunk_size,
-        )
-        w0 = self._initial_params(objective, X)
+        X, target, sample_weight = self._validate_fit_input(X, y, sample_weight)
+        objective = self._objective(X, target, sample_weight)
+        w0 = self._initial_params(objective)
         max_iter = self.max_iter or _DEFAULT_MAX_ITER[self.solver]
+        metadata = {"sample_weight": sample_weight}
+        callbacks = IterationCallbacks(
+            self, X, y, metadata, max_iter, self._attributes(objective, X.dtype), w0
+        )
         self.learning_rate_ = None
+        self.validation_scores_ = None
+        self._sgd_run = None
+        common = dict(max_iter=max_iter, verbose=self.verbose, callback=callbacks)
         if self.solver == "lbfgs":
-            result = lbfgs(
-                objective.loss_gradient,
-                w0,
-                tol=self.tol,
-                max_iter=max_iter,
-                verbose=self.verbose,
-            )
-        else:
-            if self.learning_rate == "auto":
-                step = 1.0 / objective.lipschitz_bound()
-            else:
-                step = float(self.learning_rate)
+            result = lbfgs(objective.loss_gradient, w0, tol=self.tol, **common)
+        elif self.solver == "gd":
+            _, fixed_step = self._schedule("gd")
+            step = self._initial_step(objective, fixed_step)
             self.learning_rate_ = step
             result = gradient_descent(
                 objective.loss_gradient,
                 w0,
                 step=step,
                 tol=self.tol,
-                max_iter=max_iter,
                 momentum=self.momentum,
                 nesterov=self.nesterovs_momentum,
-                verbose=self.verbose,
+                **common,
             )
+        else:
+            result = self._fit_sgd(X, target, sample_weight, objective, w0, common)
+        callbacks.close(result.x)
         if not result.converged:
+            if self.solver == "sgd":
+                detail = f"after {result.n_iter} epochs ({result.message})"
+            else:
+                detail = (
+                    f"max|gradient| = {result.grad_max:.3g} > tol = {self.tol:g} "
+                    f"after {result.n_iter} iterations ({result.message})"
+                )
             warnings.warn(
                 f"SoftmaxRegression(solver={self.solver!r}) did not converge: "
-                f"max|gradient| = {result.grad_max:.3g} > tol = {self.tol:g} after "
-                f"{result.n_iter} iterations ({result.message}). Increase max_iter, "
-                "scale the data (e.g. StandardScaler), use float64 data for a tight "
-                "tol, or lower learning_rate.",
+                f"{detail}. Increase max_iter, scale the data (e.g. "
+                "StandardScaler), use float64 data for a tight tol, or lower "
+                "learning_rate.",
                 ConvergenceWarning,
                 stacklevel=3,  # user code -> _fit_context wrapper -> fit
             )
-        coef, intercept = objective.unpack(result.x)
-        self.coef_ = np.array(coef, dtype=X.dtype)
-        self.intercept_ = np.array(intercept, dtype=X.dtype)
+        self._set_fitted(objective, result.x, X.dtype)
         self.n_iter_ = int(result.n_iter)
         self.loss_curve_ = list(result.loss_curve)
-        self._fit_classes = self.classes_
+        return self
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        return min(self.batch_size, n_samples)
+
+    def _fit_sgd(self, X, target, sample_weight, objective, w0, common):
+        """``solver="sgd"``: epochs of mini-batch SGD, optional early stopping."""
+        rng = check_random_state(self.random_state)
+        schedule, fixed_step = self._schedule("sgd")
+        step0 = self._initial_step(objective, fixed_step)
+        train = np.arange(X.shape[0])
+        validation_score = None
+        if self.early_stopping:
+            stratify = target if target.ndim == 1 else None
+            train, val = train_test_split(
+                train,
+                test_size=self.validation_fraction,
+                random_state=rng,
+                stratify=stratify,
+            )
+            train, val = np.sort(train), np.sort(val)
+            X_val = X[val]
+            y_val = target[val] if target.ndim == 1 else target[val].argmax(axis=1)
+            self.validation_scores_ = []
+
+            def validation_score(w):
+                coef, intercept = objective.unpack(w)
+                Z = safe_sparse_dot(X_val, coef.T.astype(X.dtype)) + intercept
+                score = float(np.mean(np.argmax(Z, axis=1) == y_val))
+                self.validation_scores_.append(score)
+                return score
+
+            X, target, sample_weight = X[train], target[train], sample_weight[train]
+        result, state = sgd(
+            self._minibatch_objective(X, target, sample_weight),
+            X.shape[0],
+            w0,
+            batch_size=self._batch_size(X.shape[0]),
+            schedule=schedule,
+            step0=step0,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            power_t=self.power_t,
+            momentum=self.momentum,
+            nesterov=self.nesterovs_momentum,
+            rng=rng if self.shuffle else None,
+            validation_score=validation_score,
+            **common,
+        )
+        self.learning_rate_ = state.step
+        # partial_fit continues this run (momentum, schedule, shuffling).
+        self._sgd_run = dict(state=state, schedule=schedule, step0=step0, rng=rng)
+        return result
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch of mini-batch SGD on ``(X, y)``, continuing the last model.
+
+        Works for out-of-core learning (a loop over chunks read from disk) and
+        under ``dask_ml.wrappers.Incremental``. Each call makes one pass over
+        its data with the ``"sgd"`` settings (``batch_size``, the learning-rate
+        schedule, momentum, ``shuffle``), whatever ``solver`` is, and keeps the
+        momentum and schedule state for the next call. The penalty is scaled
+        as if the call's data were the whole data set: with chunks of ``m``
+        out of ``n`` samples, ``C * n / m`` reproduces ``fit``'s objective.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A batch of training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Labels of the batch, or soft targets.
+        classes : array-like of shape (n_classes,), default=None
+            All the classes that can appear in any batch. Required on the first
+            call with labels (as in ``SGDClassifier``), ignored after; a batch
+            may lack some classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the batch.
+
+        Returns
+        -------
+        self : SoftmaxRegression
+            The updated estimator.
+        """
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported for partial_fit: a "
+                "batch does not show the class frequencies. Pass a dict of "
+                "class weights instead."
+            )
+        first = not hasattr(self, "coef_")
+        if first:
+            self._validate_params()
+            if classes is None and not self._is_soft(y):
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit."
+                )
+            if classes is not None:
+                self.classes_ = np.unique(np.asarray(classes))
+        elif classes is not None and not np.array_equal(
+            np.unique(np.asarray(classes)), self.classes_
+        ):
+            raise ValueError(
+                f"`classes={np.asarray(classes).tolist()}` is not the same as on "
+                f"the first call to partial_fit, was: {self.classes_.tolist()}"
+            )
+        X, target, sample_weight = self._validate_fit_input(
+            X, y, sample_weight, reset=first, classes=classes
+        )
+        objective = self._objective(X, target, sample_weight)
+        if first:
+            w = np.zeros(objective.n_params)
+            self.n_iter_, self.loss_curve_ = 0, []
+        else:
+            w = self._fitted_params()
+        if getattr(self, "_sgd_run", None) is None:  # first SGD epoch
+            schedule, fixed_step = self._schedule("sgd")
+            step0 = self._initial_step(objective, fixed_step)
+            self._sgd_run = dict(
+                state=SGDState(step=step0),
+                schedule=schedule,
+                step0=step0,
+                rng=check_random_state(self.random_state),
+            )
+        run = self._sgd_run
+        result, run["state"] = sgd(
+            self._minibatch_objective(X, target, sample_weight),
+            X.shape[0],
+            w,
+            batch_size=self._batch_size(X.shape[0]),
+            schedule=run["schedule"],
+            step0=run["step0"],
+            max_iter=1,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            power_t=self.power_t,
+            momentum=self.momentum,
+            nesterov=self.nesterovs_momentum,
+            rng=run["rng"] if self.shuffle else None,
+            state=run["state"],
+            verbose=self.verbose,
+        )
+        if not np.all(np.isfinite(result.x)):
+            raise ValueError(
+                "partial_fit diverged (non-finite parameters): lower "
+                "learning_rate_init or use learning_rate_init='auto'."
+            )
+        self._set_fitted(objective, result.x, X.dtype)
+        self.learning_rate_ = run["state"].step
+        self.validation_scores_ = None
+        self.n_iter_ += 1
+        self.loss_curve_.extend(result.loss_curve)
         return self
 
     # ------------------------------------------------------------- predict

@@ -13,7 +13,7 @@ from scipy.optimize import minimize
 
 from ._threadpool import single_threaded_scipy_blas
 
-__all__ = ["SolverResult", "lbfgs", "gradient_descent"]
+__all__ = ["SolverResult", "SGDState", "lbfgs", "gradient_descent", "sgd"]
 
 
 @dataclass
@@ -52,7 +52,7 @@ def _report(verbose, it, f, gmax):
         print(f"Iteration {it:5d}, objective = {f:.10g}, max|grad| = {gmax:.3e}")
 
 
-def lbfgs(fun, w0, *, tol, max_iter, verbose=0):
+def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None):
     """Minimise with scipy's L-BFGS-B (no bounds), as ``LogisticRegression`` does.
 
     Uses the options of ``LogisticRegression(solver="lbfgs")``: ``gtol=tol``,
@@ -72,6 +72,9 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0):
         Maximum number of iterations.
     verbose : int, default=0
         Print one line per iteration when > 0.
+    callback : callable or None, default=None
+        ``callback(w, loss, grad_max) -> bool`` after each iteration; a true
+        return value stops the solver.
 
     Returns
     -------
@@ -85,10 +88,13 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0):
         last["f"], last["g"] = f, g
         return f, g
 
-    def callback(intermediate_result):
+    def on_iteration(intermediate_result):
         f = float(intermediate_result.fun)
+        gmax = float(np.max(np.abs(last["g"])))
         curve.append(f)
-        _report(verbose, len(curve), f, float(np.max(np.abs(last["g"]))))
+        _report(verbose, len(curve), f, gmax)
+        if callback is not None and callback(intermediate_result.x, f, gmax):
+            raise StopIteration  # honoured by scipy.optimize.minimize
 
     with single_threaded_scipy_blas():
         res = minimize(
@@ -96,7 +102,7 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0):
             np.asarray(w0, dtype=np.float64),
             method="L-BFGS-B",
             jac=True,
-            callback=callback,
+            callback=on_iteration,
             options={
                 "maxiter": max_iter,
                 "maxls": 50,
@@ -127,6 +133,7 @@ def gradient_descent(
     momentum=0.0,
     nesterov=True,
     verbose=0,
+    callback=None,
 ):
     """Batch gradient descent ``w <- w - step * grad``, optionally with momentum.
 
@@ -160,6 +167,9 @@ def gradient_descent(
         Evaluate the gradient at the look-ahead point ``w + mu * v``.
     verbose : int, default=0
         Print one line per iteration when > 0.
+    callback : callable or None, default=None
+        ``callback(w, loss, grad_max) -> bool`` after each iteration (at the
+        evaluated point); a true return value stops the solver.
 
     Returns
     -------
@@ -188,9 +198,13 @@ def gradient_descent(
         curve.append(float(f))
         best = (y, float(f), gmax)
         _report(verbose, it, f, gmax)
+        stop = callback is not None and callback(y, f, gmax)
         if gmax <= tol:
             converged = True
             message = "max|grad| <= tol"
+            break
+        if stop:
+            message = "stopped by a callback"
             break
         if momentum:
             v_new = momentum * v - step * g
@@ -216,3 +230,238 @@ def gradient_descent(
         converged=converged,
         message=message,
     )
+
+
+@dataclass
+class SGDState:
+    """What mini-batch SGD carries from one epoch (or ``partial_fit``) to the next.
+
+    Attributes
+    ----------
+    velocity : ndarray or None
+        Momentum buffer ``v``.
+    step : float
+        Current learning rate.
+    t : int
+        Number of updates made so far (used by ``"invscaling"``).
+    best_loss : float
+        Best epoch training loss so far.
+    best_score : float
+        Best validation score so far (early stopping).
+    no_improvement_count : int
+        Consecutive epochs without improvement by at least ``tol``.
+    """
+
+    velocity: np.ndarray = None
+    step: float = 0.0
+    t: int = 0
+    best_loss: float = np.inf
+    best_score: float = -np.inf
+    no_improvement_count: int = 0
+
+
+def sgd_epoch(
+    batch_fun,
+    n_samples,
+    w,
+    state,
+    *,
+    batch_size,
+    schedule,
+    step0,
+    power_t,
+    momentum,
+    nesterov,
+    rng,
+):
+    """One pass of mini-batch SGD over ``n_samples`` rows; updates ``w`` in place.
+
+    Parameters
+    ----------
+    batch_fun : callable
+        ``batch_fun(w, rows) -> (loss, grad)``: an unbiased estimate of the
+        full objective and its gradient from the rows ``rows``.
+    n_samples : int
+        Number of rows.
+    w : ndarray of shape (n_params,)
+        Parameters, updated in place.
+    state : SGDState
+        Momentum buffer and schedule state, updated in place.
+    batch_size : int
+        Rows per mini-batch.
+    schedule : {"constant", "invscaling", "adaptive"}
+        Learning-rate schedule (``MLPClassifier``'s meanings); ``"invscaling"``
+        uses ``step0 / t ** power_t`` with ``t`` the update count.
+    step0 : float
+        Initial learning rate.
+    power_t : float
+        Exponent of ``"invscaling"``.
+    momentum : float
+        Momentum in [0, 1).
+    nesterov : bool
+        Nesterov's momentum.
+    rng : numpy.random.Generator or None
+        Shuffles the rows when given; None keeps their order.
+
+    Returns
+    -------
+    mean_loss : float
+        Mean of the mini-batch objectives, weighted by batch size.
+    """
+    order = rng.permutation(n_samples) if rng is not None else np.arange(n_samples)
+    if state.velocity is None:
+        state.velocity = np.zeros_like(w)
+    v = state.velocity
+    total = 0.0
+    for start in range(0, n_samples, batch_size):
+        rows = np.sort(order[start : start + batch_size])
+        state.t += 1
+        if schedule == "invscaling":
+            state.step = step0 / state.t**power_t
+        if momentum and nesterov:
+            # Nesterov: gradient at the look-ahead point w + mu v.
+            f, g = batch_fun(w + momentum * v, rows)
+        else:
+            f, g = batch_fun(w, rows)
+        v *= momentum
+        v -= state.step * g
+        w += v
+        total += f * len(rows)
+    return total / n_samples
+
+
+def sgd(
+    batch_fun,
+    n_samples,
+    w0,
+    *,
+    batch_size,
+    schedule,
+    step0,
+    max_iter,
+    tol,
+    n_iter_no_change,
+    power_t=0.5,
+    momentum=0.9,
+    nesterov=True,
+    rng=None,
+    validation_score=None,
+    state=None,
+    verbose=0,
+    callback=None,
+):
+    """Mini-batch stochastic gradient descent, stopped as ``MLPClassifier`` does.
+
+    After each epoch, the epoch's mean training loss (or, with
+    ``validation_score``, the validation score) must improve by at least
+    ``tol``; after ``n_iter_no_change`` consecutive epochs without improvement
+    the ``"adaptive"`` schedule divides the step by 5 (while it is > 1e-6),
+    and the other schedules stop (converged). With ``validation_score`` the
+    parameters of the best epoch are returned.
+
+    Parameters
+    ----------
+    batch_fun : callable
+        ``batch_fun(w, rows) -> (loss, grad)``.
+    n_samples : int
+        Number of training rows.
+    w0 : ndarray of shape (n_params,)
+        Starting point.
+    batch_size : int
+        Rows per mini-batch.
+    schedule : {"constant", "invscaling", "adaptive"}
+        Learning-rate schedule.
+    step0 : float
+        Initial learning rate.
+    max_iter : int
+        Maximum number of epochs.
+    tol : float
+        Improvement threshold.
+    n_iter_no_change : int
+        Epochs without improvement before the step is reduced or the run stops.
+    power_t : float, default=0.5
+        Exponent of ``"invscaling"``.
+    momentum : float, default=0.9
+        Momentum in [0, 1).
+    nesterov : bool, default=True
+        Nesterov's momentum.
+    rng : numpy.random.Generator or None, default=None
+        Shuffles the rows each epoch when given.
+    validation_score : callable or None, default=None
+        ``validation_score(w) -> float``, higher is better (early stopping).
+    state : SGDState or None, default=None
+        State to continue from.
+    verbose : int, default=0
+        Print one line per epoch when > 0.
+    callback : callable or None, default=None
+        ``callback(w, loss, None) -> bool`` after each epoch; true stops.
+
+    Returns
+    -------
+    result : SolverResult
+        ``n_iter`` counts epochs; ``loss_curve`` holds the epoch mean losses;
+        ``grad_max`` is NaN (no full gradient is computed).
+    state : SGDState
+        The state after the last epoch.
+    """
+    w = np.array(w0, dtype=np.float64)
+    state = state if state is not None else SGDState(step=step0)
+    curve, best_w = [], None
+    converged, message, epoch = False, "max_iter reached", 0
+    for epoch in range(1, max_iter + 1):
+        loss = sgd_epoch(
+            batch_fun,
+            n_samples,
+            w,
+            state,
+            batch_size=batch_size,
+            schedule=schedule,
+            step0=step0,
+            power_t=power_t,
+            momentum=momentum,
+            nesterov=nesterov,
+            rng=rng,
+        )
+        if not np.isfinite(loss) or not np.all(np.isfinite(w)):
+            message = f"objective became non-finite at epoch {epoch}: SGD diverged"
+            break
+        curve.append(float(loss))
+        msg = ""
+        if validation_score is not None:
+            score = validation_score(w)
+            msg = f", validation score = {score:.6f}"
+            improved = score > state.best_score + tol
+            if score > state.best_score:
+                state.best_score, best_w = score, w.copy()
+        else:
+            improved = loss < state.best_loss - tol
+        state.best_loss = min(state.best_loss, loss)
+        state.no_improvement_count = 0 if improved else state.no_improvement_count + 1
+        if verbose > 0:
+            print(f"Epoch {epoch:5d}, loss = {loss:.10g}, step = {state.step:.3g}{msg}")
+        if callback is not None and callback(w, loss, None):
+            message = "stopped by a callback"
+            break
+        if state.no_improvement_count > n_iter_no_change:
+            if schedule == "adaptive" and state.step > 1e-6:
+                state.step /= 5.0
+                state.no_improvement_count = 0
+            else:
+                converged = True
+                message = (
+                    f"no improvement by tol = {tol:g} for {n_iter_no_change} "
+                    "consecutive epochs"
+                )
+                break
+    if best_w is not None:
+        w = best_w
+    result = SolverResult(
+        x=w,
+        fun=curve[-1] if curve else np.nan,
+        grad_max=np.nan,
+        n_iter=epoch if curve else 0,
+        loss_curve=curve,
+        converged=converged,
+        message=message,
+    )
+    return result, state

@@ -1,0 +1,89 @@
+"""Bridge from solver iterations to scikit-learn's callback API.
+
+scikit-learn 1.9 ships ``sklearn.callback`` (``ProgressBar``,
+``ScoringMonitor``, ...) with ``CallbackSupportMixin`` for third-party
+estimators: an estimator opens a root "fit" task and one subtask per
+iteration, and calls the callbacks' begin/end hooks around each. With an older
+scikit-learn the module is absent; then :data:`CallbackSupportMixin` is an
+empty class, ``set_callbacks`` does not exist, and ``verbose`` remains the way
+to watch a long fit.
+"""
+
+try:  # scikit-learn >= 1.9
+    from sklearn.callback import CallbackSupportMixin
+
+    HAS_SKLEARN_CALLBACKS = True
+except ImportError:  # pragma: no cover - depends on the installed scikit-learn
+
+    class CallbackSupportMixin:
+        """Stand-in when ``sklearn.callback`` is not available."""
+
+    HAS_SKLEARN_CALLBACKS = False
+
+__all__ = ["CallbackSupportMixin", "HAS_SKLEARN_CALLBACKS", "IterationCallbacks"]
+
+
+class IterationCallbacks:
+    """Open the fit task, report every solver iteration, close the fit task.
+
+    Call it as the solvers' ``callback(w, loss, grad_max) -> bool``; it
+    returns True when a callback asks to stop.
+
+    Parameters
+    ----------
+    estimator : SoftmaxRegression
+        The estimator being fitted (``classes_`` already set).
+    X, y : array-like
+        Training data and targets, passed to the callbacks.
+    metadata : dict or None
+        Training metadata (e.g. ``sample_weight``).
+    max_iter : int
+        Maximum number of iterations (subtasks).
+    attributes : callable
+        ``attributes(w) -> dict`` of fitted attributes (``coef_``,
+        ``intercept_``) at parameters ``w``.
+    w0 : ndarray
+        Starting parameters.
+    """
+
+    def __init__(self, estimator, X, y, metadata, max_iter, attributes, w0):
+        self.estimator, self.X, self.y, self.metadata = estimator, X, y, metadata
+        self.attributes = attributes
+        self.ctx = None
+        if not hasattr(estimator, "_init_callback_context"):
+            return
+        # One subtask per iteration, plus the one opened after the last.
+        self.ctx = estimator._init_callback_context(max_subtasks=max_iter + 1)
+        self.ctx.call_on_fit_task_begin(
+            estimator=estimator, X=X, y=y, metadata=metadata
+        )
+        self._iter_ctx = self._begin(w0)
+
+    def _hook_kwargs(self, w):
+        return dict(
+            estimator=self.estimator,
+            X=self.X,
+            y=self.y,
+            metadata=self.metadata,
+            reconstruction_attributes=self.attributes(w),
+        )
+
+    def _begin(self, w):
+        ctx = self.ctx.subcontext(task_name="iteration")
+        ctx.call_on_fit_task_begin(**self._hook_kwargs(w))
+        return ctx
+
+    def __call__(self, w, loss, grad_max):
+        """End the iteration that just ran and begin the next; True stops."""
+        if self.ctx is None:
+            return False
+        stop = self._iter_ctx.call_on_fit_task_end(**self._hook_kwargs(w))
+        self._iter_ctx = self._begin(w)
+        return bool(stop)
+
+    def close(self, w):
+        """End the left-over (empty) iteration and the fit task."""
+        if self.ctx is None:
+            return
+        self._iter_ctx.call_on_fit_task_end(estimator=self.estimator)
+        self.ctx.call_on_fit_task_end(**self._hook_kwargs(w))
