@@ -65,7 +65,8 @@ class IterationCallbacks:
             X=self.X,
             y=self.y,
             metadata=self.metadata,
-            reconstruction_attributes=self.attributes(w),
+            # Lazy: built only if a callback asks for ``fitted_estimator``.
+            reconstruction_attributes=lambda: self.attributes(w),
         )
 
     def _begin(self, w):

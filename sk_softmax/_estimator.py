@@ -303,14 +303,14 @@ default="auto"
             i, k = np.argwhere(Y < 0)[0]
             raise ValueError(
                 "Soft targets Y must be non-negative class probabilities; "
-                f"Y[{i}, {k}] = {Y[i, k]!r}."
+                f"Y[{i}, {k}] = {float(Y[i, k])!r}."
             )
         sums = Y.sum(axis=1)
         bad = np.flatnonzero(np.abs(sums - 1.0) > _ROW_SUM_ATOL)
         if bad.size:
             raise ValueError(
                 "Each row of the soft targets Y must sum to 1 (within "
-                f"{_ROW_SUM_ATOL:g}); row {bad[0]} sums to {sums[bad[0]]!r} "
+                f"{_ROW_SUM_ATOL:g}); row {bad[0]} sums to {float(sums[bad[0]]):.10g} "
                 f"({bad.size} such rows)."
             )
         return Y

@@ -6,7 +6,11 @@ from sk_softmax import SoftmaxRegression
 
 
 @parametrize_with_checks(
-    [SoftmaxRegression(), SoftmaxRegression(solver="gd")],
+    [
+        SoftmaxRegression(),
+        SoftmaxRegression(solver="gd"),
+        SoftmaxRegression(solver="sgd", random_state=0),
+    ],
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

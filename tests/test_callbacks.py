@@ -1,0 +1,79 @@
+"""scikit-learn's callback API (sklearn.callback, scikit-learn >= 1.9)."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.preprocessing import StandardScaler
+
+from sk_softmax import SoftmaxRegression
+from sk_softmax._callbacks import HAS_SKLEARN_CALLBACKS
+
+pytestmark = pytest.mark.skipif(
+    not HAS_SKLEARN_CALLBACKS, reason="sklearn.callback needs scikit-learn >= 1.9"
+)
+
+
+class Recorder:
+    """A FitCallback recording every hook call; stops after ``stop_after``."""
+
+    def __init__(self, stop_after=None):
+        self.stop_after = stop_after
+        self.calls = []
+
+    def setup(self, estimator, context):
+        self.calls.append(("setup", context.task_name))
+
+    def on_fit_task_begin(self, estimator, context, *, fitted_estimator=None):
+        self.calls.append(("begin", context.task_name))
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        self.calls.append(("end", context.task_name))
+        if context.task_name == "iteration" and fitted_estimator is not None:
+            self.last_model = fitted_estimator
+            n_done = sum(1 for c in self.calls if c == ("end", "iteration"))
+            return self.stop_after is not None and n_done >= self.stop_after
+        return False
+
+    def teardown(self, estimator, context):
+        self.calls.append(("teardown", context.task_name))
+
+
+def _data():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "gd", "sgd"])
+def test_every_iteration_is_reported(solver):
+    X, y = _data()
+    rec = Recorder()
+    clf = SoftmaxRegression(solver=solver, random_state=0).set_callbacks(rec)
+    clf.fit(X, y)
+    assert rec.calls[0] == ("setup", "fit")
+    assert rec.calls[1] == ("begin", "fit")
+    assert rec.calls[-2:] == [("end", "fit"), ("teardown", "fit")]
+    begins = rec.calls.count(("begin", "iteration"))
+    ends = rec.calls.count(("end", "iteration"))
+    assert begins == ends == clf.n_iter_ + 1  # plus the one opened after the last
+    # The reconstructed model of the last iteration predicts like the fitted one.
+    np.testing.assert_allclose(rec.last_model.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "gd", "sgd"])
+def test_a_callback_can_stop_the_fit(solver):
+    X, y = _data()
+    rec = Recorder(stop_after=3)
+    clf = SoftmaxRegression(solver=solver, random_state=0).set_callbacks(rec)
+    with pytest.warns(Warning, match="did not converge"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 3
+
+
+def test_progress_bar_runs():
+    pytest.importorskip("rich")
+    from sklearn.callback import ProgressBar
+
+    X, y = _data()
+    clf = SoftmaxRegression().set_callbacks(ProgressBar())
+    clf.fit(X, y)
+    assert clf.score(X, y) > 0.9

@@ -1,0 +1,181 @@
+"""Mini-batch SGD and partial_fit on the same objective as the full-batch solvers."""
+
+import inspect
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import log_softmax
+from sklearn.datasets import load_digits
+from sklearn.preprocessing import StandardScaler
+
+from sk_softmax import SoftmaxRegression
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    optimum = SoftmaxRegression(tol=1e-8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        optimum.fit(X, y)
+    return X, y, optimum
+
+
+def objective(clf, X, y):
+    Z = X @ clf.coef_.T + clf.intercept_
+    nll = -log_softmax(Z, axis=1)[np.arange(len(y)), y]
+    return nll.mean() + np.sum(clf.coef_**2) / (2 * clf.C * len(y))
+
+
+def test_minibatch_objectives_average_to_the_full_objective():
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400] / 16, y[:400]
+    sw = np.random.default_rng(0).uniform(0.2, 2.0, size=len(y))
+    clf = SoftmaxRegression(C=0.7)
+    X_, target, sw_ = clf._validate_fit_input(X, y, sw)
+    full = clf._objective(X_, target, sw_)
+    batch_fun = clf._minibatch_objective(X_, target, sw_)
+    w = np.random.default_rng(1).normal(size=full.n_params) * 0.1
+    f, g = full.loss_gradient(w)
+    parts = [batch_fun(w, rows) for rows in np.split(np.arange(400), 8)]
+    assert np.mean([p[0] for p in parts]) == pytest.approx(f, rel=1e-12)
+    np.testing.assert_allclose(np.mean([p[1] for p in parts], axis=0), g, atol=1e-14)
+
+
+def test_sgd_approaches_lbfgs_optimum(digits):
+    X, y, optimum = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # default sgd converges without warnings
+        clf = SoftmaxRegression(solver="sgd", random_state=0).fit(X, y)
+    f_opt = objective(optimum, X, y)
+    assert objective(clf, X, y) <= f_opt * (1 + 2e-2)
+    assert len(clf.loss_curve_) == clf.n_iter_ <= 200
+    assert np.mean(clf.predict(X) == optimum.predict(X)) > 0.98
+
+
+def test_sgd_random_state_reproducible(digits):
+    X, y, _ = digits
+    a = SoftmaxRegression(solver="sgd", random_state=3, max_iter=5)
+    b = SoftmaxRegression(solver="sgd", random_state=3, max_iter=5)
+    c = SoftmaxRegression(solver="sgd", random_state=4, max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for clf in (a, b, c):
+            clf.fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    assert not np.array_equal(a.coef_, c.coef_)
+
+
+@pytest.mark.parametrize("learning_rate", ["constant", "invscaling", "adaptive", 0.05])
+def test_sgd_schedules(digits, learning_rate):
+    X, y, _ = digits
+    clf = SoftmaxRegression(solver="sgd", learning_rate=learning_rate, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y, sample_weight=np.ones(len(y)))
+    assert clf.score(X, y) > 0.97
+    if learning_rate == "invscaling":
+        assert clf.learning_rate_ < 1.0 / clf._sgd_run["step0"]
+    if learning_rate == 0.05:
+        assert clf.learning_rate_ == 0.05
+
+
+def test_gd_rejects_sgd_only_schedules():
+    X, y = load_digits(return_X_y=True)
+    with pytest.raises(ValueError, match="'invscaling' is a schedule for solver='sgd'"):
+        SoftmaxRegression(solver="gd", learning_rate="invscaling").fit(X, y)
+
+
+def test_early_stopping_keeps_best_epoch(digits):
+    X, y, _ = digits
+    clf = SoftmaxRegression(
+        solver="sgd", early_stopping=True, validation_fraction=0.2, random_state=0
+    ).fit(X, y)
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert max(clf.validation_scores_) > 0.9
+    assert clf.n_iter_ < 200
+
+
+def test_partial_fit_many_passes_approaches_optimum(digits):
+    X, y, optimum = digits
+    clf = SoftmaxRegression(random_state=0)
+    gaps = []
+    f_opt = objective(optimum, X, y)
+    for _ in range(40):
+        for chunk in np.array_split(np.arange(len(y)), 4):
+            # chunks of m out of n samples: C * n / m keeps fit's penalty
+            clf.set_params(C=optimum.C * len(y) / len(chunk))
+            clf.partial_fit(X[chunk], y[chunk], classes=np.arange(10))
+        clf.set_params(C=optimum.C)
+        gaps.append(objective(clf, X, y) / f_opt - 1)
+    # Measured: relative gap 2.6 after one pass, 0.08 after 15, 0.04 after 40.
+    assert gaps[-1] < 5e-2
+    assert gaps[-1] < gaps[0] / 20
+    assert gaps[-1] < gaps[len(gaps) // 2]
+    assert clf.n_iter_ == 160 and len(clf.loss_curve_) == 160
+
+
+def test_partial_fit_batch_missing_classes():
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    clf = SoftmaxRegression(random_state=0)
+    clf.partial_fit(X[y < 5], y[y < 5], classes=np.arange(10))
+    assert clf.coef_.shape == (10, 64)
+    np.testing.assert_array_equal(clf.classes_, np.arange(10))
+    assert set(clf.predict(X)) <= set(range(5))
+    for _ in range(5):
+        clf.partial_fit(X, y)
+    assert clf.score(X, y) > 0.85
+
+
+def test_partial_fit_errors():
+    X, y = load_digits(return_X_y=True)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        SoftmaxRegression().partial_fit(X, y)
+    clf = SoftmaxRegression().partial_fit(X, y, classes=np.arange(10))
+    with pytest.raises(ValueError, match=r"classes=\[0, 1\]` is not the same"):
+        clf.partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match=r"The labels \[11\] are not in classes"):
+        clf.partial_fit(X[:3], [1, 2, 11])
+    with pytest.raises(ValueError, match="X has 3 features"):
+        clf.partial_fit(X[:, :3], y)
+    with pytest.raises(ValueError, match="'balanced' is not supported for partial_fit"):
+        SoftmaxRegression(class_weight="balanced").partial_fit(
+            X, y, classes=np.arange(10)
+        )
+    with pytest.raises(ValueError, match="'batch_size' parameter"):
+        SoftmaxRegression(batch_size=0).partial_fit(X, y, classes=np.arange(10))
+
+
+def test_partial_fit_signature_follows_incremental_conventions():
+    params = list(inspect.signature(SoftmaxRegression.partial_fit).parameters)
+    assert params == ["self", "X", "y", "classes", "sample_weight"]
+
+
+def test_out_of_core_from_memmap_equals_in_memory(tmp_path):
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16).astype(np.float64)
+    path = tmp_path / "X.dat"
+    mm = np.memmap(path, dtype=np.float64, mode="w+", shape=X.shape)
+    mm[:] = X
+    mm.flush()
+    disk = np.memmap(path, dtype=np.float64, mode="r", shape=X.shape)
+    a = SoftmaxRegression(random_state=0)
+    b = SoftmaxRegression(random_state=0)
+    for start in range(0, len(y), 300):
+        sl = slice(start, start + 300)
+        a.partial_fit(disk[sl], y[sl], classes=np.arange(10))
+        b.partial_fit(X[sl], y[sl], classes=np.arange(10))
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    assert a.score(X, y) > 0.8
+
+
+def test_partial_fit_continues_a_fit(digits):
+    X, y, optimum = digits
+    clf = SoftmaxRegression().fit(X, y)
+    before = objective(clf, X, y)
+    clf.partial_fit(X, y)
+    assert clf.n_iter_ >= 1
+    assert objective(clf, X, y) < before * 1.05

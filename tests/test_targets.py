@@ -1,0 +1,127 @@
+"""Soft targets and label smoothing: exact equivalences and validation."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris, load_wine
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
+from sklearn.preprocessing import StandardScaler
+
+from sk_softmax import SoftmaxRegression
+
+
+def _data(loader=load_wine):
+    X, y = loader(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def _fit(X, y, sample_weight=None, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # ftol stop at 1e-10
+        return SoftmaxRegression(tol=1e-10, **kw).fit(X, y, sample_weight=sample_weight)
+
+
+def test_one_hot_targets_equal_labels():
+    X, y = _data()
+    labels = _fit(X, y)
+    onehot = _fit(X, np.eye(3)[y])
+    np.testing.assert_array_equal(onehot.classes_, [0, 1, 2])
+    np.testing.assert_allclose(onehot.coef_, labels.coef_, atol=1e-8)
+    np.testing.assert_allclose(onehot.intercept_, labels.intercept_, atol=1e-8)
+
+
+@pytest.mark.parametrize("class_weight", [None, {0: 2.0, 1: 0.5, 2: 1.0}, "balanced"])
+def test_soft_row_equals_weighted_copies(class_weight):
+    # A soft row (0.3, 0.7) is two copies of the row, labelled 0 and 1, with
+    # sample weights 0.3 and 0.7: the objectives are identical.
+    X, y = _data()
+    rng = np.random.default_rng(0)
+    Y = rng.dirichlet(np.full(3, 0.5), size=len(y))
+    sw = rng.uniform(0.5, 2.0, size=len(y))
+    soft = _fit(X, Y, sample_weight=sw, class_weight=class_weight)
+    K = 3
+    X_rep = np.repeat(X, K, axis=0)
+    y_rep = np.tile(np.arange(K), len(y))
+    w_rep = (Y * sw[:, None]).ravel()
+    copies = _fit(X_rep, y_rep, sample_weight=w_rep, class_weight=class_weight)
+    np.testing.assert_allclose(soft.coef_, copies.coef_, atol=1e-6)
+    np.testing.assert_allclose(soft.intercept_, copies.intercept_, atol=1e-6)
+
+
+def test_two_class_soft_row_example():
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    Y = np.array([[1.0, 0.0], [0.3, 0.7], [0.6, 0.4], [0.0, 1.0]])
+    soft = _fit(X, Y)
+    X_rep = np.array([[0.0], [1.0], [1.0], [2.0], [2.0], [3.0]])
+    copies = _fit(X_rep, [0, 0, 1, 0, 1, 1], [1.0, 0.3, 0.7, 0.6, 0.4, 1.0])
+    np.testing.assert_allclose(soft.coef_, copies.coef_, atol=1e-7)
+    np.testing.assert_allclose(
+        soft.predict_proba(X), copies.predict_proba(X), atol=1e-8
+    )
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_label_smoothing_equals_smoothed_targets(soft):
+    X, y = _data(load_iris)
+    eps, K = 0.15, 3
+    T = np.random.default_rng(1).dirichlet(np.ones(K), size=len(y)) if soft else None
+    target = T if soft else y
+    base = T if soft else np.eye(K)[y]
+    smooth = _fit(X, target, label_smoothing=eps)
+    explicit = _fit(X, (1 - eps) * base + eps / K)
+    np.testing.assert_allclose(smooth.coef_, explicit.coef_, atol=1e-7)
+    # Smoothing keeps probabilities away from 0 and 1: smaller weights.
+    assert np.linalg.norm(smooth.coef_) < np.linalg.norm(_fit(X, target).coef_)
+
+
+def test_distillation_recovers_the_teacher():
+    # A linear softmax teacher's probabilities are attainable by the student,
+    # so the unpenalised cross-entropy to them is minimised by the teacher.
+    X, y = _data()
+    teacher = SoftmaxRegression(C=0.1).fit(X, y)
+    student = _fit(X, teacher.predict_proba(X), C=np.inf)
+    np.testing.assert_allclose(
+        student.predict_proba(X), teacher.predict_proba(X), atol=1e-4
+    )
+    np.testing.assert_array_equal(student.predict(X), teacher.predict(X))
+
+
+def test_dataframe_targets_name_the_classes():
+    pd = pytest.importorskip("pandas")
+    X, y = _data(load_iris)
+    Y = pd.DataFrame(np.eye(3)[y], columns=["setosa", "versicolor", "virginica"])
+    clf = SoftmaxRegression().fit(X, Y)
+    np.testing.assert_array_equal(clf.classes_, ["setosa", "versicolor", "virginica"])
+    assert clf.predict(X[:1])[0] == "setosa"
+
+
+def test_column_vector_y_is_labels_with_warning():
+    X, y = _data(load_iris)
+    with pytest.warns(DataConversionWarning):
+        clf = SoftmaxRegression().fit(X, y[:, None])
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+
+
+def test_bad_soft_targets_raise():
+    X, y = _data(load_iris)
+    Y = np.eye(3)[y]
+    bad = Y.copy()
+    bad[5] = [1.2, -0.2, 0.0]
+    with pytest.raises(ValueError, match=r"non-negative .* Y\[5, 1\] = -0.2"):
+        SoftmaxRegression().fit(X, bad)
+    bad = Y.copy()
+    bad[7] = [0.5, 0.2, 0.2]
+    with pytest.raises(ValueError, match="must sum to 1 .* row 7 sums to 0.9"):
+        SoftmaxRegression().fit(X, bad)
+    bad = Y.copy()
+    bad[2, 0] = np.nan
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        SoftmaxRegression().fit(X, bad)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        SoftmaxRegression().fit(X, Y[:-1])
+    clf = SoftmaxRegression().partial_fit(X, Y)
+    with pytest.raises(ValueError, match="have 4 columns, but the model has 3 classes"):
+        clf.partial_fit(X, np.full((len(y), 4), 0.25))
+    with pytest.raises(ValueError, match="'label_smoothing' parameter"):
+        SoftmaxRegression(label_smoothing=1.0).fit(X, y)
