@@ -179,3 +179,16 @@ def test_partial_fit_continues_a_fit(digits):
     clf.partial_fit(X, y)
     assert clf.n_iter_ >= 1
     assert objective(clf, X, y) < before * 1.05
+
+
+def test_dask_ml_incremental_wrapper():
+    da = pytest.importorskip("dask.array")
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    Xd, yd = da.from_array(X, chunks=300), da.from_array(y, chunks=300)
+    inc = wrappers.Incremental(SoftmaxRegression(random_state=0), scoring="accuracy")
+    for _ in range(3):
+        inc.partial_fit(Xd, yd, classes=np.arange(10))
+    assert inc.estimator_.n_iter_ == 3 * 6  # one epoch per block, 6 blocks a pass
+    assert inc.score(Xd, yd) > 0.9
