@@ -321,17 +321,16 @@ default="auto"
             return compute_class_weight(
                 self.class_weight, classes=self.classes_, y=self.classes_
             )
+        # "balanced": S / (K * weighted count of each class), scikit-learn's
+        # formula since 1.8 (computed here so that it holds on older versions).
+        # Soft targets count a row as Y_ik of class k.
+        K = self.classes_.shape[0]
         if Y is None:
-            return compute_class_weight(
-                "balanced",
-                classes=np.arange(self.classes_.shape[0]),
-                y=y_codes,
-                sample_weight=sample_weight,
-            )
-        # n / (K * count_k) with the soft (weighted) class counts.
-        counts = sample_weight @ Y
+            counts = np.bincount(y_codes, weights=sample_weight, minlength=K)
+        else:
+            counts = sample_weight @ Y
         safe = np.where(counts > 0, counts, 1.0)
-        return np.where(counts > 0, counts.sum() / (len(counts) * safe), 0.0)
+        return np.where(counts > 0, counts.sum() / (K * safe), 0.0)
 
     def _validate_fit_input(self, X, y, sample_weight, reset=True, classes=None):
         """Validated ``(X, target, sample_weight)``; sets ``classes_`` if reset.
@@ -382,6 +381,10 @@ default="auto"
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
         )
+        if not np.any(sample_weight > 0):  # scikit-learn < 1.8 does not check
+            raise ValueError(
+                "Sample weights must contain at least one non-zero number."
+            )
         if self.class_weight is not None:
             cw = self._class_weights(y_codes, Y, sample_weight)
             if Y is None:

@@ -1,6 +1,7 @@
 """SoftmaxRegression against independent truths: LogisticRegression, repetition,
 hand-computed objectives, and every bad input."""
 
+import inspect
 import pickle
 import tracemalloc
 import warnings
@@ -21,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_class_weight
 
 from sk_softmax import SoftmaxRegression
 
@@ -195,8 +197,19 @@ def test_class_weight_balanced_matches_logreg():
     ours = SoftmaxRegression(class_weight="balanced", tol=1e-8).fit(
         X, y, sample_weight=sw
     )
-    ref = logreg(class_weight="balanced", tol=1e-8).fit(X, y, sample_weight=sw)
+    # "balanced" with sample weights: S / (K * weighted class counts), i.e.
+    # LogisticRegression with the same weights passed as sample weights...
+    counts = np.bincount(y, weights=sw)
+    explicit = sw * (sw.sum() / (3 * counts))[y]
+    ref = logreg(tol=1e-8).fit(X, y, sample_weight=explicit)
     np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-6)
+    # ... and LogisticRegression's own "balanced" where it weighs the counts
+    # (scikit-learn >= 1.8, whose compute_class_weight takes sample_weight).
+    if "sample_weight" in inspect.signature(compute_class_weight).parameters:
+        ref = logreg(class_weight="balanced", tol=1e-8).fit(X, y, sample_weight=sw)
+        np.testing.assert_allclose(
+            ours.predict_proba(X), ref.predict_proba(X), atol=1e-6
+        )
     plain = SoftmaxRegression(tol=1e-8).fit(X, y, sample_weight=sw)
     assert np.abs(plain.predict_proba(X) - ours.predict_proba(X)).max() > 1e-3
 
