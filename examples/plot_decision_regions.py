@@ -38,10 +38,12 @@ print(X.shape, np.bincount(y))
 # confidence of the prediction) as a filled contour, and the line where each
 # class reaches probability 0.5.
 #
-# With a strong penalty (``C=0.01``) the weights are small: the regions are
-# still separated by straight lines, but the probabilities stay far from 0 and
-# 1 everywhere. With ``C=100`` the fit is nearly unpenalised and the model is
-# confident away from the boundaries.
+# The decision regions are separated by straight lines for both values of
+# ``C``. The penalty shows in the probabilities: with a strong penalty
+# (``C=0.01``) the weights are small and the probabilities change slowly across
+# the boundaries (wide grey bands, and the 0.5 lines bend far from the
+# boundaries); with ``C=100`` the fit is nearly unpenalised and the model turns
+# confident within a short distance of a boundary.
 models = {C: SoftmaxRegression(C=C).fit(X, y) for C in (0.01, 100.0)}
 xx, yy = np.meshgrid(
     np.linspace(X[:, 0].min() - 1, X[:, 0].max() + 1, 200),
@@ -72,7 +74,7 @@ for col, (C, model) in enumerate(models.items()):
         ax.contour(xx, yy, proba[..., k], levels=[0.5], colors=color, linewidths=2)
         ax.scatter(*X[y == k].T, s=12, color=color, edgecolor="k", lw=0.3)
     ax.set_title(f"C={C:g}: max predict_proba and P(k)=0.5 lines")
-    fig.colorbar(filled, ax=ax, label="max_k P(k | x)")
+    fig.colorbar(filled, ax=ax, label="max_k P(k | x)", format="%.2f")
 fig.tight_layout()
 
 # %%
