@@ -256,6 +256,24 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         -------
         self : SoftmaxRegression
             Fitted estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_softmax import SoftmaxRegression
+        >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+        >>> y = np.array(["a", "b", "b", "a"])
+        >>> clf = SoftmaxRegression().fit(X, y)
+        >>> clf.classes_
+        array(['a', 'b'], dtype='<U1')
+        >>> clf.coef_.shape  # one row per class, also for two classes
+        (2, 2)
+
+        Sample weights count as repetitions; the trace of the solver is kept:
+
+        >>> clf = SoftmaxRegression().fit(X, y, sample_weight=[1, 2, 1, 1])
+        >>> len(clf.loss_curve_) == clf.n_iter_
+        True
         """
         X, y_codes, sample_weight = self._validate_fit_input(X, y, sample_weight)
         objective = SoftmaxCrossEntropyL2(
@@ -337,6 +355,25 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             Scores per class; for two classes, ``z_1 - z_0`` of shape
             (n_samples,), positive meaning ``classes_[1]`` (scikit-learn's
             binary convention).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_softmax import SoftmaxRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = SoftmaxRegression().fit(X, y)
+        >>> scores = clf.decision_function(X[:2])
+        >>> scores.shape
+        (2, 3)
+        >>> np.allclose(scores, X[:2] @ clf.coef_.T + clf.intercept_)
+        True
+
+        For two classes, one score per sample, ``z_1 - z_0``:
+
+        >>> binary = SoftmaxRegression().fit(X[:100], y[:100])
+        >>> binary.decision_function(X[:2]).shape
+        (2,)
         """
         Z = self._raw_scores(X)
         if Z.shape[1] == 2:
@@ -355,6 +392,15 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
             Predicted labels, from ``classes_``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_softmax import SoftmaxRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = SoftmaxRegression().fit(X, y)
+        >>> clf.predict(X[[0, 50, 100]])
+        array([0, 1, 2])
         """
         return self.classes_[np.argmax(self._raw_scores(X), axis=1)]
 
@@ -370,6 +416,20 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, columns in the order of ``classes_``; rows sum to 1.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_softmax import SoftmaxRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = SoftmaxRegression().fit(X, y)
+        >>> proba = clf.predict_proba(X[[0, 50, 100]])
+        >>> proba.round(1)
+        array([[1. , 0. , 0. ],
+               [0. , 0.9, 0.1],
+               [0. , 0. , 1. ]])
+        >>> proba.sum(axis=1)
+        array([1., 1., 1.])
         """
         return softmax(self._raw_scores(X), axis=1)
 
@@ -388,5 +448,24 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities, columns in the order of ``classes_``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_softmax import SoftmaxRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = SoftmaxRegression().fit(X, y)
+        >>> np.allclose(clf.predict_log_proba(X), np.log(clf.predict_proba(X)))
+        True
+
+        Far from the data a probability can underflow to 0; its logarithm is
+        still finite:
+
+        >>> x_far = 1000 * X[:1]
+        >>> float(clf.predict_proba(x_far).min())
+        0.0
+        >>> bool(np.isfinite(clf.predict_log_proba(x_far)).all())
+        True
         """
         return log_softmax(self._raw_scores(X), axis=1)
