@@ -113,9 +113,10 @@ fig.tight_layout()
 # Each estimator is fitted several times at the default ``tol=1e-4``,
 # alternating between the two so that both see the same machine load, and the
 # median is reported. Digits is small; see :doc:`/benchmarks` for larger
-# problems. Timings are taken on the machine that built this page (its BLAS
-# is limited to one thread during the documentation build) and will differ on
-# yours.
+# problems: on a data set this small, fixed per-fit overheads weigh as much as
+# the arithmetic. Timings are taken on the machine that built this page (the
+# documentation build uses single-threaded BLAS unless told otherwise) and
+# will differ on yours.
 models = {
     "SoftmaxRegression\n(lbfgs)": SoftmaxRegression(C=C),
     "SoftmaxRegression\n(gd)": SoftmaxRegression(C=C, solver="gd"),
