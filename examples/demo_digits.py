@@ -46,9 +46,7 @@ def main():
     ref = proba["LogisticRegression(lbfgs)"]
     for name in ("SoftmaxRegression(lbfgs)", "SoftmaxRegression(gd)"):
         diff = np.abs(proba[name] - ref).max()
-        print(
-            f"max |predict_proba difference| {name} vs LogisticRegression: {diff:.2e}"
-        )
+        print(f"max |predict_proba difference| {name} vs LogisticRegression: {diff:.2e}")
 
 
 if __name__ == "__main__":
