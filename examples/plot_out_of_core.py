@@ -1,7 +1,7 @@
 """
-=========================================================
+==========================================================
 Out-of-core learning with partial_fit, from a file on disk
-=========================================================
+==========================================================
 
 ``SoftmaxRegression.partial_fit`` makes one pass of mini-batch SGD over the
 data it is given and keeps the optimiser's state (momentum, learning-rate

@@ -155,7 +155,7 @@ default="auto"
         Intercepts ``b`` (zeros when ``fit_intercept=False``).
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :meth:`fit`, when ``X`` has string
         column names.
     n_iter_ : int
@@ -163,8 +163,13 @@ default="auto"
         :meth:`partial_fit`).
     loss_curve_ : list of float
         Objective (mean-scaled: the ``LogisticRegression`` objective divided by
-        the sum of sample weights) after each iteration; for ``"sgd"``, the
-        mean mini-batch objective of each epoch.
+        the sum of sample weights), one entry per iteration. ``"lbfgs"``: the
+        objective after each iteration (empty if the starting point already
+        meets ``tol``). ``"gd"``: the objective at the point where each
+        iteration evaluates the gradient, so the first entry is the starting
+        point's (``log(n_classes)`` from zeros) and, with Nesterov momentum,
+        entries are taken at look-ahead points; the last entry is the returned
+        model's. ``"sgd"``: the mean mini-batch objective of each epoch.
     learning_rate_ : float or None
         Step used by ``"gd"``, and the current step of ``"sgd"`` (None for
         ``"lbfgs"``).
@@ -543,6 +548,24 @@ default="auto"
         -------
         self : SoftmaxRegression
             Fitted estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_softmax import SoftmaxRegression
+        >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+        >>> y = np.array(["a", "b", "b", "a"])
+        >>> clf = SoftmaxRegression().fit(X, y)
+        >>> clf.classes_
+        array(['a', 'b'], dtype='<U1')
+        >>> clf.coef_.shape  # one row per class, also for two classes
+        (2, 2)
+
+        Sample weights count as repetitions; the trace of the solver is kept:
+
+        >>> clf = SoftmaxRegression().fit(X, y, sample_weight=[1, 2, 1, 1])
+        >>> len(clf.loss_curve_) == clf.n_iter_
+        True
         """
         X, target, sample_weight = self._validate_fit_input(X, y, sample_weight)
         objective = self._objective(X, target, sample_weight)
@@ -773,6 +796,25 @@ default="auto"
             Scores per class; for two classes, ``z_1 - z_0`` of shape
             (n_samples,), positive meaning ``classes_[1]`` (scikit-learn's
             binary convention).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_softmax import SoftmaxRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = SoftmaxRegression().fit(X, y)
+        >>> scores = clf.decision_function(X[:2])
+        >>> scores.shape
+        (2, 3)
+        >>> np.allclose(scores, X[:2] @ clf.coef_.T + clf.intercept_)
+        True
+
+        For two classes, one score per sample, ``z_1 - z_0``:
+
+        >>> binary = SoftmaxRegression().fit(X[:100], y[:100])
+        >>> binary.decision_function(X[:2]).shape
+        (2,)
         """
         Z = self._raw_scores(X)
         if Z.shape[1] == 2:
@@ -791,6 +833,15 @@ default="auto"
         -------
         y_pred : ndarray of shape (n_samples,)
             Predicted labels, from ``classes_``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_softmax import SoftmaxRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = SoftmaxRegression().fit(X, y)
+        >>> clf.predict(X[[0, 50, 100]])
+        array([0, 1, 2])
         """
         scores = self._raw_scores(X)  # checks fitted before classes_ is read
         return self.classes_[np.argmax(scores, axis=1)]
@@ -807,6 +858,20 @@ default="auto"
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, columns in the order of ``classes_``; rows sum to 1.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_softmax import SoftmaxRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = SoftmaxRegression().fit(X, y)
+        >>> proba = clf.predict_proba(X[[0, 50, 100]])
+        >>> proba.round(1)
+        array([[1. , 0. , 0. ],
+               [0. , 0.9, 0.1],
+               [0. , 0. , 1. ]])
+        >>> proba.sum(axis=1)
+        array([1., 1., 1.])
         """
         return softmax(self._raw_scores(X), axis=1)
 
@@ -825,5 +890,24 @@ default="auto"
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities, columns in the order of ``classes_``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_softmax import SoftmaxRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = SoftmaxRegression().fit(X, y)
+        >>> np.allclose(clf.predict_log_proba(X), np.log(clf.predict_proba(X)))
+        True
+
+        Far from the data a probability can underflow to 0; its logarithm is
+        still finite:
+
+        >>> x_far = 1000 * X[:1]
+        >>> float(clf.predict_proba(x_far).min())
+        0.0
+        >>> bool(np.isfinite(clf.predict_log_proba(x_far)).all())
+        True
         """
         return log_softmax(self._raw_scores(X), axis=1)

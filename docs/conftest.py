@@ -1,0 +1,8 @@
+"""pytest collection rules for docs/: run the doctests of the .rst pages only.
+
+``conf.py`` (which needs the docs extra) and the build outputs (generated
+gallery pages, autosummary stubs) are not collected.
+"""
+
+collect_ignore = ["conf.py"]
+collect_ignore_glob = ["_build/*", "auto_examples/*", "gen_modules/*", "_templates/*"]
