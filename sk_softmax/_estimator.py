@@ -700,6 +700,23 @@ default="auto"
         -------
         self : SoftmaxRegression
             The updated estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from sk_softmax import SoftmaxRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> X = StandardScaler().fit_transform(X)
+        >>> clf = SoftmaxRegression(random_state=0)
+        >>> for _ in range(20):
+        ...     for rows in np.array_split(np.arange(len(y)), 3):
+        ...         _ = clf.partial_fit(X[rows], y[rows], classes=[0, 1, 2])
+        >>> clf.n_iter_
+        60
+        >>> print(f"{clf.score(X, y):.2f}")
+        0.98
         """
         if self.class_weight == "balanced":
             raise ValueError(
