@@ -583,6 +583,7 @@ default="auto"
             result = lbfgs(objective.loss_gradient, w0, tol=self.tol, **common)
             if (
                 not result.converged
+                and not result.stopped_by_callback
                 and result.n_iter < max_iter
                 and X.dtype == np.float64
                 and np.isfinite(result.fun)

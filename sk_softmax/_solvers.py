@@ -44,6 +44,8 @@ class SolverResult:
         Whether ``grad_max <= tol``.
     message : str
         Why the solver stopped.
+    stopped_by_callback : bool
+        Whether a callback asked the solver to stop.
     """
 
     x: np.ndarray
@@ -53,6 +55,7 @@ class SolverResult:
     loss_curve: list = field(default_factory=list)
     converged: bool = False
     message: str = ""
+    stopped_by_callback: bool = False
 
 
 def _report(verbose, it, f, gmax):
@@ -102,6 +105,7 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None):
         curve.append(f)
         _report(verbose, len(curve), f, gmax)
         if callback is not None and callback(intermediate_result.x, f, gmax):
+            last["stopped"] = True
             raise StopIteration  # honoured by scipy.optimize.minimize
 
     with single_threaded_scipy_blas():
@@ -119,7 +123,8 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None):
             },
         )
     gmax = float(np.max(np.abs(res.jac))) if res.jac.size else 0.0
-    message = res.message if isinstance(res.message, str) else str(res.message)
+    stopped = last.get("stopped", False)
+    message = "stopped by a callback" if stopped else str(res.message)
     return SolverResult(
         x=res.x,
         fun=float(res.fun),
@@ -128,6 +133,7 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None):
         loss_curve=curve,
         converged=gmax <= tol,
         message=message,
+        stopped_by_callback=stopped,
     )
 
 
@@ -190,7 +196,7 @@ def gradient_descent(
     curve = []
     best = None  # last point with a finite objective: (x, f, gmax)
     message = "max_iter reached"
-    converged = False
+    converged = stopped = False
     it = 0
     for it in range(1, max_iter + 1):
         y = w + momentum * v if (momentum and nesterov) else w
@@ -213,6 +219,7 @@ def gradient_descent(
             break
         if stop:
             message = "stopped by a callback"
+            stopped = True
             break
         if momentum:
             v_new = momentum * v - step * g
@@ -237,6 +244,7 @@ def gradient_descent(
         loss_curve=curve,
         converged=converged,
         message=message,
+        stopped_by_callback=stopped,
     )
 
 
