@@ -315,7 +315,9 @@ def main():
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="shapes scaled down 10x")
     p.add_argument("--no-memory", action="store_true")
-    p.add_argument("--out", default="bench_results.jsonl")
+    p.add_argument(
+        "--out", default=os.path.join(os.path.dirname(__file__), "bench_results.jsonl")
+    )
     p.add_argument("--rst", action="store_true", help="render --out as RST")
     p.add_argument("--child-mem", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args()

@@ -257,6 +257,10 @@ def minimize_lbfgs(
         def evaluate(alpha, d=d, cache=cache):
             # one evaluation per trial step, shared by phi and derphi
             if cache.get("alpha") != alpha:
+                # drop the previous trial point first: two vectors less at peak
+                cache.pop("x", None)
+                cache.pop("g", None)
+                cache.pop("alpha", None)
                 xa = np.multiply(d, alpha)
                 xa += cache["x0"]
                 fa, ga = fun(xa)

@@ -441,8 +441,11 @@ class SoftmaxCrossEntropyL2:
         w64, W, WT, b = self._params(w)
         K = self.n_classes
         sw64 = self._sw64
+        params = [W, WT]  # dropped before the gradient is assembled
+        del W, WT
 
         def work(ids, bufs):
+            W, WT = params
             zt = bufs["zt"]
             loss = 0.0
             acc = self._new_accumulator() if need_gradient else None
@@ -462,6 +465,7 @@ class SoftmaxCrossEntropyL2:
             return loss, acc, gb
 
         parts = self._map_chunks(work)
+        params.clear()  # (d, K) copy of W for sparse X: free it before assembly
         loss = sum(part[0] for part in parts)
         W64, b64 = self.unpack(w64)
         loss += self._penalty(w64, b64)
