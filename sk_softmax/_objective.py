@@ -9,17 +9,51 @@ which is ``1 / S`` times scikit-learn's ``LogisticRegression`` objective
 ``sum_i s_i CE_i + ||W||^2 / (2 C)``: same minimiser, and a gradient whose scale
 does not depend on ``n_samples``, so that ``tol`` means the same in both.
 
-The rows of ``X`` are processed in chunks. Per chunk of rows ``X_c``::
+The rows of ``X`` are processed in chunks. Per chunk of rows ``X_c`` the
+kernel works on the class-major block ``Z^T`` (K, rows), so that every
+reduction over classes runs along contiguous rows (10-20x faster in numpy than
+reducing the short rows of a (rows, K) array)::
 
-    Z   = X_c W^T + b                          (chunk, K)
-    lse = m + log(sum_k exp(Z_k - m))          m = max_k Z_k (log-sum-exp)
-    loss += sum_i s_i (lse_i - Z_{i, y_i})     -log p_{i, y_i} = lse_i - z_{i, y_i}
-    G   = s * (P - Y)                          dL/dz = P - Y, in place in Z
-    dW += G^T X_c,   db += sum_i G_i           dL/dW = (P - Y)^T diag(s) X
+    Z^T  = W X_c^T + b                         one GEMM, X_c read once
+    m    = max_k Z_k,  E = exp(Z - m),  s = sum_k E_k      (log-sum-exp)
+    loss += sum_i w_i (m_i + log s_i - z_{i, y_i})         -log p_iy = lse_i - z_iy
+    G^T  = E * (w / s) - w * Y^T                (P - Y) scaled by the weights,
+                                                normalisation fused, in place
+    dW  += G^T X_c,  db += sum_i G_i            second GEMM, X_c still in cache
 
-so the extra memory is O(chunk * K + d * K), independent of ``n_samples``, and
-each chunk of ``X`` is read twice while it is still in cache. ``Y`` is never
-formed: subtracting 1 at the true class is ``P - Y``.
+with ``w_i = s_i / S``. ``Y`` is never formed (the true class is subtracted
+through a flat index; soft targets and label smoothing are handled in the
+same pass). Buffers are reused across calls: the extra memory is
+O(chunk * K + d * K) per worker thread, independent of ``n_samples``. float32
+``X`` runs float32 products and element-wise work; the loss and the gradient
+are accumulated over chunks in float64.
+
+Chunk size (:func:`auto_chunk_size`, overridable with ``chunk_size``): dense,
+a working set of ~2 MiB per chunk (X block plus score block), at least 256
+rows; sparse, see below.
+
+Threads: dense chunks are split into as many contiguous groups as numpy's
+BLAS is allowed threads, processed by Python threads with numpy's BLAS at one
+thread meanwhile (numpy releases the GIL in BLAS and ufuncs). This
+parallelises the element-wise work too, and avoids OpenBLAS's threading of
+small, skinny products, which on a shared 2-core machine was measured 2-3x
+slower and erratic. The grouping depends only on the chunk count, so results
+are deterministic; a user limit (``threadpool_limits(1)``) makes it serial.
+Measured (60000 x 784, K=10, float64, 2 cores): one evaluation ~45-50 ms,
+against ~75-85 ms for the two bare products ``X W^T`` and ``G^T X``.
+
+Sparse ``X`` (CSR): both products run on a once-built CSR of each chunk's
+transpose ``X_c^T`` (d, rows): ``Z_c = X_c W^T`` as a CSC product (rows of
+``W^T`` streamed in order, scattered writes into the small (rows, K) block)
+and ``dW^T += X_c^T G_c`` as a CSR product accumulating in place into a
+(d, K) array (sequential writes, no (d, K) temporary per chunk). Measured on
+50000 x 200000, 80 nnz/row, K=20: forward 35 ms instead of 110-125 ms through
+the row-major CSR of ``X``, backward 35 ms instead of ~105 ms for
+``(X_c.T @ G_c)``. The price is one more copy of ``X.data`` and
+``X.indices`` (12 bytes per non-zero in float64, 48 MB here) plus ``d + 1``
+index pointers per chunk; it is built on the first evaluation. Chunks are
+large for sparse data (``>= 2 d`` non-zeros each), since each chunk streams
+the (d, K) weights and accumulator once.
 """
 
 import numpy as np
