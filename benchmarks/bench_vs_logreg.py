@@ -256,6 +256,22 @@ def machine():
 
 
 def render_rst(rows):
+    header, lines = table(rows)
+    out = [".. list-table::", "   :header-rows: 1", ""]
+    for cells in [header] + lines:
+        out.append("   * - " + cells[0])
+        out.extend("     - " + c for c in cells[1:])
+    return "\n".join(out)
+
+
+def render_markdown(rows):
+    header, lines = table(rows)
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(cells) + " |" for cells in lines]
+    return "\n".join(out)
+
+
+def table(rows):
     header = [
         "shape",
         "dtype",
@@ -300,11 +316,7 @@ def render_rst(rows):
                 mem_ratio,
             ]
         )
-    out = [".. list-table::", "   :header-rows: 1", ""]
-    for cells in [header] + lines:
-        out.append("   * - " + cells[0])
-        out.extend("     - " + c for c in cells[1:])
-    return "\n".join(out)
+    return header, lines
 
 
 def main():
@@ -319,16 +331,19 @@ def main():
         "--out", default=os.path.join(os.path.dirname(__file__), "bench_results.jsonl")
     )
     p.add_argument("--rst", action="store_true", help="render --out as RST")
+    p.add_argument("--md", action="store_true", help="render --out as Markdown")
     p.add_argument("--child-mem", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child_mem:
         shape, dtype, tol, name = args.child_mem
         memory_child(shape, dtype, float(tol), args.quick, name)
         return
-    if args.rst:
+    if args.rst or args.md:
         with open(args.out) as f:
             rows = [json.loads(line) for line in f if line.strip()]
-        print(render_rst(rows))
+        if rows:
+            print(f"Machine: {rows[0]['machine']}.\n")
+        print(render_rst(rows) if args.rst else render_markdown(rows))
         return
     print(machine(), flush=True)
     for tol in args.tols:

@@ -297,7 +297,7 @@ class SoftmaxCrossEntropyL2:
         pointers per chunk; see the module docstring for the measurements.
         """
         if self._blocks is None:
-            X, d = self.X, self.n_features
+            X = self.X
             blocks = []
             for sl in self._chunks():
                 Xc = X[sl]
@@ -305,7 +305,6 @@ class SoftmaxCrossEntropyL2:
                 idx = T.indices
                 blocks.append((T.indptr.astype(idx.dtype, copy=False), idx, T.data))
             self._blocks = blocks
-            del d
         return self._blocks
 
     def _params(self, w):
