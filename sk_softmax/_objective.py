@@ -448,14 +448,16 @@ class SoftmaxCrossEntropyL2:
         eps = self.label_smoothing
         K = self.n_classes
         swc = self.sw[sl]
-        # P * s_w = exp(z - m) * (s_w / s): the normalisation fused with weights
-        Z *= swc / s
+        # P = exp(z - m) / s, then s_w * (P - T); this order (not the fused
+        # exp(z - m) * (s_w / s)) keeps the rounding of the reference kernel.
+        Z /= s
         if self.soft:
-            Z -= (1 - eps) * (self.y[sl].T * swc)
+            Z -= (1 - eps) * self.y[sl].T
         else:
-            Z.ravel()[self._flat_target_index(sl, Z.shape[1])] -= (1 - eps) * swc
+            Z.ravel()[self._flat_target_index(sl, Z.shape[1])] -= 1 - eps
         if eps:
-            Z -= (eps / K) * swc
+            Z -= eps / K
+        Z *= swc  # s_w * (P - T)
         return Z
 
     # ---------------------------------------------------------------- values
