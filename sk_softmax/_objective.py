@@ -17,8 +17,8 @@ reducing the short rows of a (rows, K) array)::
     Z^T  = W X_c^T + b                         one GEMM, X_c read once
     m    = max_k Z_k,  E = exp(Z - m),  s = sum_k E_k      (log-sum-exp)
     loss += sum_i w_i (m_i + log s_i - z_{i, y_i})         -log p_iy = lse_i - z_iy
-    G^T  = E * (w / s) - w * Y^T                (P - Y) scaled by the weights,
-                                                normalisation fused, in place
+    G^T  = w * (E / s - Y^T)                    (P - Y) scaled by the weights,
+                                                in place in the score block
     dW  += G^T X_c,  db += sum_i G_i            second GEMM, X_c still in cache
 
 with ``w_i = s_i / S``. ``Y`` is never formed (the true class is subtracted
@@ -421,7 +421,7 @@ class SoftmaxCrossEntropyL2:
         Returns the per-row losses ``lse_i - sum_k T_ik z_ik`` (float64) and
         the row sums ``s_i = sum_k exp(z_ik - m_i)``: ``P = exp(Z - m) / s``
         (max shift, so no exponential overflows; the division is left to the
-        caller, which fuses it with the sample weights).
+        caller).
         """
         rows = Z.shape[1]
         eps = self.label_smoothing
