@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import OptimizeWarning, minimize
 
+from ._lbfgs import minimize_lbfgs
 from ._threadpool import single_threaded_scipy_blas
 
 __all__ = [
@@ -63,13 +64,33 @@ def _report(verbose, it, f, gmax):
         print(f"Iteration {it:5d}, objective = {f:.10g}, max|grad| = {gmax:.3e}")
 
 
-def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None):
-    """Minimise with scipy's L-BFGS-B (no bounds), as ``LogisticRegression`` does.
+# From this many parameters on, ``lbfgs`` runs the numpy L-BFGS of
+# ``_lbfgs.py`` instead of scipy's L-BFGS-B. Measured per iteration outside the
+# objective on 2 cores (scipy vs numpy): 1.8 vs 0.5 ms at 1e4 parameters, 8 vs
+# 3 ms at 1e5, 104 vs 61 ms at 1e6, 590 vs 370 ms at 4e6 (peak memory 1190 vs
+# 885 MiB). Below the threshold the optimiser's own cost is negligible next to
+# an evaluation, and scipy's L-BFGS-B is kept: the same iterates as
+# ``LogisticRegression(solver="lbfgs")``.
+NUMPY_LBFGS_MIN_PARAMS = 250_000
 
-    Uses the options of ``LogisticRegression(solver="lbfgs")``: ``gtol=tol``,
-    ``ftol=64 * eps``, ``maxls=50``. While it runs, the BLAS pool that scipy
-    ships is limited to one thread (the objective's products use numpy's pool),
-    which avoids two thread pools competing for the same cores.
+
+def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None):
+    """Minimise with L-BFGS, with ``LogisticRegression``'s options and stopping rule.
+
+    Up to ``NUMPY_LBFGS_MIN_PARAMS`` parameters this is scipy's L-BFGS-B (no
+    bounds), exactly as ``LogisticRegression(solver="lbfgs")`` calls it:
+    ``gtol=tol``, ``ftol=64 * eps``, ``maxls=50``, ``maxcor=10``. While it
+    runs, the BLAS pool that scipy ships is limited to one thread (the
+    objective's products use numpy's pool), which avoids two thread pools
+    competing for the same cores.
+
+    With more parameters (sparse data with many features, or large
+    ``d x K``), the numpy L-BFGS of :func:`sk_softmax._lbfgs.minimize_lbfgs`
+    runs instead: same history size, same stopping tests (``max |g| <= tol``,
+    relative decrease of ``f`` below ``64 * eps``, ``max_iter``), a strong
+    Wolfe line search, a float32-stored history (float64 arithmetic), and a
+    fraction of L-BFGS-B's per-iteration time and memory (numbers next to
+    ``NUMPY_LBFGS_MIN_PARAMS``).
 
     Parameters
     ----------
@@ -92,6 +113,37 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None):
     result : SolverResult
     """
     curve = []
+    w0 = np.asarray(w0, dtype=np.float64)
+    if w0.size >= NUMPY_LBFGS_MIN_PARAMS:
+
+        def report(it, x, f, g):
+            gmax = float(np.max(np.abs(g)))
+            curve.append(float(f))
+            _report(verbose, it, f, gmax)
+            return callback is not None and callback(x, float(f), gmax)
+
+        with single_threaded_scipy_blas():
+            x, f, g, n_iter, converged, message = minimize_lbfgs(
+                fun,
+                w0,
+                gtol=tol,
+                max_iter=max_iter,
+                m=10,
+                maxls=50,
+                callback=report,
+                history_dtype=np.float32,
+            )
+        return SolverResult(
+            x=x,
+            fun=float(f),
+            grad_max=float(np.max(np.abs(g))) if g.size else 0.0,
+            n_iter=int(n_iter),
+            loss_curve=curve,
+            converged=bool(converged),
+            message=message,
+            stopped_by_callback=message == "stopped by a callback",
+        )
+
     last = {}
 
     def fun_cached(w):
@@ -111,13 +163,14 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None):
     with single_threaded_scipy_blas():
         res = minimize(
             fun_cached,
-            np.asarray(w0, dtype=np.float64),
+            w0,
             method="L-BFGS-B",
             jac=True,
             callback=on_iteration,
             options={
                 "maxiter": max_iter,
                 "maxls": 50,
+                "maxcor": 10,
                 "gtol": tol,
                 "ftol": 64 * np.finfo(float).eps,
             },

@@ -9,15 +9,32 @@ BLAS libraries that belong to scipy (and not to numpy) to one thread. Limits
 already set by the user (``threadpoolctl.threadpool_limits``, environment
 variables) are respected: one thread is never more than the user allowed, and
 numpy's pool is left exactly as the user set it.
+
+The dense loss/gradient kernel parallelises itself over row chunks instead of
+relying on BLAS threads: the skinny per-chunk products (``K`` columns) scale
+poorly over BLAS threads and the element-wise work (``exp``, log-sum-exp) is
+single-threaded in numpy. :func:`chunk_workers` returns as many workers as
+numpy's BLAS is currently allowed threads (so ``threadpool_limits(1)`` or
+``OPENBLAS_NUM_THREADS=1`` make the kernel serial), and
+:func:`run_in_threads` runs them with numpy's BLAS at one thread meanwhile,
+restoring it afterwards.
 """
 
 import contextlib
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["single_threaded_scipy_blas", "scipy_only_blas_paths"]
+__all__ = [
+    "single_threaded_scipy_blas",
+    "scipy_only_blas_paths",
+    "numpy_blas_controllers",
+    "chunk_workers",
+    "run_in_threads",
+]
 
 
 def _owned_by(path, package_dir):
@@ -68,3 +85,108 @@ def single_threaded_scipy_blas():
         return
     with controller.select(filepath=paths).limit(limits=1):
         yield
+
+
+_state = {"numpy_blas": None, "executor": None, "active": 0, "saved": None}
+_lock = threading.Lock()
+
+
+def numpy_blas_controllers():
+    """threadpoolctl controllers of the BLAS libraries that numpy uses.
+
+    Found once per process (the loaded libraries do not change); their thread
+    counts are read live, so later ``threadpool_limits`` calls are seen.
+
+    Returns
+    -------
+    controllers : list
+        ``threadpoolctl`` library controllers (empty if none is found).
+    """
+    if _state["numpy_blas"] is None:
+        controller = ThreadpoolController()
+        numpy_dir = os.path.dirname(np.__file__)
+        libs = [
+            lib
+            for lib in controller.lib_controllers
+            if lib.user_api == "blas" and _owned_by(lib.filepath, numpy_dir)
+        ]
+        _state["numpy_blas"] = libs
+    return _state["numpy_blas"]
+
+
+def _available_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover (not Linux)
+        return os.cpu_count() or 1
+
+
+def chunk_workers(n_chunks):
+    """Number of threads to process ``n_chunks`` row chunks with.
+
+    The thread count numpy's BLAS currently allows (the user's limit, if
+    any), at most the number of usable CPUs and of chunks; 1 when numpy's
+    BLAS cannot be found or controlled.
+
+    Parameters
+    ----------
+    n_chunks : int
+        Number of chunks to process.
+
+    Returns
+    -------
+    n_workers : int
+    """
+    libs = numpy_blas_controllers()
+    if not libs or n_chunks < 2:
+        return 1
+    allowed = min(lib.num_threads for lib in libs)
+    return int(max(1, min(allowed, _available_cpus(), n_chunks)))
+
+
+@contextlib.contextmanager
+def _numpy_blas_single_thread():
+    # Reference-counted so that concurrent evaluations from several user
+    # threads save and restore the user's setting exactly once.
+    libs = numpy_blas_controllers()
+    with _lock:
+        if _state["active"] == 0:
+            _state["saved"] = [lib.num_threads for lib in libs]
+            for lib in libs:
+                lib.set_num_threads(1)
+        _state["active"] += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _state["active"] -= 1
+            if _state["active"] == 0:
+                for lib, n in zip(libs, _state["saved"], strict=True):
+                    lib.set_num_threads(n)
+
+
+def run_in_threads(fn, args):
+    """``[fn(*a) for a in args]``, in parallel threads, numpy's BLAS at 1 thread.
+
+    Parameters
+    ----------
+    fn : callable
+        Work function; numpy releases the GIL in its BLAS calls and ufuncs.
+    args : list of tuple
+        Arguments of each call.
+
+    Returns
+    -------
+    results : list
+        ``fn``'s results in the order of ``args``.
+    """
+    with _lock:
+        if _state["executor"] is None:
+            _state["executor"] = ThreadPoolExecutor(
+                max_workers=_available_cpus(), thread_name_prefix="sk_softmax"
+            )
+        executor = _state["executor"]
+    with _numpy_blas_single_thread():
+        futures = [executor.submit(fn, *a) for a in args[1:]]
+        first = fn(*args[0])  # the calling thread does the first share
+        return [first] + [f.result() for f in futures]

@@ -1,0 +1,309 @@
+"""A compact L-BFGS in numpy, for problems with millions of parameters.
+
+scipy's L-BFGS-B spends, per iteration, several passes over its history
+(``2 m p`` numbers for ``p`` parameters) in its own single-threaded code, plus
+the bound-handling machinery we do not need. Measured on a 2-core machine with
+``p = 4e6`` and ``m = 10``: ~300 ms per iteration outside the objective and
+~1.2 GB of memory. This implementation keeps the history in two preallocated
+``(m, p)`` arrays and computes the L-BFGS direction with the compact
+representation of Byrd, Nocedal & Schnabel (1994)::
+
+    H g = gamma g + [S  Y] [coef_S; coef_Y],     (S, Y: the m last pairs)
+    t      = R^{-1} S^T g                        R = triu(S^T Y) (m x m)
+    coef_S = R^{-T} ((D + gamma Y^T Y) t - gamma Y^T g),   D = diag(S^T Y)
+    coef_Y = -gamma t
+
+which needs two matrix-vector products with the ``(2m, p)`` history (one
+for ``[S; Y] g``, which also updates the small matrices, one for the
+combination), in numpy's multithreaded BLAS, instead of the ``4 m``
+dependent vector operations of the two-loop recursion (measured: ~60 ms vs
+~120 ms for the two-loop at ``p = 4e6``, ``m = 10``). The history can be
+stored in float32 (``history_dtype``; ``_solvers.lbfgs`` does so), which
+halves both its memory (320 MB instead of 640 MB at ``p = 4e6``) and the
+memory traffic of the direction, with float64 arithmetic throughout.
+
+The step satisfies the strong Wolfe conditions (scipy's ``scalar_search_wolfe2``
+line search, ``c1 = 1e-4``, ``c2 = 0.9``), and the stopping rules are those of
+``LogisticRegression``'s use of L-BFGS-B: ``max |g| <= gtol`` (converged),
+relative decrease of ``f`` at most ``ftol`` (stopped, not converged unless the
+gradient test holds), ``max_iter``, or a failed line search.
+"""
+
+import warnings
+
+import numpy as np
+from scipy.linalg import solve_triangular
+from scipy.optimize._linesearch import scalar_search_wolfe2
+
+__all__ = ["minimize_lbfgs"]
+
+
+class _History:
+    """The last ``m`` pairs ``(s, y)`` in a ring buffer, and their inner products.
+
+    ``SY`` holds ``s`` in rows ``0 .. m-1`` and ``y`` in rows ``m .. 2m-1`` (by
+    slot, not in chronological order; ``order`` lists the used slots, oldest
+    first). Unused rows are zero or stale, and get zero coefficients.
+
+    The new column of ``S^T Y`` and ``Y^T Y`` after a push needs
+    ``[S; Y] y_new = [S; Y] g_new - [S; Y] g_old``: both terms are the
+    products the direction computation does anyway, so no extra pass over the
+    history is made (the new pair's own entries are exact dot products).
+    """
+
+    def __init__(self, m, p, dtype=np.float64):
+        self.m = m
+        self.SY = np.zeros((2 * m, p), dtype=dtype)
+        self.StY = np.zeros((m, m))  # StY[i, j] = s_i . y_j (slots), i older
+        self.YtY = np.zeros((m, m))  # YtY[i, j] = y_i . y_j
+        self.order = []
+        self.uv_prev = None  # [S; Y] g at the previous iterate
+        self.pending = None
+        # columns per block for float64 arithmetic on float32 storage
+        self.block = p if dtype == np.float64 else 16384
+
+    def reset(self):
+        self.order = []
+        self.uv_prev = None
+        self.pending = None
+
+    def __len__(self):
+        return len(self.order)
+
+    def _blocks(self):
+        p = self.SY.shape[1]
+        for start in range(0, p, self.block):
+            yield slice(start, min(start + self.block, p))
+
+    def matvec(self, g):
+        """``[S; Y] g`` in float64 (float32 storage is cast block by block)."""
+        if self.SY.dtype == np.float64:
+            return self.SY @ g
+        out = np.zeros(self.SY.shape[0])
+        for sl in self._blocks():
+            out += self.SY[:, sl].astype(np.float64) @ g[sl]
+        return out
+
+    def rmatvec(self, coef, out):
+        """``out = [S; Y]^T coef`` in float64."""
+        if self.SY.dtype == np.float64:
+            return np.matmul(coef, self.SY, out=out)
+        for sl in self._blocks():
+            np.matmul(coef, self.SY[:, sl].astype(np.float64), out=out[sl])
+        return out
+
+    def push(self, d, alpha, g_new, g_old):
+        """Store ``s = alpha d``, ``y = g_new - g_old``, evicting the oldest pair.
+
+        The pair is dropped (and False returned) unless ``s . y > eps y . y``,
+        the curvature test of L-BFGS-B that keeps the update positive
+        definite. The inner products are those of the stored (possibly
+        float32) vectors, computed in float64, so that the small matrices are
+        exactly those of the pairs the direction uses.
+        """
+        m = self.m
+        free = [i for i in range(m) if i not in self.order]
+        slot = free[0] if free else self.order.pop(0)
+        s, y = self.SY[slot], self.SY[m + slot]
+        np.multiply(d, alpha, out=s, casting="unsafe")
+        np.subtract(g_new, g_old, out=y, casting="unsafe")
+        sy = yy = sg = yg = 0.0
+        for sl in self._blocks():
+            s64 = s[sl].astype(np.float64, copy=False)
+            y64 = y[sl].astype(np.float64, copy=False)
+            sy += float(np.dot(s64, y64))
+            yy += float(np.dot(y64, y64))
+            sg += float(np.dot(s64, g_old[sl]))
+            yg += float(np.dot(y64, g_old[sl]))
+        if not sy > np.finfo(float).eps * yy:
+            y[...] = 0.0
+            s[...] = 0.0
+            self.pending = None
+            return False
+        if self.uv_prev is not None:
+            # the slot's rows changed: their products with g_old
+            self.uv_prev[slot] = sg
+            self.uv_prev[m + slot] = yg
+        self.pending = (slot, sy, yy)
+        self.order.append(slot)
+        return True
+
+    def direction(self, g, out):
+        """``out = -H g`` with the compact representation (module docstring)."""
+        m = self.m
+        uv = self.matvec(g)  # [S^T g; Y^T g] by slot: one pass over the history
+        if self.pending is not None:
+            slot, sy, yy = self.pending
+            if self.uv_prev is not None:
+                prods = uv - self.uv_prev  # [S; Y] (g_new - g_old)
+                self.StY[:, slot] = prods[:m]
+                self.YtY[:, slot] = prods[m:]
+                self.YtY[slot, :] = prods[m:]
+            self.StY[slot, slot] = sy
+            self.YtY[slot, slot] = yy
+            self.pending = None
+        self.uv_prev = uv
+        idx = np.array(self.order)
+        last = idx[-1]
+        gamma = self.StY[last, last] / self.YtY[last, last]
+        u, v = uv[:m][idx], uv[m:][idx]
+        StY = self.StY[np.ix_(idx, idx)]
+        YtY = self.YtY[np.ix_(idx, idx)]
+        R = np.triu(StY)
+        D = np.diag(StY)
+        t = solve_triangular(R, u, lower=False)
+        rhs = D * t + gamma * (YtY @ t) - gamma * v
+        coef = np.zeros(2 * m)
+        coef[idx] = solve_triangular(R, rhs, lower=False, trans="T")
+        coef[m + idx] = -gamma * t
+        self.rmatvec(coef, out)  # second pass over the history
+        out += gamma * g
+        np.negative(out, out=out)
+        return out
+
+
+def minimize_lbfgs(
+    fun,
+    x0,
+    *,
+    gtol,
+    max_iter,
+    m=10,
+    ftol=None,
+    maxls=50,
+    callback=None,
+    history_dtype=np.float64,
+):
+    """Minimise ``fun`` with L-BFGS (no bounds), keeping memory and overhead low.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> (f, g)`` with ``g`` a float64 vector.
+    x0 : ndarray of shape (p,)
+        Starting point.
+    gtol : float
+        Converged when ``max |g| <= gtol``.
+    max_iter : int
+        Maximum number of iterations.
+    m : int, default=10
+        Number of correction pairs kept (``maxcor`` of L-BFGS-B).
+    ftol : float or None, default=None
+        None means ``64 * machine epsilon`` (``LogisticRegression``'s value).
+        Stop when ``(f_k - f_{k+1}) <= ftol * max(|f_k|, |f_{k+1}|, 1)``.
+    maxls : int, default=50
+        Maximum evaluations per line search.
+    callback : callable or None
+        ``callback(it, x, f, g) -> bool`` after each iteration; a true return
+        value stops the run.
+    history_dtype : {np.float64, np.float32}, default=np.float64
+        Storage of the ``2 m`` history vectors. float32 halves the dominant
+        memory (``2 m p`` numbers) and the memory traffic of the direction;
+        all arithmetic stays float64 (blocks are cast on the fly), and the
+        small matrices are computed from the stored vectors, so the update
+        is exactly the L-BFGS update of the rounded pairs (a relative
+        perturbation of ~1e-7 of ``s`` and ``y``; the line search and the
+        stopping tests use the exact ``f`` and ``g``).
+
+    Returns
+    -------
+    x : ndarray of shape (p,)
+        Final point.
+    f : float
+        Objective at ``x``.
+    g : ndarray of shape (p,)
+        Gradient at ``x``.
+    n_iter : int
+        Iterations run.
+    converged : bool
+        Whether ``max |g| <= gtol``.
+    message : str
+        Why the solver stopped.
+    """
+    if ftol is None:
+        ftol = 64 * np.finfo(float).eps
+    x = np.array(x0, dtype=np.float64)
+    p = x.size
+    f, g = fun(x)
+    f = float(f)
+    g = np.asarray(g, dtype=np.float64)
+    if p == 0 or np.max(np.abs(g)) <= gtol:
+        return x, f, g, 0, True, "max|grad| <= tol"
+    hist = _History(m, p, history_dtype)
+    d = np.empty(p)
+    message = "max_iter reached"
+    it = 0
+    while it < max_iter:
+        if len(hist):
+            hist.direction(g, d)
+            alpha0 = 1.0
+        else:
+            hist.uv_prev = None
+            np.negative(g, out=d)
+            # first step of L-BFGS-B: length 1 / ||g||_2 along -g
+            alpha0 = min(1.0, 1.0 / float(np.linalg.norm(g)))
+        derphi0 = float(np.dot(g, d))
+        if not derphi0 < 0:
+            if len(hist):  # not a descent direction: drop the memory
+                hist.reset()
+                continue
+            message = "gradient is not a descent direction (non-finite values?)"
+            break
+        # scale d so that the trial step alpha = 1 is alpha0
+        if alpha0 != 1.0:
+            d *= alpha0
+            derphi0 *= alpha0
+        cache = {"x0": x}
+
+        def evaluate(alpha, d=d, cache=cache):
+            # one evaluation per trial step, shared by phi and derphi
+            if cache.get("alpha") != alpha:
+                # drop the previous trial point first: two vectors less at peak
+                cache.pop("x", None)
+                cache.pop("g", None)
+                cache.pop("alpha", None)
+                xa = np.multiply(d, alpha)
+                xa += cache["x0"]
+                fa, ga = fun(xa)
+                cache.update(alpha=alpha, x=xa, f=float(fa), g=np.asarray(ga))
+            return cache
+
+        def phi(alpha):
+            return evaluate(alpha)["f"]
+
+        def derphi(alpha, d=d):
+            return float(np.dot(evaluate(alpha)["g"], d))
+
+        with warnings.catch_warnings():
+            # failures are handled below (LineSearchWarning otherwise)
+            warnings.simplefilter("ignore")
+            alpha, f_new, _, _ = scalar_search_wolfe2(
+                phi, derphi, phi0=f, derphi0=derphi0, c1=1e-4, c2=0.9, maxiter=maxls
+            )
+        if alpha is None or not np.isfinite(f_new):
+            if len(hist):  # retry from steepest descent, as L-BFGS-B does
+                hist.reset()
+                continue
+            message = (
+                "line search failed to find a step satisfying the Wolfe conditions"
+            )
+            break
+        c = evaluate(alpha)
+        x_new, g_new = c["x"], c["g"]
+        c.pop("x0")
+        it += 1
+        g_old = g
+        x, g, f_old, f = x_new, g_new, f, f_new
+        stop = callback is not None and callback(it, x, f, g)
+        if np.max(np.abs(g)) <= gtol:
+            return x, f, g, it, True, "max|grad| <= tol"
+        if f_old - f <= ftol * max(abs(f_old), abs(f), 1.0):
+            message = "relative reduction of f <= ftol"
+            break
+        if stop:
+            message = "stopped by a callback"
+            break
+        hist.push(d, alpha, g, g_old)
+        del g_old, cache, c, evaluate, phi, derphi
+    converged = bool(np.max(np.abs(g)) <= gtol)
+    return x, f, g, it, converged, message

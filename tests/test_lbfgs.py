@@ -1,0 +1,95 @@
+"""Tests of the numpy L-BFGS used for many parameters."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.optimize import minimize
+
+import sk_softmax._solvers as solvers
+from sk_softmax._lbfgs import minimize_lbfgs
+from sk_softmax._objective import SoftmaxCrossEntropyL2
+
+
+def problem(sparse=False, seed=0, n=300, d=40, K=5):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    if sparse:
+        X = sp.csr_matrix(X * (rng.random((n, d)) < 0.2))
+    W = rng.standard_normal((K, d))
+    y = np.argmax(X @ W.T + rng.gumbel(size=(n, K)), axis=1)
+    return SoftmaxCrossEntropyL2(X, y, K, C=1.0)
+
+
+def scipy_reference(obj):
+    res = minimize(
+        obj.loss_gradient,
+        np.zeros(obj.n_params),
+        method="L-BFGS-B",
+        jac=True,
+        options={"gtol": 1e-10, "ftol": 1e-15, "maxiter": 5000},
+    )
+    return res.fun
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("history_dtype", [np.float64, np.float32])
+def test_reaches_tol_and_scipy_minimum(sparse, history_dtype):
+    obj = problem(sparse)
+    x, f, g, n_iter, converged, message = minimize_lbfgs(
+        obj.loss_gradient,
+        np.zeros(obj.n_params),
+        gtol=1e-6,
+        max_iter=1000,
+        history_dtype=history_dtype,
+    )
+    assert converged and message == "max|grad| <= tol"
+    assert np.max(np.abs(g)) <= 1e-6
+    f_ref = scipy_reference(obj)
+    assert f <= f_ref + 1e-9 * abs(f_ref)
+    np.testing.assert_allclose(obj.loss_gradient(x)[0], f, rtol=1e-14)
+    assert 0 < n_iter < 1000
+
+
+def test_max_iter_is_reported_as_not_converged():
+    obj = problem(seed=1)
+    x, f, g, n_iter, converged, message = minimize_lbfgs(
+        obj.loss_gradient, np.zeros(obj.n_params), gtol=1e-10, max_iter=3
+    )
+    assert n_iter == 3 and not converged and message == "max_iter reached"
+    assert f < obj.loss(np.zeros(obj.n_params))
+
+
+def test_already_optimal_start_does_no_iteration():
+    obj = problem(seed=2)
+    x, f, g, n_iter, converged, _ = minimize_lbfgs(
+        obj.loss_gradient, np.zeros(obj.n_params), gtol=1e3, max_iter=10
+    )
+    assert n_iter == 0 and converged
+
+
+def test_ftol_stop_is_not_convergence():
+    # float32 data cannot reach a 1e-12 gradient: stops on ftol, not converged
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((400, 30)).astype(np.float32)
+    y = rng.integers(0, 4, 400)
+    obj = SoftmaxCrossEntropyL2(X, y, 4)
+    *_, converged, message = minimize_lbfgs(
+        obj.loss_gradient, np.zeros(obj.n_params), gtol=1e-12, max_iter=2000
+    )
+    assert not converged
+    assert message != "max|grad| <= tol"
+
+
+def test_solver_dispatches_on_the_number_of_parameters(monkeypatch):
+    obj = problem(seed=4)
+    w0 = np.zeros(obj.n_params)
+    small = solvers.lbfgs(obj.loss_gradient, w0, tol=1e-6, max_iter=500)
+    monkeypatch.setattr(solvers, "NUMPY_LBFGS_MIN_PARAMS", 1)
+    large = solvers.lbfgs(obj.loss_gradient, w0, tol=1e-6, max_iter=500)
+    for res in (small, large):
+        assert res.converged and res.grad_max <= 1e-6
+        assert len(res.loss_curve) == res.n_iter
+    assert large.message == "max|grad| <= tol"
+    np.testing.assert_allclose(large.fun, small.fun, rtol=1e-9)
+    capped = solvers.lbfgs(obj.loss_gradient, w0, tol=1e-12, max_iter=2)
+    assert capped.n_iter == 2 and not capped.converged

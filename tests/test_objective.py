@@ -1,0 +1,220 @@
+"""Tests of the fused, chunked softmax cross-entropy objective."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.special import log_softmax, softmax
+from threadpoolctl import threadpool_limits
+
+import sk_softmax._objective as objective_module
+from sk_softmax._objective import SoftmaxCrossEntropyL2, auto_chunk_size
+
+N, D, K = 53, 6, 4
+
+
+def make_problem(sparse=False, soft=False, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, D))
+    if sparse:
+        X = sp.csr_matrix(X * (rng.random((N, D)) < 0.4))
+    X = X.astype(dtype)
+    if soft:
+        y = rng.random((N, K))
+        y /= y.sum(axis=1, keepdims=True)
+    else:
+        y = rng.integers(0, K, N)
+    sw = rng.uniform(0.1, 2.0, N)
+    sw[3] = 0.0  # a zero weight must be harmless
+    return X, y, sw
+
+
+def reference(X, y, sw, C, fit_intercept, w, eps=0.0):
+    """Unchunked float64 reference of the loss and gradient (one-hot Y)."""
+    Xd = X.toarray() if sp.issparse(X) else np.asarray(X)
+    Xd = Xd.astype(np.float64)
+    Wb = w.reshape(K, -1)
+    W, b = (Wb[:, :-1], Wb[:, -1]) if fit_intercept else (Wb, np.zeros(K))
+    Z = Xd @ W.T + b
+    Y = y if y.ndim == 2 else np.eye(K)[y]
+    T = (1 - eps) * Y + eps / K
+    S = sw.sum()
+    loss = -(sw[:, None] * T * log_softmax(Z, axis=1)).sum() / S
+    loss += (W**2).sum() / (2 * C * S)
+    G = sw[:, None] * (softmax(Z, axis=1) - T) / S
+    gW = G.T @ Xd + W / (C * S)
+    grad = np.hstack([gW, G.sum(axis=0)[:, None]]) if fit_intercept else gW
+    return loss, grad.ravel()
+
+
+def objective(X, y, sw, fit_intercept=True, chunk_size=None, eps=0.0, C=0.7):
+    return SoftmaxCrossEntropyL2(
+        X,
+        y,
+        K,
+        sample_weight=sw,
+        C=C,
+        fit_intercept=fit_intercept,
+        chunk_size=chunk_size,
+        label_smoothing=eps,
+    )
+
+
+@pytest.fixture(params=[True, False], ids=["threads", "serial"])
+def parallel(request, monkeypatch):
+    monkeypatch.setattr(objective_module, "_PARALLEL", request.param)
+    return request.param
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("soft", [False, True], ids=["codes", "soft"])
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+def test_chunked_equals_unchunked(sparse, fit_intercept, soft, eps, parallel):
+    X, y, sw = make_problem(sparse, soft)
+    full = objective(X, y, sw, fit_intercept, chunk_size=N, eps=eps)
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal(full.n_params)
+    v = rng.standard_normal(full.n_params)
+    loss_ref, grad_ref = reference(X, y, sw, 0.7, fit_intercept, w, eps)
+    loss_full, grad_full = full.loss_gradient(w)
+    np.testing.assert_allclose(loss_full, loss_ref, rtol=1e-12)
+    np.testing.assert_allclose(grad_full, grad_ref, rtol=1e-10, atol=1e-13)
+    hv_full = full.gradient_hessian_product(w)[1](v)
+    for chunk_size in [1, 7, N, None]:
+        obj = objective(X, y, sw, fit_intercept, chunk_size=chunk_size, eps=eps)
+        loss, grad = obj.loss_gradient(w)
+        assert grad.dtype == np.float64 and grad.shape == (obj.n_params,)
+        np.testing.assert_allclose(loss, loss_full, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(grad, grad_full, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(obj.loss(w), loss_full, rtol=1e-12)
+        g2, hessp = obj.gradient_hessian_product(w)
+        np.testing.assert_allclose(g2, grad_full, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(hessp(v), hv_full, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("soft", [False, True], ids=["codes", "soft"])
+def test_gradient_matches_finite_differences(sparse, soft):
+    X, y, sw = make_problem(sparse, soft, seed=2)
+    obj = objective(X, y, sw, chunk_size=7, eps=0.05)
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal(obj.n_params)
+    _, grad = obj.loss_gradient(w)
+    h = 1e-6
+    fd = np.empty_like(w)
+    for j in range(w.size):
+        e = np.zeros_like(w)
+        e[j] = h
+        fd[j] = (obj.loss(w + e) - obj.loss(w - e)) / (2 * h)
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_hessian_product_matches_gradient_differences(sparse, fit_intercept):
+    X, y, sw = make_problem(sparse, seed=4)
+    obj = objective(X, y, sw, fit_intercept, chunk_size=7, eps=0.1)
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal(obj.n_params)
+    v = rng.standard_normal(obj.n_params)
+    _, hessp = obj.gradient_hessian_product(w)
+    h = 1e-6
+    fd = (obj.loss_gradient(w + h * v)[1] - obj.loss_gradient(w - h * v)[1]) / (2 * h)
+    np.testing.assert_allclose(hessp(v), fd, rtol=1e-6, atol=1e-8)
+    # symmetric: u . H v == v . H u
+    u = rng.standard_normal(obj.n_params)
+    np.testing.assert_allclose(u @ hessp(v), v @ hessp(u), rtol=1e-10)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_float32_agrees_with_float64(sparse):
+    X, y, sw = make_problem(sparse, seed=6)
+    obj64 = objective(X, y, sw, chunk_size=7)
+    obj32 = objective(X.astype(np.float32), y, sw, chunk_size=7)
+    assert obj32.dtype == np.float32
+    w = np.random.default_rng(7).standard_normal(obj64.n_params) * 0.5
+    l64, g64 = obj64.loss_gradient(w)
+    l32, g32 = obj32.loss_gradient(w)
+    assert isinstance(l32, float) and g32.dtype == np.float64
+    np.testing.assert_allclose(l32, l64, rtol=1e-5)
+    np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-5)
+    v = np.random.default_rng(8).standard_normal(obj64.n_params)
+    np.testing.assert_allclose(
+        obj32.gradient_hessian_product(w)[1](v),
+        obj64.gradient_hessian_product(w)[1](v),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+
+
+def test_large_scores_do_not_overflow():
+    X, y, sw = make_problem(seed=9)
+    obj = objective(X * 1e4, y, sw, chunk_size=7)
+    w = np.random.default_rng(10).standard_normal(obj.n_params)
+    loss, grad = obj.loss_gradient(w)
+    assert np.isfinite(loss) and np.all(np.isfinite(grad))
+    loss_ref, _ = reference(X * 1e4, y, sw, 0.7, True, w)
+    np.testing.assert_allclose(loss, loss_ref, rtol=1e-12)
+
+
+def test_threads_match_serial_exactly_for_a_fixed_split(monkeypatch):
+    # Same chunks, same grouping: results do not depend on thread timing.
+    X, y, sw = make_problem(seed=11)
+    obj = objective(X, y, sw, chunk_size=5)
+    w = np.random.default_rng(12).standard_normal(obj.n_params)
+    first = obj.loss_gradient(w)
+    for _ in range(5):
+        again = obj.loss_gradient(w)
+        assert again[0] == first[0]
+        np.testing.assert_array_equal(again[1], first[1])
+
+
+def test_user_blas_limit_makes_the_kernel_serial_and_is_kept(monkeypatch):
+    from sk_softmax import _threadpool
+
+    X, y, sw = make_problem(seed=13)
+    obj = objective(X, y, sw, chunk_size=5)
+    w = np.zeros(obj.n_params)
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert _threadpool.chunk_workers(20) == 1
+        obj.loss_gradient(w)
+        libs = _threadpool.numpy_blas_controllers()
+        assert all(lib.num_threads == 1 for lib in libs)
+
+
+def test_buffers_do_not_grow_with_n_samples():
+    X, y, sw = make_problem(seed=14)
+    obj = objective(X, y, sw, chunk_size=8)
+    obj.loss_gradient(np.zeros(obj.n_params))
+    for bufs in obj._bufs:
+        assert bufs["zt"].size == K * 8
+
+
+def test_auto_chunk_size_rule():
+    # ~2 MiB working set, at least 256 rows, at most n_samples
+    assert auto_chunk_size(10**6, 784, 10, 8) == 2 * 2**20 // (8 * (784 + 20))
+    assert auto_chunk_size(10**6, 10**5, 10, 8) == 256
+    assert auto_chunk_size(100, 10, 3, 8) == 100
+    obj = SoftmaxCrossEntropyL2(np.zeros((10**4, 100)), np.zeros(10**4, int), 20)
+    assert obj.chunk_size == auto_chunk_size(10**4, 100, 20, 8)
+
+
+def test_lipschitz_bound_bounds_the_hessian():
+    X, y, sw = make_problem(seed=15)
+    obj = objective(X, y, sw, chunk_size=7)
+    w = np.random.default_rng(16).standard_normal(obj.n_params) * 0.1
+    _, hessp = obj.gradient_hessian_product(w)
+    H = np.column_stack([hessp(e) for e in np.eye(obj.n_params)])
+    assert np.linalg.eigvalsh((H + H.T) / 2)[-1] <= obj.lipschitz_bound() * (1 + 1e-9)
+
+
+def test_public_attributes():
+    X, y, sw = make_problem()
+    obj = objective(X, y, sw, chunk_size=7)
+    assert obj.n_classes == K and obj.n_features == D
+    assert obj.n_params == K * (D + 1)
+    np.testing.assert_allclose(obj.sw_sum, sw.sum())
+    np.testing.assert_allclose(obj.l2_reg_strength, 1 / (0.7 * sw.sum()))
+    W, b = obj.unpack(np.arange(obj.n_params, dtype=float))
+    assert W.shape == (K, D) and b.shape == (K,)
+    assert obj.dtype == np.float64 and obj.chunk_size == 7
