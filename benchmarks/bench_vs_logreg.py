@@ -342,7 +342,10 @@ def main():
         with open(args.out) as f:
             rows = [json.loads(line) for line in f if line.strip()]
         if rows:
-            print(f"Machine: {rows[0]['machine']}.\n")
+            machine_text = rows[0]["machine"]
+            if args.rst:  # literal, so that names like "lib_x_.so" are not links
+                machine_text = f"``{machine_text}``"
+            print(f"Machine: {machine_text}.\n")
         print(render_rst(rows) if args.rst else render_markdown(rows))
         return
     print(machine(), flush=True)

@@ -75,3 +75,22 @@ def test_max_iter_reached():
         fun, np.zeros_like(x_star), step=1.0 / L, tol=0.0, max_iter=7
     )
     assert res.n_iter == 7 and not res.converged and res.message == "max_iter reached"
+
+
+def test_numpy_lbfgs_path_honours_a_callback_stop(monkeypatch):
+    from sk_softmax import _solvers
+
+    fun, x_star, _ = _quadratic()
+    monkeypatch.setattr(_solvers, "NUMPY_LBFGS_MIN_PARAMS", 1)  # force the numpy path
+    seen = []
+
+    def stop_after_two(w, f, gmax):
+        seen.append(f)
+        return len(seen) >= 2
+
+    res = lbfgs(
+        fun, np.zeros_like(x_star), tol=1e-12, max_iter=100, callback=stop_after_two
+    )
+    assert res.n_iter == 2 and res.stopped_by_callback and not res.converged
+    full = lbfgs(fun, np.zeros_like(x_star), tol=1e-6, max_iter=100)
+    assert full.converged and not full.stopped_by_callback
