@@ -359,19 +359,15 @@ default="auto"
                 )
             y_codes = None
         else:
-            if reset and classes is None:
-                X, y = validate_data(
-                    self,
-                    X,
-                    y,
-                    accept_sparse="csr",
-                    dtype=[np.float64, np.float32],
-                    order="C",
-                )
-            else:
-                X = self._validate_X(X, reset=reset)
-                y = validate_data(self, y=y)
-                check_consistent_length(X, y)
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse="csr",
+                dtype=[np.float64, np.float32],
+                order="C",
+                reset=reset,
+            )
             check_classification_targets(y)
             Y = None
             if classes is not None or not reset:
