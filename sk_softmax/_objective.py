@@ -60,7 +60,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import _sparsetools
 
-from ._threadpool import chunk_workers, run_in_threads
+from ._threadpool import chunk_workers, kernel_session, run_in_threads
 
 __all__ = ["SoftmaxCrossEntropyL2", "auto_chunk_size"]
 
@@ -211,6 +211,22 @@ class SoftmaxCrossEntropyL2:
         self._bufs = []
         self._blocks = None
         self._tblocks = None
+
+    def session(self):
+        """Context manager for a series of evaluations (one solver run).
+
+        Holds numpy's BLAS at one thread while the kernel keeps the thread
+        budget it had on entry for its chunk workers, so that no idle BLAS
+        thread competes with them between evaluations (see
+        :func:`~sk_softmax._threadpool.kernel_session`). Evaluations outside
+        a session are correct too, only slower when the caller does threaded
+        BLAS work between them.
+
+        Returns
+        -------
+        context : context manager
+        """
+        return kernel_session()
 
     # ------------------------------------------------------------------ layout
     @property
@@ -378,10 +394,12 @@ class SoftmaxCrossEntropyL2:
             acc += tmp
 
     def _penalty(self, w64, b64):
-        # ||W||^2 / (2 C S), from the contiguous flat vector minus the intercepts
-        sq = float(np.dot(w64, w64))
+        # ||W||^2 / (2 C S), from the contiguous flat vector minus the intercepts.
+        # einsum, not np.dot: a BLAS call here, outside the workers' region,
+        # would leave an OpenBLAS thread spinning (see _threadpool).
+        sq = float(np.einsum("i,i->", w64, w64))
         if self.fit_intercept:
-            sq -= float(np.dot(b64, b64))
+            sq -= float(np.einsum("i,i->", b64, b64))
         return 0.5 * self.l2_reg_strength * sq
 
     def _new_accumulator(self):

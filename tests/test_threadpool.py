@@ -6,7 +6,9 @@ import scipy.linalg  # noqa: F401  (loads scipy's BLAS)
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from sk_softmax._threadpool import (
+    _available_cpus,
     chunk_workers,
+    kernel_session,
     numpy_blas_controllers,
     run_in_threads,
     scipy_only_blas_paths,
@@ -70,3 +72,36 @@ def test_run_in_threads_restores_numpy_pool_and_keeps_order():
 def test_chunk_workers_bounds():
     assert chunk_workers(1) == 1
     assert 1 <= chunk_workers(1000) <= max(1, len(np.arange(1000)))
+
+
+def test_kernel_session_holds_numpy_blas_and_keeps_the_budget():
+    libs = numpy_blas_controllers()
+    if not libs:
+        pytest.skip("numpy's BLAS is not controllable here")
+    before = blas_threads()
+    numpy_paths = {lib.filepath for lib in libs}
+    with threadpool_limits(limits=2, user_api="blas"):
+        budget = chunk_workers(100)
+        assert budget == min(2, _available_cpus())
+        with kernel_session():
+            inside = blas_threads()
+            assert all(inside[p] == 1 for p in numpy_paths)
+            assert chunk_workers(100) == budget  # the budget from entry
+            with kernel_session():  # nested: still held, same budget
+                assert chunk_workers(100) == budget
+            assert all(blas_threads()[p] == 1 for p in numpy_paths)
+        assert all(blas_threads()[p] == 2 for p in numpy_paths)
+    assert blas_threads() == before
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fit_restores_the_blas_pools():
+    from sklearn.datasets import load_iris
+
+    from sk_softmax import SoftmaxRegression
+
+    X, y = load_iris(return_X_y=True)
+    before = blas_threads()
+    for solver in ["lbfgs", "gd", "sgd"]:
+        SoftmaxRegression(solver=solver, max_iter=5).fit(X, y)
+        assert blas_threads() == before
