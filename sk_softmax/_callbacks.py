@@ -78,6 +78,10 @@ class IterationCallbacks:
         """End the iteration that just ran and begin the next; True stops."""
         if self.ctx is None:
             return False
+        # ``w`` may be a solver's work buffer (see _lbfgs), reused after this
+        # call: scikit-learn's context builds ``fitted_estimator`` (copies of
+        # the coefficients) during the hook, so nothing keeps a view of it
+        # (tested in tests/test_callbacks.py).
         stop = self._iter_ctx.call_on_fit_task_end(**self._hook_kwargs(w))
         self._iter_ctx = self._begin(w)
         return bool(stop)

@@ -581,7 +581,14 @@ default="auto"
         # one thread, the chunk kernel's own workers using the thread budget.
         if self.solver == "lbfgs":
             with objective.session():
-                result = lbfgs(objective.loss_gradient, w0, tol=self.tol, **common)
+                # w0 is not used after this: the solver may reuse its memory.
+                result = lbfgs(
+                    objective.loss_gradient,
+                    w0,
+                    tol=self.tol,
+                    overwrite_w0=True,
+                    **common,
+                )
                 if (
                     not result.converged
                     and not result.stopped_by_callback

@@ -35,7 +35,16 @@ import numpy as np
 from scipy.linalg import solve_triangular
 from scipy.optimize._linesearch import scalar_search_wolfe2
 
-__all__ = ["minimize_lbfgs"]
+__all__ = ["minimize_lbfgs", "max_abs"]
+
+
+def max_abs(v):
+    """``max |v_i|`` (NaN if any entry is NaN, 0 for an empty ``v``) without
+    the ``|v|`` temporary: a vector of millions of parameters otherwise
+    allocates one more copy of itself for each test."""
+    if v.size == 0:
+        return 0.0
+    return float(np.maximum(v.max(), -v.min()))
 
 
 class _History:
@@ -157,7 +166,10 @@ class _History:
         coef[idx] = solve_triangular(R, rhs, lower=False, trans="T")
         coef[m + idx] = -gamma * t
         self.rmatvec(coef, out)  # second pass over the history
-        out += gamma * g
+        # out = -(out + gamma g), in blocks (no p-sized temporary)
+        for start in range(0, out.size, 1 << 16):
+            sl = slice(start, start + (1 << 16))
+            out[sl] += gamma * g[sl]
         np.negative(out, out=out)
         return out
 
@@ -173,6 +185,7 @@ def minimize_lbfgs(
     maxls=50,
     callback=None,
     history_dtype=np.float64,
+    overwrite_x0=False,
 ):
     """Minimise ``fun`` with L-BFGS (no bounds), keeping memory and overhead low.
 
@@ -204,6 +217,11 @@ def minimize_lbfgs(
         is exactly the L-BFGS update of the rounded pairs (a relative
         perturbation of ~1e-7 of ``s`` and ``y``; the line search and the
         stopping tests use the exact ``f`` and ``g``).
+    overwrite_x0 : bool, default=False
+        Let the solver use ``x0`` (a contiguous float64 array) as one of its
+        two work vectors for the iterate and the trial point, instead of
+        copying it: one parameter vector less in memory when the caller holds
+        on to ``x0`` for the whole run. ``x0``'s content is then undefined.
 
     Returns
     -------
@@ -222,12 +240,17 @@ def minimize_lbfgs(
     """
     if ftol is None:
         ftol = 64 * np.finfo(float).eps
-    x = np.array(x0, dtype=np.float64)
+    x = np.asarray(x0, dtype=np.float64)
+    if not (overwrite_x0 and x is x0 and x.flags.c_contiguous and x.flags.writeable):
+        x = x.copy()
+    # The iterate and the trial point live in two buffers that swap roles
+    # when a step is accepted (no new vector per trial).
+    buffers = {"spare": None}
     p = x.size
     f, g = fun(x)
     f = float(f)
     g = np.asarray(g, dtype=np.float64)
-    if p == 0 or np.max(np.abs(g)) <= gtol:
+    if p == 0 or max_abs(g) <= gtol:
         return x, f, g, 0, True, "max|grad| <= tol"
     hist = _History(m, p, history_dtype)
     d = np.empty(p)
@@ -262,7 +285,9 @@ def minimize_lbfgs(
                 cache.pop("x", None)
                 cache.pop("g", None)
                 cache.pop("alpha", None)
-                xa = np.multiply(d, alpha)
+                if buffers["spare"] is None:
+                    buffers["spare"] = np.empty(p)
+                xa = np.multiply(d, alpha, out=buffers["spare"])
                 xa += cache["x0"]
                 fa, ga = fun(xa)
                 cache.update(alpha=alpha, x=xa, f=float(fa), g=np.asarray(ga))
@@ -293,9 +318,10 @@ def minimize_lbfgs(
         c.pop("x0")
         it += 1
         g_old = g
+        buffers["spare"] = x  # the old iterate's buffer takes the next trials
         x, g, f_old, f = x_new, g_new, f, f_new
         stop = callback is not None and callback(it, x, f, g)
-        if np.max(np.abs(g)) <= gtol:
+        if max_abs(g) <= gtol:
             return x, f, g, it, True, "max|grad| <= tol"
         if f_old - f <= ftol * max(abs(f_old), abs(f), 1.0):
             message = "relative reduction of f <= ftol"
@@ -305,5 +331,5 @@ def minimize_lbfgs(
             break
         hist.push(d, alpha, g, g_old)
         del g_old, cache, c, evaluate, phi, derphi
-    converged = bool(np.max(np.abs(g)) <= gtol)
+    converged = bool(max_abs(g) <= gtol)
     return x, f, g, it, converged, message

@@ -423,8 +423,11 @@ class SoftmaxCrossEntropyL2:
         else:
             outW[...] = acc
         if self.l2_reg_strength:
-            # dL/dW += W / (C S)
-            outW += self.l2_reg_strength * W64
+            # dL/dW += W / (C S), in row blocks of ~1 MiB: one (K, d) float64
+            # temporary would be the largest allocation of a sparse evaluation.
+            step = max(1, 2**17 // max(d, 1))
+            for k in range(0, K, step):
+                outW[k : k + step] += self.l2_reg_strength * W64[k : k + step]
         if self.fit_intercept:
             out[:, -1] = gb
         return out.ravel()

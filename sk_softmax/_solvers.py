@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import OptimizeWarning, minimize
 
-from ._lbfgs import minimize_lbfgs
+from ._lbfgs import max_abs, minimize_lbfgs
 from ._threadpool import single_threaded_scipy_blas
 
 __all__ = [
@@ -74,7 +74,7 @@ def _report(verbose, it, f, gmax):
 NUMPY_LBFGS_MIN_PARAMS = 250_000
 
 
-def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None):
+def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None, overwrite_w0=False):
     """Minimise with L-BFGS, with ``LogisticRegression``'s options and stopping rule.
 
     Up to ``NUMPY_LBFGS_MIN_PARAMS`` parameters this is scipy's L-BFGS-B (no
@@ -106,7 +106,10 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None):
         Print one line per iteration when > 0.
     callback : callable or None, default=None
         ``callback(w, loss, grad_max) -> bool`` after each iteration; a true
-        return value stops the solver.
+        return value stops the solver. ``w`` is only valid during the call.
+    overwrite_w0 : bool, default=False
+        Allow the numpy L-BFGS to use ``w0`` as a work vector (one parameter
+        vector less in memory); ``w0``'s content is then undefined.
 
     Returns
     -------
@@ -117,7 +120,7 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None):
     if w0.size >= NUMPY_LBFGS_MIN_PARAMS:
 
         def report(it, x, f, g):
-            gmax = float(np.max(np.abs(g)))
+            gmax = max_abs(g)
             curve.append(float(f))
             _report(verbose, it, f, gmax)
             return callback is not None and callback(x, float(f), gmax)
@@ -132,11 +135,12 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None):
                 maxls=50,
                 callback=report,
                 history_dtype=np.float32,
+                overwrite_x0=overwrite_w0,
             )
         return SolverResult(
             x=x,
             fun=float(f),
-            grad_max=float(np.max(np.abs(g))) if g.size else 0.0,
+            grad_max=max_abs(g),
             n_iter=int(n_iter),
             loss_curve=curve,
             converged=bool(converged),
@@ -153,7 +157,7 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None):
 
     def on_iteration(intermediate_result):
         f = float(intermediate_result.fun)
-        gmax = float(np.max(np.abs(last["g"])))
+        gmax = max_abs(last["g"])
         curve.append(f)
         _report(verbose, len(curve), f, gmax)
         if callback is not None and callback(intermediate_result.x, f, gmax):
@@ -175,7 +179,7 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None):
                 "ftol": 64 * np.finfo(float).eps,
             },
         )
-    gmax = float(np.max(np.abs(res.jac))) if res.jac.size else 0.0
+    gmax = max_abs(res.jac)
     stopped = last.get("stopped", False)
     message = "stopped by a callback" if stopped else str(res.message)
     return SolverResult(
@@ -254,7 +258,7 @@ def gradient_descent(
     for it in range(1, max_iter + 1):
         y = w + momentum * v if (momentum and nesterov) else w
         f, g = fun(y)
-        gmax = float(np.max(np.abs(g))) if g.size else 0.0
+        gmax = max_abs(g)
         if not (np.isfinite(f) and np.isfinite(gmax)):
             message = (
                 f"objective became non-finite at iteration {it}: gradient "
@@ -287,7 +291,7 @@ def gradient_descent(
     if best is None:
         x = np.array(w0, dtype=np.float64)
         f0, g0 = fun(x)
-        best = (x, float(f0), float(np.max(np.abs(g0))) if g0.size else 0.0)
+        best = (x, float(f0), max_abs(g0))
     x, f, gmax = best
     return SolverResult(
         x=x,
@@ -588,7 +592,7 @@ def newton_cg(
 
     def on_iteration(intermediate_result):
         f = float(intermediate_result.fun)
-        gmax = float(np.max(np.abs(cache["g"])))
+        gmax = max_abs(cache["g"])
         curve.append(f)
         _report(verbose, first_iter + len(curve) - 1, f, gmax)
         if callback is not None and callback(intermediate_result.x, f, gmax):
@@ -608,7 +612,7 @@ def newton_cg(
             callback=on_iteration,
             options={"gtol": tol, "maxiter": max_iter},
         )
-    gmax = float(np.max(np.abs(res.jac))) if res.jac.size else 0.0
+    gmax = max_abs(res.jac)
     return SolverResult(
         x=res.x,
         fun=float(res.fun),

@@ -77,3 +77,34 @@ def test_progress_bar_runs():
     clf = SoftmaxRegression().set_callbacks(ProgressBar())
     clf.fit(X, y)
     assert clf.score(X, y) > 0.9
+
+
+def test_models_kept_by_a_callback_survive_the_solvers_buffer_reuse(monkeypatch):
+    # The numpy L-BFGS (forced here) reuses its work vectors between
+    # iterations: a callback that keeps the reconstructed models must still
+    # see each iteration's own coefficients afterwards.
+    import sk_softmax._solvers as solvers
+
+    monkeypatch.setattr(solvers, "NUMPY_LBFGS_MIN_PARAMS", 1)
+
+    class Keeper(Recorder):
+        def __init__(self):
+            super().__init__()
+            self.models, self.coefs = [], []
+
+        def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+            if context.task_name == "iteration" and fitted_estimator is not None:
+                self.models.append(fitted_estimator)
+                self.coefs.append(fitted_estimator.coef_.copy())  # at hook time
+            return False
+
+    X, y = _data()
+    keeper = Keeper()
+    clf = SoftmaxRegression(max_iter=6).set_callbacks(keeper)
+    with pytest.warns(Warning):  # max_iter=6: ConvergenceWarning
+        clf.fit(X, y)
+    assert len(keeper.models) == 6
+    for model, coef in zip(keeper.models, keeper.coefs, strict=True):
+        np.testing.assert_array_equal(model.coef_, coef)
+    assert not np.array_equal(keeper.coefs[-2], keeper.coefs[-1])
+    np.testing.assert_allclose(keeper.coefs[-1], clf.coef_)

@@ -93,3 +93,38 @@ def test_solver_dispatches_on_the_number_of_parameters(monkeypatch):
     np.testing.assert_allclose(large.fun, small.fun, rtol=1e-9)
     capped = solvers.lbfgs(obj.loss_gradient, w0, tol=1e-12, max_iter=2)
     assert capped.n_iter == 2 and not capped.converged
+
+
+def test_overwrite_x0_gives_the_same_run_and_leaves_x0_alone_by_default():
+    obj = problem(seed=5)
+    kw = dict(gtol=1e-6, max_iter=1000, history_dtype=np.float32)
+    seen = []
+
+    def record(it, x, f, g):
+        seen.append(x.copy())
+        return False
+
+    x0 = np.zeros(obj.n_params)
+    ref = minimize_lbfgs(obj.loss_gradient, x0, callback=record, **kw)
+    assert not np.any(x0)  # default: the caller's x0 is not touched
+    ref_path = list(seen)
+    seen.clear()
+    x0 = np.zeros(obj.n_params)
+    got = minimize_lbfgs(
+        obj.loss_gradient, x0, overwrite_x0=True, callback=record, **kw
+    )
+    np.testing.assert_array_equal(got[0], ref[0])
+    assert got[1:4:2] == ref[1:4:2]  # f and n_iter
+    assert len(seen) == len(ref_path) == ref[3]
+    for a, b in zip(seen, ref_path, strict=True):
+        np.testing.assert_array_equal(a, b)  # every iterate, bit for bit
+
+
+def test_max_abs_matches_numpy_and_propagates_nan():
+    from sk_softmax._lbfgs import max_abs
+
+    v = np.array([0.5, -3.0, 2.0])
+    assert max_abs(v) == 3.0
+    assert max_abs(np.zeros(0)) == 0.0
+    assert np.isnan(max_abs(np.array([1.0, np.nan, -2.0])))
+    assert np.isnan(max_abs(np.array([np.nan, 1.0])))
