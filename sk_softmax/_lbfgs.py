@@ -35,16 +35,9 @@ import numpy as np
 from scipy.linalg import solve_triangular
 from scipy.optimize._linesearch import scalar_search_wolfe2
 
-__all__ = ["minimize_lbfgs", "max_abs"]
+from ._vector import add_scaled, max_abs
 
-
-def max_abs(v):
-    """``max |v_i|`` (NaN if any entry is NaN, 0 for an empty ``v``) without
-    the ``|v|`` temporary: a vector of millions of parameters otherwise
-    allocates one more copy of itself for each test."""
-    if v.size == 0:
-        return 0.0
-    return float(np.maximum(v.max(), -v.min()))
+__all__ = ["minimize_lbfgs"]
 
 
 class _History:
@@ -166,10 +159,7 @@ class _History:
         coef[idx] = solve_triangular(R, rhs, lower=False, trans="T")
         coef[m + idx] = -gamma * t
         self.rmatvec(coef, out)  # second pass over the history
-        # out = -(out + gamma g), in blocks (no p-sized temporary)
-        for start in range(0, out.size, 1 << 16):
-            sl = slice(start, start + (1 << 16))
-            out[sl] += gamma * g[sl]
+        add_scaled(out, gamma, g)  # out = -(out + gamma g)
         np.negative(out, out=out)
         return out
 
@@ -243,9 +233,6 @@ def minimize_lbfgs(
     x = np.asarray(x0, dtype=np.float64)
     if not (overwrite_x0 and x is x0 and x.flags.c_contiguous and x.flags.writeable):
         x = x.copy()
-    # The iterate and the trial point live in two buffers that swap roles
-    # when a step is accepted (no new vector per trial).
-    buffers = {"spare": None}
     p = x.size
     f, g = fun(x)
     f = float(f)
@@ -254,6 +241,9 @@ def minimize_lbfgs(
         return x, f, g, 0, True, "max|grad| <= tol"
     hist = _History(m, p, history_dtype)
     d = np.empty(p)
+    # The iterate and the trial points live in two buffers that swap roles
+    # when a step is accepted (no new vector per trial).
+    spare = np.empty(p)
     message = "max_iter reached"
     it = 0
     while it < max_iter:
@@ -276,7 +266,7 @@ def minimize_lbfgs(
         if alpha0 != 1.0:
             d *= alpha0
             derphi0 *= alpha0
-        cache = {"x0": x}
+        cache = {"x0": x, "spare": spare}
 
         def evaluate(alpha, d=d, cache=cache):
             # one evaluation per trial step, shared by phi and derphi
@@ -285,9 +275,7 @@ def minimize_lbfgs(
                 cache.pop("x", None)
                 cache.pop("g", None)
                 cache.pop("alpha", None)
-                if buffers["spare"] is None:
-                    buffers["spare"] = np.empty(p)
-                xa = np.multiply(d, alpha, out=buffers["spare"])
+                xa = np.multiply(d, alpha, out=cache["spare"])
                 xa += cache["x0"]
                 fa, ga = fun(xa)
                 cache.update(alpha=alpha, x=xa, f=float(fa), g=np.asarray(ga))
@@ -318,7 +306,7 @@ def minimize_lbfgs(
         c.pop("x0")
         it += 1
         g_old = g
-        buffers["spare"] = x  # the old iterate's buffer takes the next trials
+        spare = x  # the old iterate's buffer takes the next trials
         x, g, f_old, f = x_new, g_new, f, f_new
         stop = callback is not None and callback(it, x, f, g)
         if max_abs(g) <= gtol:

@@ -64,6 +64,7 @@ import scipy.sparse as sp
 from scipy.sparse import _sparsetools
 
 from ._threadpool import chunk_workers, kernel_session, run_in_threads
+from ._vector import add_scaled
 
 __all__ = ["SoftmaxCrossEntropyL2", "auto_chunk_size"]
 
@@ -426,11 +427,9 @@ class SoftmaxCrossEntropyL2:
         else:
             outW[...] = acc
         if self.l2_reg_strength:
-            # dL/dW += W / (C S), in row blocks of ~1 MiB: one (K, d) float64
-            # temporary would be the largest allocation of a sparse evaluation.
-            step = max(1, 2**17 // max(d, 1))
-            for k in range(0, K, step):
-                outW[k : k + step] += self.l2_reg_strength * W64[k : k + step]
+            # dL/dW += W / (C S), in blocks: one (K, d) float64 temporary
+            # would be the largest allocation of a sparse evaluation.
+            add_scaled(outW, self.l2_reg_strength, W64)
         if self.fit_intercept:
             out[:, -1] = gb
         return out.ravel()

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import OptimizeWarning, minimize
 
-from ._lbfgs import max_abs, minimize_lbfgs
+from ._lbfgs import minimize_lbfgs
 from ._threadpool import single_threaded_scipy_blas
+from ._vector import max_abs
 
 __all__ = [
     "SolverResult",

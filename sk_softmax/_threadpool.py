@@ -158,7 +158,21 @@ def chunk_workers(n_chunks):
 
 
 @contextlib.contextmanager
-def _numpy_blas_single_thread():
+def kernel_session():
+    """Context manager for a solver run: numpy's BLAS held at one thread.
+
+    The chunked kernel keeps the thread budget numpy's BLAS had on entry (see
+    :func:`chunk_workers`) and runs its own worker threads; everything else
+    in the run (a solver's vector work, user callbacks) sees a single-threaded
+    numpy BLAS, so no idle OpenBLAS thread spins against the workers. Nested
+    and concurrent sessions (and :func:`run_in_threads`, which enters one per
+    evaluation) are reference-counted; the user's setting is restored when
+    the last one ends.
+
+    Yields
+    ------
+    None
+    """
     # Reference-counted so that concurrent evaluations from several user
     # threads save and restore the user's setting exactly once.
     libs = numpy_blas_controllers()
@@ -176,25 +190,6 @@ def _numpy_blas_single_thread():
             if _state["active"] == 0:
                 for lib, n in zip(libs, _state["saved"], strict=True):
                     lib.set_num_threads(n)
-
-
-@contextlib.contextmanager
-def kernel_session():
-    """Context manager for a solver run: numpy's BLAS held at one thread.
-
-    The chunked kernel keeps the thread budget numpy's BLAS had on entry (see
-    :func:`chunk_workers`) and runs its own worker threads; everything else
-    in the run (a solver's vector work, user callbacks) sees a single-threaded
-    numpy BLAS, so no idle OpenBLAS thread spins against the workers. Nested
-    and concurrent sessions are reference-counted; the user's setting is
-    restored when the last one ends.
-
-    Yields
-    ------
-    None
-    """
-    with _numpy_blas_single_thread():
-        yield
 
 
 def run_in_threads(fn, args):
@@ -218,7 +213,7 @@ def run_in_threads(fn, args):
                 max_workers=_available_cpus(), thread_name_prefix="sk_softmax"
             )
         executor = _state["executor"]
-    with _numpy_blas_single_thread():
+    with kernel_session():
         futures = [executor.submit(fn, *a) for a in args[1:]]
         first = fn(*args[0])  # the calling thread does the first share
         return [first] + [f.result() for f in futures]

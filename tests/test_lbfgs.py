@@ -118,13 +118,3 @@ def test_overwrite_x0_gives_the_same_run_and_leaves_x0_alone_by_default():
     assert len(seen) == len(ref_path) == ref[3]
     for a, b in zip(seen, ref_path, strict=True):
         np.testing.assert_array_equal(a, b)  # every iterate, bit for bit
-
-
-def test_max_abs_matches_numpy_and_propagates_nan():
-    from sk_softmax._lbfgs import max_abs
-
-    v = np.array([0.5, -3.0, 2.0])
-    assert max_abs(v) == 3.0
-    assert max_abs(np.zeros(0)) == 0.0
-    assert np.isnan(max_abs(np.array([1.0, np.nan, -2.0])))
-    assert np.isnan(max_abs(np.array([np.nan, 1.0])))
