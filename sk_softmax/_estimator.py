@@ -642,13 +642,15 @@ default="auto"
         than ``64 * eps`` relatively (``LogisticRegression``'s ``ftol``), which
         at a tight ``tol`` (about 1e-8 and below) often happens first: measured
         on standardised digits, both estimators then stop 1.5e-6 (C=1) to 6e-6
-        (C=10) away from the optimum in probability. A few trust-region Newton
-        iterations with the exact Hessian-vector product reach ``tol``. float32
-        data are not polished: their gradients cannot resolve such a ``tol``.
+        (C=10) away from the optimum in probability. Inexact Newton iterations
+        with the exact Hessian-vector product reach ``tol``, usually in one
+        iteration whose conjugate gradients stop as soon as the predicted
+        gradient is within ``tol / 2``. float32 data are not polished: their
+        gradients cannot resolve such a ``tol``.
         """
         polish = newton_cg(
             objective.loss_gradient,
-            lambda w: objective.gradient_hessian_product(w)[1],
+            objective.hessian_product,
             result.x,
             tol=self.tol,
             max_iter=max_iter - result.n_iter,
@@ -656,7 +658,7 @@ default="auto"
             callback=common["callback"],
             first_iter=result.n_iter + 1,
         )
-        if not polish.fun <= result.fun:  # never worse than where L-BFGS stopped
+        if polish.n_iter == 0:  # no step accepted: keep L-BFGS's own result
             return result
         return SolverResult(
             x=polish.x,
@@ -666,6 +668,7 @@ default="auto"
             loss_curve=result.loss_curve + polish.loss_curve,
             converged=polish.converged,
             message=f"L-BFGS: {result.message}; then Newton-CG: {polish.message}",
+            stopped_by_callback=polish.stopped_by_callback,
         )
 
     def _batch_size(self, n_samples):

@@ -565,15 +565,6 @@ class SoftmaxCrossEntropyL2:
     def gradient_hessian_product(self, w):
         """Gradient at ``w`` and a function computing Hessian-vector products.
 
-        The Hessian of the cross-entropy of one sample is
-        ``(diag(p) - p p^T) (x) x x^T``, so for a direction ``V = [V_W, v_b]``::
-
-            Zv = X V_W^T + v_b
-            R  = s * P * (Zv - sum_k P_k Zv_k)
-            H V = [R^T X + V_W / (C S),  sum_i R_i]
-
-        The product recomputes ``P`` chunk by chunk (no (n, K) storage).
-
         Parameters
         ----------
         w : ndarray of shape (n_params,)
@@ -584,10 +575,36 @@ class SoftmaxCrossEntropyL2:
         grad : ndarray of shape (n_params,)
             Gradient at ``w``.
         hessp : callable
-            ``hessp(v) -> ndarray of shape (n_params,)``.
+            ``hessp(v) -> ndarray of shape (n_params,)``, see
+            :meth:`hessian_product`.
         """
         w = np.array(w, dtype=np.float64)
         _, grad = self.loss_gradient(w)
+        return grad, self.hessian_product(w)
+
+    def hessian_product(self, w):
+        """A function computing Hessian-vector products at ``w``.
+
+        The Hessian of the cross-entropy of one sample is
+        ``(diag(p) - p p^T) (x) x x^T``, so for a direction ``V = [V_W, v_b]``::
+
+            Zv = X V_W^T + v_b
+            R  = s * P * (Zv - sum_k P_k Zv_k)
+            H V = [R^T X + V_W / (C S),  sum_i R_i]
+
+        Each product recomputes ``P`` chunk by chunk (no (n, K) storage).
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_params,)
+            Flat parameters (copied).
+
+        Returns
+        -------
+        hessp : callable
+            ``hessp(v) -> ndarray of shape (n_params,)``, float64.
+        """
+        w = np.array(w, dtype=np.float64)
         _, W, WT, b = self._params(w)
         K = self.n_classes
 
@@ -620,7 +637,7 @@ class SoftmaxCrossEntropyL2:
             acc, gb = self._reduce(self._map_chunks(work))
             return self._assemble(acc, gb, self.unpack(v64)[0])
 
-        return grad, hessp
+        return hessp
 
     def lipschitz_bound(self):
         """An upper bound ``L`` of the gradient's Lipschitz constant.

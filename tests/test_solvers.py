@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sk_softmax._solvers import gradient_descent, lbfgs
+from sk_softmax._solvers import gradient_descent, lbfgs, newton_cg
 
 
 def _quadratic(seed=0, p=8, cond=50.0):
@@ -94,3 +94,124 @@ def test_numpy_lbfgs_path_honours_a_callback_stop(monkeypatch):
     assert res.n_iter == 2 and res.stopped_by_callback and not res.converged
     full = lbfgs(fun, np.zeros_like(x_star), tol=1e-6, max_iter=100)
     assert full.converged and not full.stopped_by_callback
+
+
+def _counting_hessp_at(A, counter):
+    def hessp_at(x):
+        def hessp(v):
+            counter.append(1)
+            return A @ v
+
+        return hessp
+
+    return hessp_at
+
+
+def _quadratic_matrix(p, cond, seed=0):
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.normal(size=(p, p)))
+    A = Q @ np.diag(np.geomspace(1.0, cond, p)) @ Q.T
+    b = rng.normal(size=p)
+    return A, b
+
+
+def test_newton_cg_stops_its_conjugate_gradients_at_tol():
+    # On a quadratic the gradient after a unit step is exactly the CG
+    # residual. Near the optimum, CG stops once that residual is within
+    # tol / 2, so one Newton iteration ends the run, with fewer Hessian
+    # products for a looser tol; far away the forcing term stops CG earlier.
+    p = 200
+    A, b = _quadratic_matrix(p, cond=1e4)
+    x_star = np.linalg.solve(A, b)
+
+    def fun(x):  # centred at x_star: f is computed without cancellation
+        e = x - x_star
+        return 0.5 * e @ A @ e, A @ e
+
+    x0 = x_star + 1e-10 * np.random.default_rng(5).normal(size=p)
+    assert 1e-7 < np.abs(fun(x0)[1]).max() < 1e-6
+    products = {}
+    for tol in (1e-7, 3e-8, 1e-8):
+        count = []
+        res = newton_cg(fun, _counting_hessp_at(A, count), x0, tol=tol, max_iter=10)
+        assert res.converged and res.grad_max <= tol
+        assert res.n_iter == 1 and res.message == "max|grad| <= tol"
+        products[tol] = len(count)
+    assert products[1e-7] <= products[3e-8] <= products[1e-8] <= p
+    assert products[1e-7] < products[1e-8]
+
+    count = []
+    res = newton_cg(
+        fun, _counting_hessp_at(A, count), np.zeros(p), tol=1e-9, max_iter=50
+    )
+    assert res.converged and res.n_iter > 1
+    np.testing.assert_allclose(res.x, x_star, rtol=1e-6)
+
+
+def test_newton_cg_backtracks_on_a_non_quadratic():
+    # f(x) = sum log cosh(x - c) + mu/2 |x|^2: a full Newton step from far away
+    # overshoots (the curvature of log cosh vanishes); the Armijo backtracking
+    # keeps every iteration decreasing.
+    rng = np.random.default_rng(1)
+    c, mu = rng.normal(size=20), 1e-3
+
+    def fun(x):
+        t = x - c
+        f = np.sum(np.logaddexp(t, -t) - np.log(2.0)) + 0.5 * mu * x @ x
+        return f, np.tanh(t) + mu * x
+
+    def hessp_at(x):
+        h = 1.0 / np.cosh(x - c) ** 2 + mu
+        return lambda v: h * v
+
+    res = newton_cg(fun, hessp_at, np.full(20, 8.0), tol=1e-10, max_iter=50)
+    assert res.converged and res.grad_max <= 1e-10
+    assert 2 < res.n_iter < 50
+    assert np.all(np.diff([fun(np.full(20, 8.0))[0]] + res.loss_curve) < 0)
+    assert np.linalg.norm(fun(res.x)[1]) < 1e-9
+
+
+def test_newton_cg_accepts_a_step_whose_decrease_is_below_rounding():
+    # Near the optimum the decrease of f is below the rounding of f: here the
+    # computed f even rises by 2 ulp-sized units per call. The gradient still
+    # resolves the step, so it is accepted instead of failing the line search.
+    p = 30
+    A, b = _quadratic_matrix(p, cond=100.0, seed=2)
+    x_star = np.linalg.solve(A, b)
+    calls = []
+
+    def fun(x):
+        calls.append(1)
+        f = 0.5 * x @ A @ x - b @ x + 2e-15 * len(calls)  # decrease ~1e-17
+        return f, A @ x - b
+
+    x0 = x_star + 1e-10 * np.random.default_rng(3).normal(size=p)
+    res = newton_cg(fun, _counting_hessp_at(A, []), x0, tol=1e-13, max_iter=5)
+    assert res.converged and res.grad_max <= 1e-13
+
+
+def test_newton_cg_honours_a_callback_stop():
+    fun_calls = []
+    rng = np.random.default_rng(4)
+    c = rng.normal(size=5)
+
+    def fun(x):
+        fun_calls.append(1)
+        t = x - c
+        return np.sum(np.logaddexp(t, -t)), np.tanh(t)
+
+    def hessp_at(x):
+        h = 1.0 / np.cosh(x - c) ** 2
+        return lambda v: h * v
+
+    seen = []
+    res = newton_cg(
+        fun,
+        hessp_at,
+        np.full(5, 3.0),
+        tol=1e-12,
+        max_iter=50,
+        callback=lambda w, f, g: seen.append(g) or True,
+    )
+    assert res.stopped_by_callback and res.message == "stopped by a callback"
+    assert res.n_iter == 1 and len(seen) == 1 and not res.converged
