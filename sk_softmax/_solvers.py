@@ -13,7 +13,7 @@ from scipy.optimize import minimize
 
 from ._lbfgs import minimize_lbfgs
 from ._threadpool import single_threaded_scipy_blas
-from ._vector import max_abs
+from ._vector import add_scaled, max_abs
 
 __all__ = [
     "SolverResult",
@@ -63,6 +63,11 @@ def _report(verbose, it, f, gmax):
     if verbose > 0:
         print(f"Iteration {it:5d}, objective = {f:.10g}, max|grad| = {gmax:.3e}")
 
+
+# LogisticRegression's ftol for L-BFGS-B: an iteration that lowers the
+# objective by less than this, relatively, stops it. The Newton-CG finish treats
+# changes of f below it as unresolved.
+FTOL = 64 * np.finfo(np.float64).eps
 
 # From this many parameters on, ``lbfgs`` runs the numpy L-BFGS of
 # ``_lbfgs.py`` instead of scipy's L-BFGS-B. Measured per iteration outside the
@@ -176,7 +181,7 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None, overwrite_w0=Fals
                 "maxls": 50,
                 "maxcor": 10,
                 "gtol": tol,
-                "ftol": 64 * np.finfo(float).eps,
+                "ftol": FTOL,
             },
         )
     gmax = max_abs(res.jac)
@@ -554,8 +559,6 @@ def _truncated_cg(hessp, g, *, gtol, max_cg):
     p : ndarray
         The direction (``-g`` if the first direction has non-positive
         curvature).
-    n_products : int
-        Hessian-vector products used.
     """
     gnorm = float(np.sqrt(np.dot(g, g)))
     rtol = min(0.5, np.sqrt(gnorm)) * gnorm
@@ -563,25 +566,23 @@ def _truncated_cg(hessp, g, *, gtol, max_cg):
     r = g.copy()
     d = -r
     rr = gnorm**2
-    k = 0
-    while k < max_cg:
+    for k in range(1, max_cg + 1):
         Hd = hessp(d)
-        k += 1
         curvature = float(np.dot(d, Hd))
         if not curvature > 0:  # H is positive semi-definite: only rounding gets here
             if k == 1:
                 p = -g
             break
         alpha = rr / curvature
-        p += alpha * d  # p_{k+1} = p_k + alpha d_k
-        r += alpha * Hd  # r_{k+1} = g + H p_{k+1}
+        add_scaled(p, alpha, d)  # p_{k+1} = p_k + alpha d_k
+        add_scaled(r, alpha, Hd)  # r_{k+1} = g + H p_{k+1}
         rr_new = float(np.dot(r, r))
         if max_abs(r) <= 0.5 * gtol or np.sqrt(rr_new) <= rtol:
             break
         d *= rr_new / rr  # d_{k+1} = -r_{k+1} + beta d_k
         d -= r
         rr = rr_new
-    return p, k
+    return p
 
 
 def newton_cg(
@@ -646,14 +647,14 @@ def newton_cg(
         if len(curve) >= max_iter:
             message = "maximum number of iterations reached"
             break
-        p, _ = _truncated_cg(hessp_at(w), g, gtol=tol, max_cg=max_cg)
+        p = _truncated_cg(hessp_at(w), g, gtol=tol, max_cg=max_cg)
         slope = float(np.dot(g, p))
         if not slope < 0:
             message = "no descent direction (rounding)"
             break
-        # Changes of f below 64 eps relative are not resolved (the ftol of
-        # L-BFGS, whose stop brings us here): there, the gradient decides.
-        rounding = 64 * np.finfo(np.float64).eps * max(abs(f), 1.0)
+        # Changes of f below FTOL relative are not resolved (L-BFGS's stop
+        # on that test brings us here): there, the gradient decides.
+        rounding = FTOL * max(abs(f), 1.0)
         step = 1.0
         for _ in range(30):
             w_new = w + step * p

@@ -6,11 +6,17 @@ import pytest
 from sk_softmax._solvers import gradient_descent, lbfgs, newton_cg
 
 
-def _quadratic(seed=0, p=8, cond=50.0):
+def _quadratic_matrix(p, cond, seed=0, spectrum=np.geomspace):
+    """``(A, b)``: SPD ``A`` with eigenvalues ``spectrum(1, cond, p)``."""
     rng = np.random.default_rng(seed)
     Q, _ = np.linalg.qr(rng.normal(size=(p, p)))
-    A = Q @ np.diag(np.linspace(1.0, cond, p)) @ Q.T
+    A = Q @ np.diag(spectrum(1.0, cond, p)) @ Q.T
     b = rng.normal(size=p)
+    return A, b
+
+
+def _quadratic(seed=0, p=8, cond=50.0):
+    A, b = _quadratic_matrix(p, cond, seed, spectrum=np.linspace)
     x_star = np.linalg.solve(A, b)
 
     def fun(x):
@@ -105,14 +111,6 @@ def _counting_hessp_at(A, counter):
         return hessp
 
     return hessp_at
-
-
-def _quadratic_matrix(p, cond, seed=0):
-    rng = np.random.default_rng(seed)
-    Q, _ = np.linalg.qr(rng.normal(size=(p, p)))
-    A = Q @ np.diag(np.geomspace(1.0, cond, p)) @ Q.T
-    b = rng.normal(size=p)
-    return A, b
 
 
 def test_newton_cg_stops_its_conjugate_gradients_at_tol():
