@@ -577,40 +577,36 @@ default="auto"
         self.validation_scores_ = None
         self._sgd_run = None
         common = dict(max_iter=max_iter, verbose=self.verbose, callback=callbacks)
-        # Solver runs happen in the objective's session: numpy's BLAS held at
-        # one thread, the chunk kernel's own workers using the thread budget.
         if self.solver == "lbfgs":
-            with objective.session():
-                # w0 is not used after this: the solver may reuse its memory.
-                result = lbfgs(
-                    objective.loss_gradient,
-                    w0,
-                    tol=self.tol,
-                    overwrite_w0=True,
-                    **common,
-                )
-                if (
-                    not result.converged
-                    and not result.stopped_by_callback
-                    and result.n_iter < max_iter
-                    and X.dtype == np.float64
-                    and np.isfinite(result.fun)
-                ):
-                    result = self._newton_polish(objective, result, max_iter, common)
+            # w0 is not used after this: the solver may reuse its memory.
+            result = lbfgs(
+                objective.loss_gradient,
+                w0,
+                tol=self.tol,
+                overwrite_w0=True,
+                **common,
+            )
+            if (
+                not result.converged
+                and not result.stopped_by_callback
+                and result.n_iter < max_iter
+                and X.dtype == np.float64
+                and np.isfinite(result.fun)
+            ):
+                result = self._newton_polish(objective, result, max_iter, common)
         elif self.solver == "gd":
             _, fixed_step = self._schedule("gd")
             step = self._initial_step(objective, fixed_step)
             self.learning_rate_ = step
-            with objective.session():
-                result = gradient_descent(
-                    objective.loss_gradient,
-                    w0,
-                    step=step,
-                    tol=self.tol,
-                    momentum=self.momentum,
-                    nesterov=self.nesterovs_momentum,
-                    **common,
-                )
+            result = gradient_descent(
+                objective.loss_gradient,
+                w0,
+                step=step,
+                tol=self.tol,
+                momentum=self.momentum,
+                nesterov=self.nesterovs_momentum,
+                **common,
+            )
         else:
             result = self._fit_sgd(X, target, sample_weight, objective, w0, common)
         callbacks.close(result.x)

@@ -33,15 +33,14 @@ a working set of ~2 MiB per chunk (X block plus score block), at least 256
 rows; sparse, see below.
 
 Threads: dense chunks are split into as many contiguous groups as numpy's
-BLAS is allowed threads, processed by Python threads with numpy's BLAS at one
-thread meanwhile (numpy releases the GIL in BLAS and ufuncs). This
-parallelises the element-wise work too, and avoids OpenBLAS's threading of
-small, skinny products, which on a shared 2-core machine was measured 2-3x
+BLAS is allowed threads, processed by Python threads (numpy releases the GIL
+in its ufuncs), each running its products through a private single-threaded
+BLAS (:mod:`sk_softmax._blas`): no BLAS setting of the process is changed.
+This parallelises the element-wise work too, and avoids OpenBLAS's threading
+of small, skinny products, which on a shared 2-core machine was measured 2-3x
 slower and erratic. The grouping depends only on the chunk count, so results
-are deterministic; a user limit (``threadpool_limits(1)``) makes it serial.
-A solver run happens inside :meth:`SoftmaxCrossEntropyL2.session`, which holds
-numpy's BLAS at one thread throughout (not only during each evaluation), so
-that no idle OpenBLAS thread spins against the workers between evaluations.
+are deterministic; a user limit (``threadpool_limits(1)``) makes it serial,
+and then numpy's own products run in the calling thread.
 Measured (60000 x 784, K=10, float64, 2 cores): one evaluation ~45-50 ms,
 against ~75-85 ms for the two bare products ``X W^T`` and ``G^T X``.
 
@@ -63,7 +62,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import _sparsetools
 
-from ._threadpool import chunk_workers, kernel_session, run_in_threads
+from ._blas import private_gemm
+from ._threadpool import chunk_workers, run_in_threads
 from ._vector import add_scaled
 
 __all__ = ["SoftmaxCrossEntropyL2", "auto_chunk_size"]
@@ -216,22 +216,6 @@ class SoftmaxCrossEntropyL2:
         self._blocks = None
         self._tblocks = None
 
-    def session(self):
-        """Context manager for a series of evaluations (one solver run).
-
-        Holds numpy's BLAS at one thread while the kernel keeps the thread
-        budget it had on entry for its chunk workers, so that no idle BLAS
-        thread competes with them between evaluations (see
-        :func:`~sk_softmax._threadpool.kernel_session`). Evaluations outside
-        a session are correct too, only slower when the caller does threaded
-        BLAS work between them.
-
-        Returns
-        -------
-        context : context manager
-        """
-        return kernel_session()
-
     # ------------------------------------------------------------------ layout
     @property
     def n_params(self):
@@ -290,20 +274,28 @@ class SoftmaxCrossEntropyL2:
     def _map_chunks(self, fn):
         """Run ``fn(chunk_ids, buffers)`` over all chunks; list of its results.
 
-        Dense ``X`` with several chunks and a numpy BLAS allowed ``T >= 2``
-        threads: the chunks are split into ``T`` contiguous groups processed by
-        ``T`` Python threads, with numpy's BLAS at one thread meanwhile (see
+        Dense C-contiguous ``X`` with several chunks and a numpy BLAS allowed
+        ``T >= 2`` threads: the chunks are split into ``T`` contiguous groups
+        processed by ``T`` Python threads, whose products run in the private
+        single-threaded BLAS (``bufs["gemm"]``; see
         :func:`~sk_softmax._threadpool.chunk_workers`). The groups are fixed
-        by the chunk count, so results are deterministic. Otherwise one group.
+        by the chunk count, so results are deterministic. Otherwise one group
+        in the calling thread, with numpy's products (``bufs["gemm"]`` None).
         """
         n_chunks = -(-self.n_samples // self.chunk_size)
         ids = list(range(n_chunks))
-        workers = 1 if self._sparse or not _PARALLEL else chunk_workers(n_chunks)
+        workers = 1
+        if not self._sparse and _PARALLEL and self.X.flags.c_contiguous:
+            workers = chunk_workers(n_chunks)
         if workers <= 1:
-            return [fn(ids, self._buffers(0))]
+            bufs = self._buffers(0)
+            bufs["gemm"] = None
+            return [fn(ids, bufs)]
         bounds = np.linspace(0, n_chunks, workers + 1).round().astype(int)
         groups = [ids[bounds[t] : bounds[t + 1]] for t in range(workers)]
         bufs = [self._buffers(t) for t in range(workers)]
+        for b in bufs:
+            b["gemm"] = private_gemm()
         return run_in_threads(fn, list(zip(groups, bufs, strict=True)))
 
     def _sparse_blocks(self):
@@ -365,7 +357,11 @@ class SoftmaxCrossEntropyL2:
             out[...] = rk.T
         else:
             # Z^T = W X_c^T: one GEMM, X_c read once.
-            np.matmul(W, self.X[sl].T, out=out)
+            gemm = bufs["gemm"]
+            if gemm is None:
+                np.matmul(W, self.X[sl].T, out=out)
+            else:
+                gemm(W, self.X[sl], out, trans_b=True)
             if self.fit_intercept:
                 out += b[:, None]
         return out
@@ -394,13 +390,17 @@ class SoftmaxCrossEntropyL2:
             )
         else:
             tmp = bufs["kd"]
-            np.matmul(G, self.X[sl], out=tmp)
+            gemm = bufs["gemm"]
+            if gemm is None:
+                np.matmul(G, self.X[sl], out=tmp)
+            else:
+                gemm(G, self.X[sl], tmp)
             acc += tmp
 
     def _penalty(self, w64, b64):
         # ||W||^2 / (2 C S), from the contiguous flat vector minus the intercepts.
-        # einsum, not np.dot: a BLAS call here, outside the workers' region,
-        # would leave an OpenBLAS thread spinning (see _threadpool).
+        # einsum, not np.dot: a threaded BLAS call here would leave numpy's
+        # OpenBLAS threads spinning against the next evaluation's workers.
         sq = float(np.einsum("i,i->", w64, w64))
         if self.fit_intercept:
             sq -= float(np.einsum("i,i->", b64, b64))

@@ -12,7 +12,6 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ._lbfgs import minimize_lbfgs
-from ._threadpool import single_threaded_scipy_blas
 from ._vector import add_scaled, max_abs
 
 __all__ = [
@@ -84,10 +83,8 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None, overwrite_w0=Fals
 
     Up to ``NUMPY_LBFGS_MIN_PARAMS`` parameters this is scipy's L-BFGS-B (no
     bounds), exactly as ``LogisticRegression(solver="lbfgs")`` calls it:
-    ``gtol=tol``, ``ftol=64 * eps``, ``maxls=50``, ``maxcor=10``. While it
-    runs, the BLAS pool that scipy ships is limited to one thread (the
-    objective's products use numpy's pool), which avoids two thread pools
-    competing for the same cores.
+    ``gtol=tol``, ``ftol=64 * eps``, ``maxls=50``, ``maxcor=10``. No BLAS
+    thread setting is changed (see :mod:`sk_softmax._threadpool`).
 
     With more parameters (sparse data with many features, or large
     ``d x K``), the numpy L-BFGS of :func:`sk_softmax._lbfgs.minimize_lbfgs`
@@ -130,18 +127,17 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None, overwrite_w0=Fals
             _report(verbose, it, f, gmax)
             return callback is not None and callback(x, float(f), gmax)
 
-        with single_threaded_scipy_blas():
-            x, f, g, n_iter, converged, message = minimize_lbfgs(
-                fun,
-                w0,
-                gtol=tol,
-                max_iter=max_iter,
-                m=10,
-                maxls=50,
-                callback=report,
-                history_dtype=np.float32,
-                overwrite_x0=overwrite_w0,
-            )
+        x, f, g, n_iter, converged, message = minimize_lbfgs(
+            fun,
+            w0,
+            gtol=tol,
+            max_iter=max_iter,
+            m=10,
+            maxls=50,
+            callback=report,
+            history_dtype=np.float32,
+            overwrite_x0=overwrite_w0,
+        )
         return SolverResult(
             x=x,
             fun=float(f),
@@ -169,21 +165,20 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None, overwrite_w0=Fals
             last["stopped"] = True
             raise StopIteration  # honoured by scipy.optimize.minimize
 
-    with single_threaded_scipy_blas():
-        res = minimize(
-            fun_cached,
-            w0,
-            method="L-BFGS-B",
-            jac=True,
-            callback=on_iteration,
-            options={
-                "maxiter": max_iter,
-                "maxls": 50,
-                "maxcor": 10,
-                "gtol": tol,
-                "ftol": FTOL,
-            },
-        )
+    res = minimize(
+        fun_cached,
+        w0,
+        method="L-BFGS-B",
+        jac=True,
+        callback=on_iteration,
+        options={
+            "maxiter": max_iter,
+            "maxls": 50,
+            "maxcor": 10,
+            "gtol": tol,
+            "ftol": FTOL,
+        },
+    )
     gmax = max_abs(res.jac)
     stopped = last.get("stopped", False)
     message = "stopped by a callback" if stopped else str(res.message)

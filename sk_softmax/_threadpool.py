@@ -1,49 +1,53 @@
-"""Keep numpy's and scipy's BLAS thread pools from competing for the cores.
-
-numpy and scipy wheels each ship their own OpenBLAS. The objective's matrix
-products run in numpy's; scipy's L-BFGS-B uses scipy's for its own small
-vector work between evaluations. When both pools are sized to all cores their
-threads spin against each other, and ``LogisticRegression`` fits have been
-measured 1.35-1.9x slower for it. While a solver runs we therefore limit the
-BLAS libraries that belong to scipy (and not to numpy) to one thread. Limits
-already set by the user (``threadpoolctl.threadpool_limits``, environment
-variables) are respected: one thread is never more than the user allowed, and
-numpy's pool is left exactly as the user set it.
+"""Worker threads of the dense kernel, without touching any BLAS setting.
 
 The dense loss/gradient kernel parallelises itself over row chunks instead of
-relying on BLAS threads: the skinny per-chunk products (``K`` columns) scale
+relying on BLAS threads: the skinny per-chunk products (``K`` rows) scale
 poorly over BLAS threads and the element-wise work (``exp``, log-sum-exp) is
-single-threaded in numpy. :func:`chunk_workers` returns as many workers as
-numpy's BLAS is currently allowed threads (so ``threadpool_limits(1)`` or
-``OPENBLAS_NUM_THREADS=1`` make the kernel serial), and
-:func:`run_in_threads` runs them with numpy's BLAS at one thread meanwhile,
-restoring it afterwards.
+single-threaded in numpy. Each worker thread runs its products through the
+private single-threaded BLAS of :mod:`sk_softmax._blas`, so that no thread
+count of numpy's, scipy's or anyone's BLAS is ever changed: a library that
+sets a process-wide setting cannot give it back correctly while other
+threads (the user's, a concurrent fit's) set it too, and OpenBLAS 0.3.31
+ignores the settings of every thread but the main one once the main thread
+has set it (measured; see :mod:`sk_softmax._blas`).
 
-:func:`kernel_session` holds numpy's BLAS at one thread for a whole solver run
-instead of one evaluation: OpenBLAS's worker threads busy-wait on their core
-for a while after every multi-threaded call, so any BLAS call between
-evaluations (a solver's dot products, the penalty) left a thread spinning
-against the next evaluation's chunk workers. Measured on 50000 x 256, K=200,
-2 cores: one evaluation 121 ms (float32) / 204 ms (float64) after a threaded
-``ddot`` of the parameters, 78 / 165 ms without it.
+The thread budget is read, not set: :func:`chunk_workers` returns as many
+workers as numpy's BLAS currently allows threads (so the user's
+``threadpool_limits(1)``, in whichever thread it is entered, or
+``OPENBLAS_NUM_THREADS=1`` make the kernel serial), at most the usable CPUs
+and the chunks.
+
+Fork safety: the executor's threads do not survive ``fork``; a forked child
+(multiprocessing's "fork" start method, gunicorn ``--preload``, Celery
+prefork) starts with no executor and creates its own on first use
+(``os.register_at_fork``), where a copied executor would wait forever for
+threads that do not exist.
 """
 
-import contextlib
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
-__all__ = [
-    "single_threaded_scipy_blas",
-    "scipy_only_blas_paths",
-    "numpy_blas_controllers",
-    "chunk_workers",
-    "run_in_threads",
-    "kernel_session",
-]
+from ._blas import private_gemm
+
+__all__ = ["numpy_blas_controllers", "chunk_workers", "run_in_threads"]
+
+_state = {"numpy_blas": None, "executor": None}
+_lock = threading.Lock()
+
+
+def _after_fork_in_child():
+    # The parent's executor (and a lock held by one of its threads) were
+    # copied without their threads: start afresh.
+    global _lock
+    _lock = threading.Lock()
+    _state["executor"] = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _owned_by(path, package_dir):
@@ -53,58 +57,12 @@ def _owned_by(path, package_dir):
     return path.startswith(root + os.sep) or path.startswith(root + ".libs" + os.sep)
 
 
-def scipy_only_blas_paths(controller):
-    """File paths of the BLAS libraries loaded by scipy but not used by numpy.
-
-    Parameters
-    ----------
-    controller : threadpoolctl.ThreadpoolController
-        Controller listing the loaded libraries.
-
-    Returns
-    -------
-    paths : list of str
-        Empty when numpy and scipy share one BLAS (then nothing is limited).
-    """
-    import scipy
-
-    numpy_dir = os.path.dirname(np.__file__)
-    scipy_dir = os.path.dirname(scipy.__file__)
-    return [
-        lib.filepath
-        for lib in controller.lib_controllers
-        if lib.user_api == "blas"
-        and _owned_by(lib.filepath, scipy_dir)
-        and not _owned_by(lib.filepath, numpy_dir)
-    ]
-
-
-@contextlib.contextmanager
-def single_threaded_scipy_blas():
-    """Context manager limiting scipy's own BLAS pool to one thread.
-
-    Yields
-    ------
-    None
-    """
-    controller = ThreadpoolController()
-    paths = scipy_only_blas_paths(controller)
-    if not paths:
-        yield
-        return
-    with controller.select(filepath=paths).limit(limits=1):
-        yield
-
-
-_state = {"numpy_blas": None, "executor": None, "active": 0, "saved": None}
-_lock = threading.Lock()
-
-
 def numpy_blas_controllers():
     """threadpoolctl controllers of the BLAS libraries that numpy uses.
 
-    Found once per process (the loaded libraries do not change); their thread
-    counts are read live, so later ``threadpool_limits`` calls are seen.
+    Found once per process (the loaded libraries do not change; listing them
+    costs ~2 ms); their thread counts are read live, so later
+    ``threadpool_limits`` calls are seen. Only read, never set.
 
     Returns
     -------
@@ -112,14 +70,14 @@ def numpy_blas_controllers():
         ``threadpoolctl`` library controllers (empty if none is found).
     """
     if _state["numpy_blas"] is None:
-        controller = ThreadpoolController()
+        from threadpoolctl import ThreadpoolController
+
         numpy_dir = os.path.dirname(np.__file__)
-        libs = [
+        _state["numpy_blas"] = [
             lib
-            for lib in controller.lib_controllers
+            for lib in ThreadpoolController().lib_controllers
             if lib.user_api == "blas" and _owned_by(lib.filepath, numpy_dir)
         ]
-        _state["numpy_blas"] = libs
     return _state["numpy_blas"]
 
 
@@ -131,11 +89,12 @@ def _available_cpus():
 
 
 def chunk_workers(n_chunks):
-    """Number of threads to process ``n_chunks`` row chunks with.
+    """Number of threads to process ``n_chunks`` dense row chunks with.
 
     The thread count numpy's BLAS currently allows (the user's limit, if
     any), at most the number of usable CPUs and of chunks; 1 when numpy's
-    BLAS cannot be found or controlled.
+    BLAS cannot be found, or when the private single-threaded BLAS of
+    :func:`~sk_softmax._blas.private_gemm` cannot be loaded.
 
     Parameters
     ----------
@@ -146,59 +105,30 @@ def chunk_workers(n_chunks):
     -------
     n_workers : int
     """
-    libs = numpy_blas_controllers()
-    if not libs or n_chunks < 2:
+    if n_chunks < 2:
         return 1
-    with _lock:
-        saved = _state["saved"] if _state["active"] else None
-    # Inside a session numpy's BLAS is held at 1 thread: the budget is the
-    # count it had on entry (the user's limit, if any).
-    allowed = min(saved) if saved else min(lib.num_threads for lib in libs)
-    return int(max(1, min(allowed, _available_cpus(), n_chunks)))
-
-
-@contextlib.contextmanager
-def kernel_session():
-    """Context manager for a solver run: numpy's BLAS held at one thread.
-
-    The chunked kernel keeps the thread budget numpy's BLAS had on entry (see
-    :func:`chunk_workers`) and runs its own worker threads; everything else
-    in the run (a solver's vector work, user callbacks) sees a single-threaded
-    numpy BLAS, so no idle OpenBLAS thread spins against the workers. Nested
-    and concurrent sessions (and :func:`run_in_threads`, which enters one per
-    evaluation) are reference-counted; the user's setting is restored when
-    the last one ends.
-
-    Yields
-    ------
-    None
-    """
-    # Reference-counted so that concurrent evaluations from several user
-    # threads save and restore the user's setting exactly once.
     libs = numpy_blas_controllers()
-    with _lock:
-        if _state["active"] == 0:
-            _state["saved"] = [lib.num_threads for lib in libs]
-            for lib in libs:
-                lib.set_num_threads(1)
-        _state["active"] += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _state["active"] -= 1
-            if _state["active"] == 0:
-                for lib, n in zip(libs, _state["saved"], strict=True):
-                    lib.set_num_threads(n)
+    if not libs:
+        return 1
+    allowed = min(lib.num_threads for lib in libs)
+    workers = int(max(1, min(allowed, _available_cpus(), n_chunks)))
+    if workers > 1 and private_gemm() is None:
+        return 1
+    return workers
 
 
 def run_in_threads(fn, args):
-    """``[fn(*a) for a in args]``, in parallel threads, numpy's BLAS at 1 thread.
+    """``[fn(*a) for a in args]``, in parallel threads.
+
+    The calling thread runs the first call itself; the others go to a
+    process-wide executor (created on first use, and anew in a forked
+    child). Work functions must not submit work themselves.
 
     Parameters
     ----------
     fn : callable
-        Work function; numpy releases the GIL in its BLAS calls and ufuncs.
+        Work function; numpy releases the GIL in its ufuncs and the private
+        BLAS calls release it too (ctypes).
     args : list of tuple
         Arguments of each call.
 
@@ -213,7 +143,11 @@ def run_in_threads(fn, args):
                 max_workers=_available_cpus(), thread_name_prefix="sk_softmax"
             )
         executor = _state["executor"]
-    with kernel_session():
-        futures = [executor.submit(fn, *a) for a in args[1:]]
+    futures = [executor.submit(fn, *a) for a in args[1:]]
+    try:
         first = fn(*args[0])  # the calling thread does the first share
-        return [first] + [f.result() for f in futures]
+    finally:
+        # Never return (or raise) while workers still use the caller's
+        # buffers: wait for all of them, then raise the first error.
+        wait(futures)
+    return [first] + [f.result() for f in futures]

@@ -1,107 +1,247 @@
-"""Tests of the BLAS thread-pool handling."""
+"""Thread pools: the kernel's workers, BLAS settings, threads and fork.
+
+The library never changes a BLAS setting. Every scenario that could hang
+(threads, fork) runs in a fresh Python process with a timeout, so that a hang
+fails the test instead of blocking the suite; each script prints ``OK`` last.
+"""
+
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
-import scipy.linalg  # noqa: F401  (loads scipy's BLAS)
-from threadpoolctl import ThreadpoolController, threadpool_limits
+from threadpoolctl import threadpool_limits
 
-from sk_softmax._threadpool import (
-    _available_cpus,
-    chunk_workers,
-    kernel_session,
-    numpy_blas_controllers,
-    run_in_threads,
-    scipy_only_blas_paths,
-    single_threaded_scipy_blas,
-)
+from sk_softmax._threadpool import chunk_workers, run_in_threads
+
+# Shared by the scripts: data with several chunks (two workers on two cores),
+# and the BLAS settings of every loaded library.
+PRELUDE = """
+import threading, time, warnings
+import numpy as np
+import scipy.linalg  # loads scipy's BLAS
+from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
+from sk_softmax import SoftmaxRegression
+warnings.simplefilter("ignore")
+
+def pools():
+    return {(i["filepath"], i["user_api"]): i["num_threads"] for i in threadpool_info()}
+
+X = np.random.RandomState(0).randn(20000, 60)
+y = np.arange(20000) % 4
+"""
 
 
-def blas_threads():
-    """{filepath: num_threads} of the loaded BLAS libraries."""
-    return {
-        lib.filepath: lib.num_threads
-        for lib in ThreadpoolController().lib_controllers
-        if lib.user_api == "blas"
-    }
+def run_script(body, timeout=120):
+    """Run PRELUDE + body in a new interpreter; fail on error or timeout."""
+    code = PRELUDE + textwrap.dedent(body)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"hung for {timeout} s:\n{exc.stdout}\n{exc.stderr}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "OK", proc.stdout + proc.stderr
+    return proc.stdout
 
 
-def test_only_scipy_pool_is_limited():
-    controller = ThreadpoolController()
-    scipy_paths = scipy_only_blas_paths(controller)
-    if not scipy_paths:
-        pytest.skip("numpy and scipy share one BLAS: nothing to limit")
-    before = blas_threads()
-    with single_threaded_scipy_blas():
-        inside = blas_threads()
-    for path, n in inside.items():
-        if path in scipy_paths:
-            assert n == 1
+def test_fit_in_forked_child_after_a_fit_in_the_parent():
+    # The issue's reproducer: the parent's executor must not be inherited.
+    run_script(
+        """
+        import multiprocessing as mp
+
+        def child(_):
+            return SoftmaxRegression().fit(X, y).coef_
+
+        parent = SoftmaxRegression().fit(X, y).coef_
+        with mp.get_context("fork").Pool(2) as pool:
+            coefs = pool.map_async(child, [0, 1]).get(timeout=60)
+        for coef in coefs:
+            np.testing.assert_array_equal(coef, parent)
+        print("OK")
+        """
+    )
+
+
+def test_user_limit_in_another_thread_is_honoured_after_a_fit():
+    run_script(
+        """
+        before = pools()
+        SoftmaxRegression().fit(X, y)
+        assert pools() == before
+        seen = {}
+
+        def other():
+            with threadpool_limits(1):
+                seen["inside"] = pools()
+            seen["after"] = pools()
+
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        assert all(n == 1 for n in seen["inside"].values()), seen["inside"]
+        assert seen["after"] == before
+        print("OK")
+        """
+    )
+
+
+def test_concurrent_fits_leave_every_pool_as_found():
+    # 10 rounds of 4 threads fitting at once, then overlapping fits of
+    # different lengths (the issue's items 3 and 4).
+    run_script(
+        """
+        before = pools()
+        errors = []
+
+        def fit(**params):
+            try:
+                SoftmaxRegression(**params).fit(X, y)
+            except Exception as exc:  # pragma: no cover (reported below)
+                errors.append(exc)
+
+        for _ in range(10):
+            threads = [threading.Thread(target=fit) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        w = threading.Thread(
+            target=lambda: (time.sleep(0.3),
+                            fit(solver="gd", max_iter=300, tol=0))
+        )
+        w.start()
+        fit(solver="gd", max_iter=150, tol=0)
+        w.join()
+        assert not errors, errors
+        assert pools() == before, (before, pools())
+        print("OK")
+        """,
+        timeout=300,
+    )
+
+
+def test_fits_see_the_users_blas_settings_and_interrupted_fits_restore_nothing():
+    # During a fit (seen from each evaluation of the objective) every pool is
+    # as the user set it, with or without the user's limits; a fit
+    # interrupted by an exception leaves them so too.
+    run_script(
+        """
+        from sk_softmax import _objective
+
+        before = pools()
+        seen = []
+        original = _objective.SoftmaxCrossEntropyL2.loss_gradient
+
+        class Boom(Exception):
+            pass
+
+        def fit_and_look(raise_after=None):
+            def spy(self, w, need_gradient=True):
+                seen.append(pools())
+                if raise_after is not None and len(seen) >= raise_after:
+                    raise Boom()
+                return original(self, w, need_gradient)
+
+            _objective.SoftmaxCrossEntropyL2.loss_gradient = spy
+            try:
+                return SoftmaxRegression(max_iter=20).fit(X, y)
+            finally:
+                _objective.SoftmaxCrossEntropyL2.loss_gradient = original
+
+        fit_and_look()
+        assert seen and all(s == before for s in seen)
+        seen.clear()
+        try:
+            fit_and_look(raise_after=2)
+        except Boom:
+            pass
         else:
-            assert n == before[path]  # numpy's pool unchanged
-    assert blas_threads() == before
+            raise AssertionError("the exception did not propagate")
+        assert pools() == before
+        seen.clear()
+        with threadpool_limits(1):
+            limited = pools()
+            fit_and_look()
+            assert pools() == limited
+        assert seen and all(s == limited for s in seen)
+        assert pools() == before
+        print("OK")
+        """
+    )
 
 
-def test_user_limit_of_one_is_preserved():
+def test_threads_of_a_fit_are_its_own_and_finish_with_it():
+    # After any fit, no worker is busy and no BLAS thread of ours spins:
+    # the process's thread count settles back to the executor's idle threads.
+    run_script(
+        """
+        import os
+        SoftmaxRegression().fit(X, y)
+        n_after_first = threading.active_count()
+        for _ in range(3):
+            SoftmaxRegression().fit(X, y)
+        assert threading.active_count() == n_after_first
+        print("OK")
+        """
+    )
+
+
+def test_user_blas_limit_makes_the_kernel_serial():
     with threadpool_limits(limits=1, user_api="blas"):
-        with single_threaded_scipy_blas():
-            assert all(n == 1 for n in blas_threads().values())
-        assert all(n == 1 for n in blas_threads().values())
         assert chunk_workers(100) == 1
+    assert chunk_workers(1) == 1
 
 
-def test_numpy_blas_is_not_scipy_only():
-    controller = ThreadpoolController()
-    numpy_paths = {lib.filepath for lib in numpy_blas_controllers()}
-    assert not numpy_paths & set(scipy_only_blas_paths(controller))
-
-
-def test_run_in_threads_restores_numpy_pool_and_keeps_order():
-    before = blas_threads()
-    numpy_paths = {lib.filepath for lib in numpy_blas_controllers()}
-    seen = []
+def test_run_in_threads_keeps_order_and_waits_for_all_workers():
+    assert run_in_threads(lambda i: i * i, [(i,) for i in range(5)]) == [
+        0,
+        1,
+        4,
+        9,
+        16,
+    ]
+    finished = []
 
     def work(i):
-        seen.append({p: n for p, n in blas_threads().items() if p in numpy_paths})
-        return i * i
+        if i == 0:
+            raise ValueError("first share failed")
+        import time
 
-    assert run_in_threads(work, [(i,) for i in range(5)]) == [0, 1, 4, 9, 16]
-    assert all(n == 1 for d in seen for n in d.values())  # 1 BLAS thread inside
-    assert blas_threads() == before
+        time.sleep(0.05)
+        finished.append(i)
+        return i
 
-
-def test_chunk_workers_bounds():
-    assert chunk_workers(1) == 1
-    assert 1 <= chunk_workers(1000) <= max(1, len(np.arange(1000)))
-
-
-def test_kernel_session_holds_numpy_blas_and_keeps_the_budget():
-    libs = numpy_blas_controllers()
-    if not libs:
-        pytest.skip("numpy's BLAS is not controllable here")
-    before = blas_threads()
-    numpy_paths = {lib.filepath for lib in libs}
-    with threadpool_limits(limits=2, user_api="blas"):
-        budget = chunk_workers(100)
-        assert budget == min(2, _available_cpus())
-        with kernel_session():
-            inside = blas_threads()
-            assert all(inside[p] == 1 for p in numpy_paths)
-            assert chunk_workers(100) == budget  # the budget from entry
-            with kernel_session():  # nested: still held, same budget
-                assert chunk_workers(100) == budget
-            assert all(blas_threads()[p] == 1 for p in numpy_paths)
-        assert all(blas_threads()[p] == 2 for p in numpy_paths)
-    assert blas_threads() == before
+    with pytest.raises(ValueError, match="first share failed"):
+        run_in_threads(work, [(i,) for i in range(3)])
+    # the exception was raised only after the other shares had finished
+    assert sorted(finished) == [1, 2]
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_fit_restores_the_blas_pools():
-    from sklearn.datasets import load_iris
+def test_private_gemm_matches_numpy():
+    from sk_softmax._blas import _numpy_openblas_path, private_gemm
 
-    from sk_softmax import SoftmaxRegression
-
-    X, y = load_iris(return_X_y=True)
-    before = blas_threads()
-    for solver in ["lbfgs", "gd", "sgd"]:
-        SoftmaxRegression(solver=solver, max_iter=5).fit(X, y)
-        assert blas_threads() == before
+    gemm = private_gemm()
+    if gemm is None:
+        if sys.platform.startswith("linux") and _numpy_openblas_path():
+            pytest.fail("numpy ships OpenBLAS here but its private copy did not load")
+        pytest.skip("no private BLAS on this platform: the kernel runs serially")
+    rng = np.random.default_rng(0)
+    for dtype, rtol in [(np.float64, 1e-13), (np.float32, 1e-5)]:
+        W = rng.standard_normal((7, 33)).astype(dtype)
+        X = rng.standard_normal((50, 33)).astype(dtype)
+        Xc = X[5:45]  # a row slice, as the kernel passes chunks
+        out = np.empty((7, 40), dtype=dtype)
+        gemm(W, Xc, out, trans_b=True)
+        np.testing.assert_allclose(out, W @ Xc.T, rtol=rtol, atol=rtol)
+        G = rng.standard_normal((7, 40)).astype(dtype)
+        acc = rng.standard_normal((7, 33)).astype(dtype)
+        expected = acc + G @ Xc
+        gemm(G, Xc, acc, accumulate=True)
+        np.testing.assert_allclose(acc, expected, rtol=rtol, atol=rtol)
