@@ -18,6 +18,7 @@ def convergence_message(
     max_iter,
     result,
     momentum=0.0,
+    learning_rate=None,
     validation_score=None,
 ):
     """What a fit that did not converge reached, and advice that fits the case.
@@ -37,6 +38,9 @@ def convergence_message(
         ``message``, ``stopped_by_callback``).
     momentum : float, default=0.0
         The estimator's ``momentum`` (``"gd"`` suggests it when 0).
+    learning_rate : str, float or None, default=None
+        The estimator's ``learning_rate``: a number is the step to lower,
+        otherwise ``learning_rate_init`` sets it.
     validation_score : float or None, default=None
         ``"sgd"`` with ``early_stopping``: the best validation score.
 
@@ -71,7 +75,12 @@ def convergence_message(
     used_up = result.n_iter >= max_iter
     if solver != "lbfgs" and went_up:
         # The step is too large: more iterations or a larger tol do not help.
-        advice = ["lower learning_rate_init (or learning_rate when it is a number)"]
+        if isinstance(learning_rate, str):
+            advice = ["lower learning_rate_init"]
+        elif learning_rate is not None:
+            advice = [f"lower learning_rate (it was {learning_rate:g})"]
+        else:
+            advice = ["lower learning_rate_init (or learning_rate if a number)"]
     else:
         advice = []
         if used_up:

@@ -625,6 +625,7 @@ default="auto"
                     max_iter=max_iter,
                     result=result,
                     momentum=self.momentum,
+                    learning_rate=self.learning_rate,
                     validation_score=max(scores) if scores else None,
                 ),
                 ConvergenceWarning,

@@ -96,7 +96,7 @@ def test_gd_with_a_step_too_large_is_told_to_lower_it(iris):
     clf = SoftmaxRegression(solver="gd", learning_rate=1e4, momentum=0.0, max_iter=30)
     msg = _warning(clf, X, y)
     assert clf.loss_curve_[-1] > clf.loss_curve_[0]
-    assert "Lower learning_rate_init (or learning_rate" in msg
+    assert "Lower learning_rate (it was 10000)." in msg
     # Neither more iterations nor other data help a step that is too large.
     assert "Increase max_iter" not in msg
     assert "float64" not in msg and "StandardScaler" not in msg
@@ -123,10 +123,16 @@ def test_sgd_whose_loss_went_up_is_told_to_lower_the_step():
         message="max_iter reached",
     )
     msg = convergence_message(
-        "sgd", dtype=np.float32, tol=1e-4, max_iter=5, result=result
+        "sgd",
+        dtype=np.float32,
+        tol=1e-4,
+        max_iter=5,
+        result=result,
+        learning_rate="adaptive",
     )
     assert "loss = 8e+86" in msg
-    assert "Lower learning_rate_init" in msg
+    # A schedule's step is learning_rate_init.
+    assert "Lower learning_rate_init." in msg
     assert "float64" not in msg and "Increase max_iter" not in msg
 
 
