@@ -177,8 +177,8 @@ def eval_vs_products(X, y, dtype):
 def time_to_objective(X, y, tol, ours, target, args):
     """Fit time of ours stopped at the first iteration reaching ``target``.
 
-    The issue's goal is to reach ``LogisticRegression``'s objective in half
-    its time. Where ours ends lower than LR but only after more iterations
+    How long ours takes to be as good as ``LogisticRegression``: where ours
+    ends lower than LR but only after more iterations
     (LR stopped on its ``ftol`` test short of ``tol``, ours went on), this
     times ``max_iter=k`` fits (median of ``--repeats``), ``k`` the first
     iteration whose objective in ``loss_curve_`` is at most ``target``; the

@@ -36,6 +36,10 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # Ships MathJax 3 (scripts and fonts), copies it into _static/mathjax of
+    # the built site and points mathjax_path there: formulas render without
+    # internet (sphinx.ext.mathjax alone loads MathJax from a CDN).
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -44,11 +48,6 @@ templates_path = ["_templates"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
 root_doc = "index"
 default_role = "literal"
-# MathJax (formulas) is loaded by the reader's browser from its CDN; the build
-# itself is offline. To serve a local copy instead, set SK_SOFTMAX_MATHJAX to its
-# URL or to a path relative to the built site.
-if os.environ.get("SK_SOFTMAX_MATHJAX"):
-    mathjax_path = os.environ["SK_SOFTMAX_MATHJAX"]
 # No intersphinx: the build must not touch the network. References to
 # scikit-learn, numpy and scipy objects are written as plain literals or links.
 

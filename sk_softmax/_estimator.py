@@ -23,6 +23,7 @@ from sklearn.utils.validation import (
 )
 
 from ._callbacks import CallbackSupportMixin, IterationCallbacks
+from ._convergence import convergence_message
 from ._objective import SoftmaxCrossEntropyL2
 from ._solvers import SGDState, SolverResult, gradient_descent, lbfgs, newton_cg, sgd
 
@@ -611,18 +612,18 @@ default="auto"
             result = self._fit_sgd(X, target, sample_weight, objective, w0, common)
         callbacks.close(result.x)
         if not result.converged:
-            if self.solver == "sgd":
-                detail = f"after {result.n_iter} epochs ({result.message})"
-            else:
-                detail = (
-                    f"max|gradient| = {result.grad_max:.3g} > tol = {self.tol:g} "
-                    f"after {result.n_iter} iterations ({result.message})"
-                )
+            scores = self.validation_scores_
             warnings.warn(
-                f"SoftmaxRegression(solver={self.solver!r}) did not converge: "
-                f"{detail}. Increase max_iter, scale the data (e.g. "
-                "StandardScaler), use float64 data for a tight tol, or lower "
-                "learning_rate.",
+                convergence_message(
+                    self.solver,
+                    dtype=X.dtype,
+                    tol=self.tol,
+                    max_iter=max_iter,
+                    result=result,
+                    momentum=self.momentum,
+                    learning_rate=self.learning_rate,
+                    validation_score=max(scores) if scores else None,
+                ),
                 ConvergenceWarning,
                 stacklevel=3,  # user code -> _fit_context wrapper -> fit
             )
