@@ -33,7 +33,8 @@ __all__ = ["SoftmaxRegression"]
 # "sgd" counts epochs, with MLPClassifier's default.
 _DEFAULT_MAX_ITER = {"lbfgs": 1000, "gd": 10000, "sgd": 200}
 _SCHEDULES = {"constant", "invscaling", "adaptive"}
-# Rows of soft targets must sum to 1 within this tolerance.
+# Rows of soft targets must sum to 1 within this tolerance; entries down to
+# -_ROW_SUM_ATOL count as rounding and are clipped to 0.
 _ROW_SUM_ATOL = 1e-6
 
 
@@ -299,7 +300,11 @@ default="auto"
         return len(shape) == 2 and shape[1] >= 2
 
     def _validate_soft_targets(self, Y, n_classes=None):
-        """Check ``Y`` (n, K): finite, non-negative, rows summing to 1."""
+        """Check ``Y`` (n, K): finite, non-negative, rows summing to 1.
+
+        Both within ``_ROW_SUM_ATOL``: entries in ``[-atol, 0)`` become 0 in
+        a new array (the caller's is never modified).
+        """
         Y = check_array(Y, dtype=np.float64, input_name="y")
         if n_classes is not None and Y.shape[1] != n_classes:
             raise ValueError(
@@ -307,11 +312,15 @@ default="auto"
                 f"{n_classes} classes: one column per class is needed."
             )
         if np.any(Y < 0):
-            i, k = np.argwhere(Y < 0)[0]
-            raise ValueError(
-                "Soft targets Y must be non-negative class probabilities; "
-                f"Y[{i}, {k}] = {float(Y[i, k])!r}."
-            )
+            if np.any(Y < -_ROW_SUM_ATOL):
+                i, k = np.argwhere(Y < -_ROW_SUM_ATOL)[0]
+                raise ValueError(
+                    "Soft targets Y must be non-negative class probabilities; "
+                    f"Y[{i}, {k}] = {float(Y[i, k])!r}."
+                )
+            # Rounding below zero (e.g. 1 - sum of the other entries) gets the
+            # row sums' tolerance; clipped in a new array, never in the user's.
+            Y = np.maximum(Y, 0.0)
         sums = Y.sum(axis=1)
         bad = np.flatnonzero(np.abs(sums - 1.0) > _ROW_SUM_ATOL)
         if bad.size:

@@ -125,3 +125,26 @@ def test_bad_soft_targets_raise():
         clf.partial_fit(X, np.full((len(y), 4), 0.25))
     with pytest.raises(ValueError, match="'label_smoothing' parameter"):
         SoftmaxRegression(label_smoothing=1.0).fit(X, y)
+
+
+def test_rounding_negatives_are_clipped_real_negatives_rejected():
+    # 1 - (sum of the others) can come out as -1e-17: the same 1e-6 tolerance
+    # as the row sums applies, on a copy; a real negative is still an error.
+    X, y = _data(load_iris)
+    Y = np.eye(3)[y] * 0.7 + 0.1
+    Y[4] = [0.7, 0.3 + 1e-17, -1e-17]
+    Y[9] = [0.5, 0.5 + 5e-7, -5e-7]
+    given = Y.copy()
+    clipped = np.maximum(Y, 0.0)
+    rounded = _fit(X, Y)
+    np.testing.assert_array_equal(Y, given)  # the user's array is untouched
+    np.testing.assert_array_equal(rounded.coef_, _fit(X, clipped).coef_)
+    for fit in (
+        lambda Y: SoftmaxRegression().fit(X, Y),
+        lambda Y: SoftmaxRegression().partial_fit(X, Y),
+    ):
+        fit(Y)
+        bad = Y.copy()
+        bad[9] = [0.5, 0.5 + 2e-6, -2e-6]
+        with pytest.raises(ValueError, match=r"non-negative .* Y\[9, 2\] = -2e-06"):
+            fit(bad)
