@@ -360,7 +360,9 @@ default="auto"
                 y, n_classes=None if reset else self.classes_.shape[0]
             )
             check_consistent_length(X, Y)
-            if reset:
+            if reset and classes is not None:
+                self.classes_ = self._soft_classes(classes, Y.shape[1], columns)
+            elif reset:
                 self.classes_ = (
                     np.asarray(columns)
                     if columns is not None
@@ -417,6 +419,33 @@ default="auto"
                     "Sample weights times class weights are all zero: nothing to fit."
                 )
         return X, (y_codes if Y is None else Y), sample_weight
+
+    @staticmethod
+    def _soft_classes(classes, n_columns, columns):
+        """``classes`` given with soft targets: the names of ``Y``'s columns.
+
+        Column ``k`` of ``Y`` is class ``classes_[k]``, and ``classes_`` is
+        sorted, so ``classes`` must be sorted, one entry per column, and equal
+        to the column names of a DataFrame ``Y``.
+        """
+        given = np.asarray(classes)
+        if given.ndim != 1 or given.shape[0] != n_columns:
+            raise ValueError(
+                f"`classes={given.tolist()}` has {given.size} entries, but the "
+                f"soft targets Y have {n_columns} columns: with soft targets, "
+                "classes names the columns of Y, one per class."
+            )
+        if not np.array_equal(np.unique(given), given):
+            raise ValueError(
+                f"`classes={given.tolist()}` must be sorted and unique with soft "
+                "targets: column k of Y is classes_[k], and classes_ is sorted."
+            )
+        if columns is not None and not np.array_equal(np.asarray(columns), given):
+            raise ValueError(
+                f"`classes={given.tolist()}` is not the column names of Y: "
+                f"{np.asarray(columns).tolist()}."
+            )
+        return given
 
     def _encode_with_known_classes(self, y):
         """Codes of ``y`` in the known ``classes_``; unknown labels raise."""
@@ -753,8 +782,10 @@ default="auto"
             Labels of the batch, or soft targets.
         classes : array-like of shape (n_classes,), default=None
             All the classes that can appear in any batch. Required on the first
-            call with labels (as in ``SGDClassifier``), ignored after; a batch
-            may lack some classes.
+            call with labels (as in ``SGDClassifier``); a batch may lack some
+            classes. With soft targets it is optional and names the columns of
+            ``Y``: sorted, one per column. On later calls it may be omitted,
+            and must otherwise equal ``classes_``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the batch.
 

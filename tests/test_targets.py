@@ -148,3 +148,27 @@ def test_rounding_negatives_are_clipped_real_negatives_rejected():
         bad[9] = [0.5, 0.5 + 2e-6, -2e-6]
         with pytest.raises(ValueError, match=r"non-negative .* Y\[9, 2\] = -2e-06"):
             fit(bad)
+
+
+def test_partial_fit_soft_targets_check_classes():
+    X, y = _data(load_iris)
+    Y = np.eye(3)[y] * 0.7 + 0.1
+    with pytest.raises(ValueError, match=r"has 4 entries, but the soft targets Y"):
+        SoftmaxRegression().partial_fit(X, Y, classes=[0, 1, 2, 3])
+    with pytest.raises(ValueError, match="must be sorted and unique"):
+        SoftmaxRegression().partial_fit(X, Y, classes=["c", "b", "a"])
+    named = SoftmaxRegression().partial_fit(X, Y, classes=["a", "b", "c"])
+    np.testing.assert_array_equal(named.classes_, ["a", "b", "c"])
+    assert named.predict(X[:1])[0] == "a"
+    np.testing.assert_array_equal(
+        named.coef_, SoftmaxRegression().partial_fit(X, Y).coef_
+    )
+    named.partial_fit(X, Y, classes=["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"classes=\['a', 'b', 'd'\]` is not the same"):
+        named.partial_fit(X, Y, classes=["a", "b", "d"])
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(Y, columns=["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"is not the column names of Y"):
+        SoftmaxRegression().partial_fit(X, frame, classes=["a", "b", "x"])
+    ok = SoftmaxRegression().partial_fit(X, frame, classes=["a", "b", "c"])
+    np.testing.assert_array_equal(ok.classes_, ["a", "b", "c"])
