@@ -1,5 +1,7 @@
 """The :class:`SoftmaxRegression` estimator: API and input validation."""
 
+import copy
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -25,6 +27,7 @@ from sklearn.utils.validation import (
 from ._callbacks import CallbackSupportMixin, IterationCallbacks
 from ._objective import SoftmaxCrossEntropyL2
 from ._solvers import SGDState, SolverResult, gradient_descent, lbfgs, newton_cg, sgd
+from ._vector import max_abs
 
 __all__ = ["SoftmaxRegression"]
 
@@ -36,6 +39,38 @@ _SCHEDULES = {"constant", "invscaling", "adaptive"}
 # Rows of soft targets must sum to 1 within this tolerance; entries down to
 # -_ROW_SUM_ATOL count as rounding and are clipped to 0.
 _ROW_SUM_ATOL = 1e-6
+# Private state that a fit or partial_fit sets beside the public attributes
+# ending in "_".
+_PRIVATE_FIT_STATE = ("_sgd_run", "_fit_classes")
+
+
+def _is_fit_state(name):
+    return (name.endswith("_") and not name.startswith("_")) or (
+        name in _PRIVATE_FIT_STATE
+    )
+
+
+def _keep_fitted_state_on_error(method):
+    """Make ``method`` (fit, partial_fit) all or nothing for the fitted state.
+
+    If it raises (invalid input found late, a diverging solver, a
+    KeyboardInterrupt), the attributes it set or replaced are put back as they
+    were, so the estimator keeps its previous model (or stays unfitted)
+    instead of holding ``classes_`` of one fit beside ``coef_`` of another.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = {k: v for k, v in vars(self).items() if _is_fit_state(k)}
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            for name in [k for k in vars(self) if _is_fit_state(k)]:
+                delattr(self, name)
+            vars(self).update(saved)
+            raise
+
+    return wrapper
 
 
 class SoftmaxRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
@@ -563,6 +598,7 @@ default="auto"
 
     # ----------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
+    @_keep_fitted_state_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit the model by minimising the penalised cross-entropy.
 
@@ -652,6 +688,8 @@ default="auto"
         else:
             result = self._fit_sgd(X, target, sample_weight, objective, w0, common)
         callbacks.close(result.x)
+        if not np.isfinite(max_abs(result.x)):
+            raise ValueError(self._diverged_message(result.message))
         if not result.converged:
             if self.solver == "sgd":
                 detail = f"after {result.n_iter} epochs ({result.message})"
@@ -709,6 +747,34 @@ default="auto"
             stopped_by_callback=polish.stopped_by_callback,
         )
 
+    def _diverged_message(self, detail, method="fit"):
+        """The error for a solver run whose parameters became non-finite.
+
+        Raised rather than warned (as ``SGDClassifier`` and ``MLPClassifier``
+        do): the last finite iterate of a diverging run is no model either.
+        """
+        if not isinstance(self.learning_rate, str):
+            advice = (
+                "Lower learning_rate, or use learning_rate='auto' with "
+                "learning_rate_init='auto' (a 1 / L step from the data)."
+            )
+        elif self.learning_rate_init != "auto":
+            advice = (
+                "Lower learning_rate_init, or use learning_rate_init='auto' "
+                "(a 1 / L step from the data)."
+            )
+        else:
+            advice = (
+                "Scale the data (e.g. StandardScaler), or set a lower "
+                "learning_rate_init."
+            )
+        where = (
+            "SoftmaxRegression.partial_fit"  # always SGD, whatever the solver
+            if method == "partial_fit"
+            else f"SoftmaxRegression(solver={self.solver!r}).fit"
+        )
+        return f"{where} found no finite model: {detail}. {advice}"
+
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
             return min(200, n_samples)
@@ -763,6 +829,7 @@ default="auto"
         self._sgd_run = dict(state=state, schedule=schedule, step0=step0, rng=rng)
         return result
 
+    @_keep_fitted_state_on_error
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of mini-batch SGD on ``(X, y)``, continuing the last model.
 
@@ -852,7 +919,8 @@ default="auto"
                 rng=check_random_state(self.random_state),
             )
         run = self._sgd_run
-        result, run["state"] = sgd(
+        # On a copy: a diverging epoch must not leave its state behind.
+        result, state = sgd(
             self._minibatch_objective(X, target, sample_weight),
             X.shape[0],
             w,
@@ -866,16 +934,14 @@ default="auto"
             momentum=self.momentum,
             nesterov=self.nesterovs_momentum,
             rng=run["rng"] if self.shuffle else None,
-            state=run["state"],
+            state=copy.deepcopy(run["state"]),
             verbose=self.verbose,
         )
-        if not np.all(np.isfinite(result.x)):
-            raise ValueError(
-                "partial_fit diverged (non-finite parameters): lower "
-                "learning_rate_init or use learning_rate_init='auto'."
-            )
+        if not np.isfinite(max_abs(result.x)):
+            raise ValueError(self._diverged_message(result.message, "partial_fit"))
+        run["state"] = state
         self._set_fitted(objective, result.x, X.dtype)
-        self.learning_rate_ = run["state"].step
+        self.learning_rate_ = state.step
         self.validation_scores_ = None
         self.n_iter_ += 1
         self.loss_curve_.extend(result.loss_curve)

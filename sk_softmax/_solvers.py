@@ -384,7 +384,9 @@ def sgd_epoch(
     Returns
     -------
     mean_loss : float
-        Mean of the mini-batch objectives, weighted by batch size.
+        Mean of the mini-batch objectives, weighted by batch size; NaN if a
+        batch objective or ``w`` became non-finite, which ends the epoch at
+        that batch (``w`` is then left non-finite).
     """
     order = rng.permutation(n_samples) if rng is not None else np.arange(n_samples)
     if state.velocity is None:
@@ -401,9 +403,15 @@ def sgd_epoch(
             f, g = batch_fun(w + momentum * v, rows)
         else:
             f, g = batch_fun(w, rows)
-        v *= momentum
-        v -= state.step * g
-        w += v
+        # A diverging step overflows here; it is detected just below.
+        with np.errstate(over="ignore", invalid="ignore"):
+            v *= momentum
+            v -= state.step * g
+            w += v
+        # Checked per batch (two passes over w, next to a batch gradient's
+        # |B| * n_params work): nothing is computed from a non-finite w.
+        if not (np.isfinite(f) and np.isfinite(max_abs(w))):
+            return np.nan
         total += f * len(rows)
     return total / n_samples
 
@@ -435,7 +443,10 @@ def sgd(
     ``tol``; after ``n_iter_no_change`` consecutive epochs without improvement
     the ``"adaptive"`` schedule divides the step by 5 (while it is > 1e-6),
     and the other schedules stop (converged). With ``validation_score`` the
-    parameters of the best epoch are returned.
+    parameters of the best epoch are returned. A run whose parameters or
+    objective become non-finite stops at once and returns those non-finite
+    parameters (never an earlier best epoch), so that the caller sees that it
+    diverged.
 
     Parameters
     ----------
@@ -478,14 +489,15 @@ def sgd(
     -------
     result : SolverResult
         ``n_iter`` counts epochs; ``loss_curve`` holds the epoch mean losses;
-        ``grad_max`` is NaN (no full gradient is computed).
+        ``grad_max`` is NaN (no full gradient is computed); ``x`` is
+        non-finite if the run diverged.
     state : SGDState
         The state after the last epoch.
     """
     w = np.array(w0, dtype=np.float64)
     state = state if state is not None else SGDState(step=step0)
     curve, best_w = [], None
-    converged, message, epoch = False, "max_iter reached", 0
+    converged, message, epoch, diverged = False, "max_iter reached", 0, False
     for epoch in range(1, max_iter + 1):
         loss = sgd_epoch(
             batch_fun,
@@ -500,8 +512,9 @@ def sgd(
             nesterov=nesterov,
             rng=rng,
         )
-        if not np.isfinite(loss) or not np.all(np.isfinite(w)):
+        if not np.isfinite(loss) or not np.isfinite(max_abs(w)):
             message = f"objective became non-finite at epoch {epoch}: SGD diverged"
+            diverged = True
             break
         curve.append(float(loss))
         msg = ""
@@ -531,7 +544,7 @@ def sgd(
                     "consecutive epochs"
                 )
                 break
-    if best_w is not None:
+    if best_w is not None and not diverged:
         w = best_w
     result = SolverResult(
         x=w,

@@ -6,10 +6,12 @@ import warnings
 import numpy as np
 import pytest
 from scipy.special import log_softmax
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, load_iris
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.preprocessing import StandardScaler
 
 from sk_softmax import SoftmaxRegression
+from sk_softmax._solvers import SGDState, sgd_epoch
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +194,73 @@ def test_dask_ml_incremental_wrapper():
         inc.partial_fit(Xd, yd, classes=np.arange(10))
     assert inc.estimator_.n_iter_ == 3 * 6  # one epoch per block, 6 blocks a pass
     assert inc.score(Xd, yd) > 0.9
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_sgd_divergence_raises_and_keeps_the_previous_model(early_stopping):
+    # Issue 10, item 9: learning_rate=1e300 stored inf coefficients (NaN
+    # probabilities) with only a ConvergenceWarning; with early stopping the
+    # "best epoch" kept was a finite model of 1e300-sized weights.
+    X, y = load_iris(return_X_y=True)
+    clf = SoftmaxRegression(solver="sgd", max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X[:100], y[:100] + 5)  # a previous model, other classes
+    before = {k: v for k, v in vars(clf).items() if k.endswith("_")}
+    proba = clf.predict_proba(X)
+    clf.set_params(learning_rate=1e300, early_stopping=early_stopping)
+    with pytest.raises(ValueError, match="found no finite model.*Lower learning_rate"):
+        clf.fit(X, y)
+    after = {k: v for k, v in vars(clf).items() if k.endswith("_")}
+    assert after.keys() == before.keys()
+    assert all(after[k] is before[k] for k in before)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    fresh = SoftmaxRegression(solver="sgd", learning_rate_init=1e300)
+    with pytest.raises(ValueError, match="Lower learning_rate_init"):
+        fresh.fit(X, y)
+    with pytest.raises(NotFittedError):
+        fresh.predict(X)
+
+
+def test_partial_fit_divergence_leaves_the_model_and_schedule_as_they_were():
+    X, y = load_iris(return_X_y=True)
+    a = SoftmaxRegression(shuffle=False, batch_size=10)
+    b = SoftmaxRegression(shuffle=False, batch_size=10)
+    for clf in (a, b):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    coef = a.coef_.copy()
+    with pytest.raises(ValueError, match="partial_fit found no finite model"):
+        a.partial_fit(X * 1e200, y)
+    np.testing.assert_array_equal(a.coef_, coef)
+    assert a.n_iter_ == 1 and len(a.loss_curve_) == 1
+    # The failed call left no momentum or schedule state behind.
+    a.partial_fit(X, y)
+    b.partial_fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+
+
+def test_sgd_epoch_stops_at_the_first_non_finite_batch():
+    calls = []
+
+    def batch_fun(w, rows):
+        calls.append(rows)
+        return float(w @ w), np.full_like(w, 1e300)
+
+    w = np.ones(3)
+    state = SGDState(step=1e300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow RuntimeWarning either
+        loss = sgd_epoch(
+            batch_fun,
+            100,
+            w,
+            state,
+            batch_size=10,
+            schedule="constant",
+            step0=1e300,
+            power_t=0.5,
+            momentum=0.9,
+            nesterov=False,
+            rng=None,
+        )
+    assert np.isnan(loss) and len(calls) == 1 and not np.isfinite(w).all()
