@@ -508,22 +508,32 @@ default="auto"
             label_smoothing=self.label_smoothing,
         )
 
-    def _minibatch_objective(self, X, target, sample_weight):
+    def _minibatch_objective(self, X, target, sample_weight, train=None):
         """``f(w, rows) -> (loss, grad)``, an unbiased estimate of the objective.
 
         With ``S`` the total weight, ``n`` the rows and ``B`` a batch,
         ``f_B = n / (|B| S) * sum_{i in B} s_i CE_i + ||W||^2 / (2 C S)`` has
         ``E[f_B] = f``: the penalty keeps its full-data scale in every batch,
         so SGD and the full-batch solvers share one optimum.
+
+        ``train`` (sorted row indices, e.g. all but early stopping's
+        validation rows) restricts the objective to those rows without
+        copying them out of ``X``: ``rows`` then index ``train``, and only
+        each batch's own rows are gathered.
         """
-        n = X.shape[0]
+        if train is not None:
+            # Row-sized (n,) copies, unlike X[train]; the batch's rows are the
+            # same as in a copied split, so the iterates are identical.
+            target, sample_weight = target[train], sample_weight[train]
+        n = sample_weight.shape[0]
         S = float(sample_weight.sum())
 
         def batch_fun(w, rows):
             sw = sample_weight[rows]
             S_B = float(sw.sum())
+            X_B = X[rows if train is None else train[rows]]
             if S_B <= 0:  # only the penalty is left
-                obj = self._objective(X[rows[:1]], target[rows[:1]], None)
+                obj = self._objective(X_B[:1], target[rows[:1]], None)
                 W, _ = obj.unpack(w)
                 l2 = 0.0 if np.isinf(self.C) else 1.0 / (self.C * S)
                 grad = np.zeros_like(w).reshape(obj.n_classes, -1)
@@ -532,7 +542,7 @@ default="auto"
             # The batch objective's own scaling is sum_B s CE / S_B plus
             # ||W||^2 / (2 C_B S_B); C_B = C n / |B| and a factor
             # r = n S_B / (|B| S) turn it into f_B.
-            obj = self._objective(X[rows], target[rows], sw, C=self.C * n / len(rows))
+            obj = self._objective(X_B, target[rows], sw, C=self.C * n / len(rows))
             f, g = obj.loss_gradient(w)
             r = n * S_B / (len(rows) * S)
             return r * f, r * g
@@ -785,16 +795,19 @@ default="auto"
         rng = check_random_state(self.random_state)
         schedule, fixed_step = self._schedule("sgd")
         step0 = self._initial_step(objective, fixed_step)
-        train = np.arange(X.shape[0])
+        train = None  # all rows
         validation_score = None
         if self.early_stopping:
             stratify = target if target.ndim == 1 else None
             train, val = train_test_split(
-                train,
+                np.arange(X.shape[0]),
                 test_size=self.validation_fraction,
                 random_state=rng,
                 stratify=stratify,
             )
+            # Split by index: the training rows stay in X (a copy of them was
+            # 90% of X at the memory peak); the validation rows are copied
+            # (validation_fraction of X) and scored once per epoch.
             train, val = np.sort(train), np.sort(val)
             X_val = X[val]
             y_val = target[val] if target.ndim == 1 else target[val].argmax(axis=1)
@@ -807,12 +820,12 @@ default="auto"
                 self.validation_scores_.append(score)
                 return score
 
-            X, target, sample_weight = X[train], target[train], sample_weight[train]
+        n_train = X.shape[0] if train is None else train.shape[0]
         result, state = sgd(
-            self._minibatch_objective(X, target, sample_weight),
-            X.shape[0],
+            self._minibatch_objective(X, target, sample_weight, train),
+            n_train,
             w0,
-            batch_size=self._batch_size(X.shape[0]),
+            batch_size=self._batch_size(n_train),
             schedule=schedule,
             step0=step0,
             tol=self.tol,
