@@ -35,7 +35,7 @@ __all__ = ["SoftmaxRegression"]
 # standardised real data sets (iris, wine, digits, C=1); see tests.
 # "sgd" counts epochs, with MLPClassifier's default.
 _DEFAULT_MAX_ITER = {"lbfgs": 1000, "gd": 10000, "sgd": 200}
-_SCHEDULES = {"constant", "invscaling", "adaptive"}
+_SCHEDULES = {"constant", "invscaling", "adaptive", "optimal"}
 # Rows of soft targets must sum to 1 within this tolerance; entries down to
 # -_ROW_SUM_ATOL count as rounding and are clipped to 0.
 _ROW_SUM_ATOL = 1e-6
@@ -119,16 +119,21 @@ class SoftmaxRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         as ``MLPClassifier`` does, when the epoch loss (or the validation score
         with ``early_stopping``) has not improved by ``tol`` for
         ``n_iter_no_change`` consecutive epochs.
-    learning_rate : {"auto", "constant", "invscaling", "adaptive"} or float, \
-default="auto"
-        Step of ``"gd"`` and ``"sgd"``. A float is a fixed step ``eta``.
-        ``"constant"`` uses ``learning_rate_init`` throughout;
+    learning_rate : {"auto", "constant", "invscaling", "adaptive", "optimal"} \
+or float, default="auto"
+        Step of ``"gd"``, ``"sgd"`` and :meth:`partial_fit`. A float is a fixed
+        step ``eta``. ``"constant"`` uses ``learning_rate_init`` throughout;
         ``"invscaling"`` (``"sgd"`` only) uses
         ``learning_rate_init / t ** power_t`` with ``t`` the number of updates;
         ``"adaptive"`` (``"sgd"`` only) divides the step by 5 whenever
         ``n_iter_no_change`` epochs pass without improvement
-        (``MLPClassifier``'s meanings). ``"auto"`` is ``"constant"`` for
-        ``"gd"`` and ``"adaptive"`` for ``"sgd"``. Ignored by ``"lbfgs"``.
+        (``MLPClassifier``'s meanings); ``"optimal"`` (``"sgd"`` only) uses
+        ``eta0 / (1 + eta0 * mu * t)`` with ``eta0 = learning_rate_init`` and
+        ``mu = 1 / (C * sum(sample_weight))`` the L2 strength of the
+        mean-scaled objective, which converges to the optimum (see
+        :meth:`partial_fit`). ``"auto"`` is ``"constant"`` for ``"gd"``,
+        ``"adaptive"`` for ``"sgd"`` and ``"optimal"`` for
+        :meth:`partial_fit`. Ignored by ``"lbfgs"``.
     learning_rate_init : "auto" or float, default="auto"
         Initial step of the schedules above. ``"auto"`` uses ``1 / L`` with
         ``L`` a guaranteed upper bound of the gradient's Lipschitz constant
@@ -574,7 +579,10 @@ default="auto"
         if not isinstance(lr, str):
             return "constant", float(lr)
         if lr == "auto":
-            return ("adaptive" if solver == "sgd" else "constant"), None
+            # partial_fit's calls see different chunks: "adaptive" would
+            # compare their losses (and collapse the step, issue 10, item 12).
+            auto = {"gd": "constant", "sgd": "adaptive", "partial_fit": "optimal"}
+            return auto[solver], None
         if solver == "gd" and lr != "constant":
             raise ValueError(
                 f"learning_rate={lr!r} is a schedule for solver='sgd'; "
@@ -795,6 +803,7 @@ default="auto"
         rng = check_random_state(self.random_state)
         schedule, fixed_step = self._schedule("sgd")
         step0 = self._initial_step(objective, fixed_step)
+        l2 = objective.l2_reg_strength  # 1 / (C S), S of all rows
         train = None  # all rows
         validation_score = None
         if self.early_stopping:
@@ -809,6 +818,7 @@ default="auto"
             # 90% of X at the memory peak); the validation rows are copied
             # (validation_fraction of X) and scored once per epoch.
             train, val = np.sort(train), np.sort(val)
+            l2 *= sample_weight.sum() / sample_weight[train].sum()
             X_val = X[val]
             y_val = target[val] if target.ndim == 1 else target[val].argmax(axis=1)
             self.validation_scores_ = []
@@ -835,11 +845,12 @@ default="auto"
             nesterov=self.nesterovs_momentum,
             rng=rng if self.shuffle else None,
             validation_score=validation_score,
+            mu=l2,
             **common,
         )
         self.learning_rate_ = state.step
-        # partial_fit continues this run (momentum, schedule, shuffling).
-        self._sgd_run = dict(state=state, schedule=schedule, step0=step0, rng=rng)
+        # partial_fit continues this run (momentum, schedule state, shuffling).
+        self._sgd_run = dict(state=state, step0=step0, rng=rng)
         return result
 
     @_keep_fitted_state_on_error
@@ -850,9 +861,29 @@ default="auto"
         under ``dask_ml.wrappers.Incremental``. Each call makes one pass over
         its data with the ``"sgd"`` settings (``batch_size``, the learning-rate
         schedule, momentum, ``shuffle``), whatever ``solver`` is, and keeps the
-        momentum and schedule state for the next call. The penalty is scaled
-        as if the call's data were the whole data set: with chunks of ``m``
-        out of ``n`` samples, ``C * n / m`` reproduces ``fit``'s objective.
+        momentum and schedule state for the next call.
+
+        The penalty is scaled as if the call's data were the whole data set
+        (the objective of ``fit(X, y)`` on the chunk). With ``k`` chunks of
+        ``m = n / k`` samples (and equal weights), ``C * n / m`` makes the mean
+        of the chunks' objectives ``fit``'s objective with ``C`` on all ``n``
+        samples, so repeated passes over the chunks approach ``fit``'s model;
+        with ``C`` unchanged, the penalty weighs ``n / m`` times more.
+
+        The default ``learning_rate="auto"`` is ``"optimal"`` here: the step
+        of update ``t`` (counted over all calls) is
+        ``eta0 / (1 + eta0 * mu * t)``, with ``eta0`` the ``1 / L`` step of
+        the first call's data (or ``learning_rate_init``) and
+        ``mu = 1 / (C * sum(sample_weight))`` the L2 strength of the call's
+        objective. For an objective that is ``mu``-strongly convex this step
+        makes SGD converge to the optimum (at rate ``O(1 / t)``), whichever
+        order the chunks come in, and it compares no losses, which differ
+        from chunk to chunk (``"adaptive"`` does, and collapses there). It
+        decays slowly when ``mu`` is small (large ``C`` or ``n``); with
+        ``C=np.inf`` it is constant. Measured on standardised iris in 5
+        ordered chunks with ``C * n / m``: the largest difference in
+        probability to ``fit``'s model is 0.17 after 10 passes, 0.027 after
+        30 and 0.016 after 100.
 
         Parameters
         ----------
@@ -882,14 +913,19 @@ default="auto"
         >>> from sk_softmax import SoftmaxRegression
         >>> X, y = load_iris(return_X_y=True)
         >>> X = StandardScaler().fit_transform(X)
-        >>> clf = SoftmaxRegression(random_state=0)
-        >>> for _ in range(20):
+        >>> clf = SoftmaxRegression(C=3.0, random_state=0)  # 3 chunks: C * n / m
+        >>> for _ in range(50):
         ...     for rows in np.array_split(np.arange(len(y)), 3):
         ...         _ = clf.partial_fit(X[rows], y[rows], classes=[0, 1, 2])
         >>> clf.n_iter_
-        60
-        >>> print(f"{clf.score(X, y):.2f}")
-        0.98
+        150
+
+        The model approaches ``fit``'s with ``C=1`` on all the data:
+
+        >>> full = SoftmaxRegression(C=1.0).fit(X, y)
+        >>> gap = np.abs(clf.predict_proba(X) - full.predict_proba(X)).max()
+        >>> print(f"{clf.score(X, y):.2f}", bool(gap < 0.05))
+        0.97 True
         """
         if self.class_weight == "balanced":
             raise ValueError(
@@ -922,12 +958,11 @@ default="auto"
             self.n_iter_, self.loss_curve_ = 0, []
         else:
             w = self._fitted_params()
+        schedule, fixed_step = self._schedule("partial_fit")
         if getattr(self, "_sgd_run", None) is None:  # first SGD epoch
-            schedule, fixed_step = self._schedule("sgd")
             step0 = self._initial_step(objective, fixed_step)
             self._sgd_run = dict(
                 state=SGDState(step=step0),
-                schedule=schedule,
                 step0=step0,
                 rng=check_random_state(self.random_state),
             )
@@ -938,7 +973,7 @@ default="auto"
             X.shape[0],
             w,
             batch_size=self._batch_size(X.shape[0]),
-            schedule=run["schedule"],
+            schedule=schedule,
             step0=run["step0"],
             max_iter=1,
             tol=self.tol,
@@ -949,6 +984,7 @@ default="auto"
             rng=run["rng"] if self.shuffle else None,
             state=copy.deepcopy(run["state"]),
             verbose=self.verbose,
+            mu=objective.l2_reg_strength,  # 1 / (C S) of this call's data
         )
         if not np.isfinite(max_abs(result.x)):
             raise ValueError(self._diverged_message(result.message, "partial_fit"))

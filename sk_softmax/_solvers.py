@@ -351,6 +351,7 @@ def sgd_epoch(
     momentum,
     nesterov,
     rng,
+    mu=0.0,
 ):
     """One pass of mini-batch SGD over ``n_samples`` rows; updates ``w`` in place.
 
@@ -367,9 +368,10 @@ def sgd_epoch(
         Momentum buffer and schedule state, updated in place.
     batch_size : int
         Rows per mini-batch.
-    schedule : {"constant", "invscaling", "adaptive"}
+    schedule : {"constant", "invscaling", "adaptive", "optimal"}
         Learning-rate schedule (``MLPClassifier``'s meanings); ``"invscaling"``
-        uses ``step0 / t ** power_t`` with ``t`` the update count.
+        uses ``step0 / t ** power_t`` with ``t`` the update count;
+        ``"optimal"`` uses ``step0 / (1 + step0 * mu * t)``.
     step0 : float
         Initial learning rate.
     power_t : float
@@ -380,6 +382,9 @@ def sgd_epoch(
         Nesterov's momentum.
     rng : numpy.random.Generator or None
         Shuffles the rows when given; None keeps their order.
+    mu : float, default=0.0
+        Strong-convexity modulus of the objective (its L2 strength), used by
+        ``"optimal"``.
 
     Returns
     -------
@@ -398,6 +403,12 @@ def sgd_epoch(
         state.t += 1
         if schedule == "invscaling":
             state.step = step0 / state.t**power_t
+        elif schedule == "optimal":
+            # 1 / (L + mu t) for step0 = 1 / L: for a mu-strongly convex,
+            # L-smooth objective, SGD with this step converges to the optimum
+            # at rate O(1 / t) (Bottou's schedule, SGDClassifier's "optimal"
+            # with t0 = 1 / (step0 mu)); no loss comparisons involved.
+            state.step = step0 / (1.0 + step0 * mu * state.t)
         if momentum and nesterov:
             # Nesterov: gradient at the look-ahead point w + mu v.
             f, g = batch_fun(w + momentum * v, rows)
@@ -435,6 +446,7 @@ def sgd(
     state=None,
     verbose=0,
     callback=None,
+    mu=0.0,
 ):
     """Mini-batch stochastic gradient descent, stopped as ``MLPClassifier`` does.
 
@@ -458,8 +470,8 @@ def sgd(
         Starting point.
     batch_size : int
         Rows per mini-batch.
-    schedule : {"constant", "invscaling", "adaptive"}
-        Learning-rate schedule.
+    schedule : {"constant", "invscaling", "adaptive", "optimal"}
+        Learning-rate schedule (see :func:`sgd_epoch`).
     step0 : float
         Initial learning rate.
     max_iter : int
@@ -484,6 +496,8 @@ def sgd(
         Print one line per epoch when > 0.
     callback : callable or None, default=None
         ``callback(w, loss, None) -> bool`` after each epoch; true stops.
+    mu : float, default=0.0
+        Strong-convexity modulus (L2 strength) for ``"optimal"``.
 
     Returns
     -------
@@ -511,6 +525,7 @@ def sgd(
             momentum=momentum,
             nesterov=nesterov,
             rng=rng,
+            mu=mu,
         )
         if not np.isfinite(loss) or not np.isfinite(max_abs(w)):
             message = f"objective became non-finite at epoch {epoch}: SGD diverged"
