@@ -346,6 +346,7 @@ def sgd_epoch(
     momentum,
     nesterov,
     rng,
+    mu=0.0,
 ):
     """One pass of mini-batch SGD over ``n_samples`` rows; updates ``w`` in place.
 
@@ -362,9 +363,10 @@ def sgd_epoch(
         Momentum buffer and schedule state, updated in place.
     batch_size : int
         Rows per mini-batch.
-    schedule : {"constant", "invscaling", "adaptive"}
+    schedule : {"constant", "invscaling", "adaptive", "optimal"}
         Learning-rate schedule (``MLPClassifier``'s meanings); ``"invscaling"``
-        uses ``step0 / t ** power_t`` with ``t`` the update count.
+        uses ``step0 / t ** power_t`` with ``t`` the update count;
+        ``"optimal"`` uses ``step0 / (1 + step0 * mu * t)``.
     step0 : float
         Initial learning rate.
     power_t : float
@@ -375,11 +377,16 @@ def sgd_epoch(
         Nesterov's momentum.
     rng : numpy.random.Generator or None
         Shuffles the rows when given; None keeps their order.
+    mu : float, default=0.0
+        Strong-convexity modulus of the objective (its L2 strength), used by
+        ``"optimal"``.
 
     Returns
     -------
     mean_loss : float
-        Mean of the mini-batch objectives, weighted by batch size.
+        Mean of the mini-batch objectives, weighted by batch size; NaN if a
+        batch objective or ``w`` became non-finite, which ends the epoch at
+        that batch (``w`` is then left non-finite).
     """
     order = rng.permutation(n_samples) if rng is not None else np.arange(n_samples)
     if state.velocity is None:
@@ -391,14 +398,26 @@ def sgd_epoch(
         state.t += 1
         if schedule == "invscaling":
             state.step = step0 / state.t**power_t
+        elif schedule == "optimal":
+            # 1 / (L + mu t) for step0 = 1 / L: for a mu-strongly convex,
+            # L-smooth objective, SGD with this step converges to the optimum
+            # at rate O(1 / t) (Bottou's schedule, SGDClassifier's "optimal"
+            # with t0 = 1 / (step0 mu)); no loss comparisons involved.
+            state.step = step0 / (1.0 + step0 * mu * state.t)
         if momentum and nesterov:
             # Nesterov: gradient at the look-ahead point w + mu v.
             f, g = batch_fun(w + momentum * v, rows)
         else:
             f, g = batch_fun(w, rows)
-        v *= momentum
-        v -= state.step * g
-        w += v
+        # A diverging step overflows here; it is detected just below.
+        with np.errstate(over="ignore", invalid="ignore"):
+            v *= momentum
+            v -= state.step * g
+            w += v
+        # Checked per batch (two passes over w, next to a batch gradient's
+        # |B| * n_params work): nothing is computed from a non-finite w.
+        if not (np.isfinite(f) and np.isfinite(max_abs(w))):
+            return np.nan
         total += f * len(rows)
     return total / n_samples
 
@@ -422,6 +441,7 @@ def sgd(
     state=None,
     verbose=0,
     callback=None,
+    mu=0.0,
 ):
     """Mini-batch stochastic gradient descent, stopped as ``MLPClassifier`` does.
 
@@ -430,7 +450,10 @@ def sgd(
     ``tol``; after ``n_iter_no_change`` consecutive epochs without improvement
     the ``"adaptive"`` schedule divides the step by 5 (while it is > 1e-6),
     and the other schedules stop (converged). With ``validation_score`` the
-    parameters of the best epoch are returned.
+    parameters of the best epoch are returned. A run whose parameters or
+    objective become non-finite stops at once and returns those non-finite
+    parameters (never an earlier best epoch), so that the caller sees that it
+    diverged.
 
     Parameters
     ----------
@@ -442,8 +465,8 @@ def sgd(
         Starting point.
     batch_size : int
         Rows per mini-batch.
-    schedule : {"constant", "invscaling", "adaptive"}
-        Learning-rate schedule.
+    schedule : {"constant", "invscaling", "adaptive", "optimal"}
+        Learning-rate schedule (see :func:`sgd_epoch`).
     step0 : float
         Initial learning rate.
     max_iter : int
@@ -468,19 +491,22 @@ def sgd(
         Print one line per epoch when > 0.
     callback : callable or None, default=None
         ``callback(w, loss, None) -> bool`` after each epoch; true stops.
+    mu : float, default=0.0
+        Strong-convexity modulus (L2 strength) for ``"optimal"``.
 
     Returns
     -------
     result : SolverResult
         ``n_iter`` counts epochs; ``loss_curve`` holds the epoch mean losses;
-        ``grad_max`` is NaN (no full gradient is computed).
+        ``grad_max`` is NaN (no full gradient is computed); ``x`` is
+        non-finite if the run diverged.
     state : SGDState
         The state after the last epoch.
     """
     w = np.array(w0, dtype=np.float64)
     state = state if state is not None else SGDState(step=step0)
     curve, best_w = [], None
-    converged, message, epoch = False, "max_iter reached", 0
+    converged, message, epoch, diverged = False, "max_iter reached", 0, False
     for epoch in range(1, max_iter + 1):
         loss = sgd_epoch(
             batch_fun,
@@ -494,9 +520,11 @@ def sgd(
             momentum=momentum,
             nesterov=nesterov,
             rng=rng,
+            mu=mu,
         )
-        if not np.isfinite(loss) or not np.all(np.isfinite(w)):
+        if not np.isfinite(loss) or not np.isfinite(max_abs(w)):
             message = f"objective became non-finite at epoch {epoch}: SGD diverged"
+            diverged = True
             break
         curve.append(float(loss))
         msg = ""
@@ -526,7 +554,7 @@ def sgd(
                     "consecutive epochs"
                 )
                 break
-    if best_w is not None:
+    if best_w is not None and not diverged:
         w = best_w
     result = SolverResult(
         x=w,

@@ -125,3 +125,50 @@ def test_bad_soft_targets_raise():
         clf.partial_fit(X, np.full((len(y), 4), 0.25))
     with pytest.raises(ValueError, match="'label_smoothing' parameter"):
         SoftmaxRegression(label_smoothing=1.0).fit(X, y)
+
+
+def test_rounding_negatives_are_clipped_real_negatives_rejected():
+    # 1 - (sum of the others) can come out as -1e-17: the same 1e-6 tolerance
+    # as the row sums applies, on a copy; a real negative is still an error.
+    X, y = _data(load_iris)
+    Y = np.eye(3)[y] * 0.7 + 0.1
+    Y[4] = [0.7, 0.3 + 1e-17, -1e-17]
+    Y[9] = [0.5, 0.5 + 5e-7, -5e-7]
+    given = Y.copy()
+    clipped = np.maximum(Y, 0.0)
+    rounded = _fit(X, Y)
+    np.testing.assert_array_equal(Y, given)  # the user's array is untouched
+    np.testing.assert_array_equal(rounded.coef_, _fit(X, clipped).coef_)
+    for fit in (
+        lambda Y: SoftmaxRegression().fit(X, Y),
+        lambda Y: SoftmaxRegression().partial_fit(X, Y),
+    ):
+        fit(Y)
+        bad = Y.copy()
+        bad[9] = [0.5, 0.5 + 2e-6, -2e-6]
+        with pytest.raises(ValueError, match=r"non-negative .* Y\[9, 2\] = -2e-06"):
+            fit(bad)
+
+
+def test_partial_fit_soft_targets_check_classes():
+    X, y = _data(load_iris)
+    Y = np.eye(3)[y] * 0.7 + 0.1
+    with pytest.raises(ValueError, match=r"has 4 entries, but the soft targets Y"):
+        SoftmaxRegression().partial_fit(X, Y, classes=[0, 1, 2, 3])
+    with pytest.raises(ValueError, match="must be sorted and unique"):
+        SoftmaxRegression().partial_fit(X, Y, classes=["c", "b", "a"])
+    named = SoftmaxRegression().partial_fit(X, Y, classes=["a", "b", "c"])
+    np.testing.assert_array_equal(named.classes_, ["a", "b", "c"])
+    assert named.predict(X[:1])[0] == "a"
+    np.testing.assert_array_equal(
+        named.coef_, SoftmaxRegression().partial_fit(X, Y).coef_
+    )
+    named.partial_fit(X, Y, classes=["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"classes=\['a', 'b', 'd'\]` is not the same"):
+        named.partial_fit(X, Y, classes=["a", "b", "d"])
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(Y, columns=["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"is not the column names of Y"):
+        SoftmaxRegression().partial_fit(X, frame, classes=["a", "b", "x"])
+    ok = SoftmaxRegression().partial_fit(X, frame, classes=["a", "b", "c"])
+    np.testing.assert_array_equal(ok.classes_, ["a", "b", "c"])
