@@ -672,11 +672,14 @@ or float, default="auto"
         common = dict(max_iter=max_iter, verbose=self.verbose, callback=callbacks)
         if self.solver == "lbfgs":
             # w0 is not used after this: the solver may reuse its memory.
+            # An objective that runs threads on every allowed core gets an
+            # L-BFGS that makes no BLAS call (see lbfgs's use_blas).
             result = lbfgs(
                 objective.loss_gradient,
                 w0,
                 tol=self.tol,
                 overwrite_w0=True,
+                use_blas=objective.n_workers() <= 1,
                 **common,
             )
             if (

@@ -216,6 +216,21 @@ class SoftmaxCrossEntropyL2:
         self._blocks = None
         self._tblocks = None
 
+    def n_workers(self):
+        """Threads an evaluation runs now (the user's BLAS limit is read live).
+
+        More than one means that the evaluations keep all allowed cores
+        busy: a caller should then avoid threaded BLAS calls between them
+        (see ``use_blas`` of :func:`~sk_softmax._solvers.lbfgs`).
+
+        Returns
+        -------
+        n_workers : int
+        """
+        if self._sparse or not _PARALLEL or not self.X.flags.c_contiguous:
+            return 1
+        return chunk_workers(-(-self.n_samples // self.chunk_size))
+
     # ------------------------------------------------------------------ layout
     @property
     def n_params(self):
@@ -284,9 +299,7 @@ class SoftmaxCrossEntropyL2:
         """
         n_chunks = -(-self.n_samples // self.chunk_size)
         ids = list(range(n_chunks))
-        workers = 1
-        if not self._sparse and _PARALLEL and self.X.flags.c_contiguous:
-            workers = chunk_workers(n_chunks)
+        workers = self.n_workers()
         if workers <= 1:
             bufs = self._buffers(0)
             bufs["gemm"] = None

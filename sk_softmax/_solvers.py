@@ -12,7 +12,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ._lbfgs import minimize_lbfgs
-from ._vector import add_scaled, max_abs
+from ._vector import add_scaled, dot, max_abs
 
 __all__ = [
     "SolverResult",
@@ -78,7 +78,17 @@ FTOL = 64 * np.finfo(np.float64).eps
 NUMPY_LBFGS_MIN_PARAMS = 250_000
 
 
-def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None, overwrite_w0=False):
+def lbfgs(
+    fun,
+    w0,
+    *,
+    tol,
+    max_iter,
+    verbose=0,
+    callback=None,
+    overwrite_w0=False,
+    use_blas=True,
+):
     """Minimise with L-BFGS, with ``LogisticRegression``'s options and stopping rule.
 
     Up to ``NUMPY_LBFGS_MIN_PARAMS`` parameters this is scipy's L-BFGS-B (no
@@ -113,13 +123,20 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None, overwrite_w0=Fals
         Allow the numpy L-BFGS to use ``w0`` as a work vector (one parameter
         vector less in memory); ``w0``'s content is then undefined.
 
+    use_blas : bool, default=True
+        False for objectives that run their own threads on all cores: then
+        the numpy L-BFGS runs at every size, with no BLAS call (scipy's
+        L-BFGS-B calls scipy's BLAS, whose idle threads spin against the
+        objective's workers after each call: 110 ms instead of 75 ms per
+        evaluation measured on 50000 x 256, K=200, float32, 2 cores).
+
     Returns
     -------
     result : SolverResult
     """
     curve = []
     w0 = np.asarray(w0, dtype=np.float64)
-    if w0.size >= NUMPY_LBFGS_MIN_PARAMS:
+    if w0.size >= NUMPY_LBFGS_MIN_PARAMS or not use_blas:
 
         def report(it, x, f, g):
             gmax = max_abs(g)
@@ -135,8 +152,12 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None, overwrite_w0=Fals
             m=10,
             maxls=50,
             callback=report,
-            history_dtype=np.float32,
+            # float32 pairs halve the dominant memory where it matters
+            history_dtype=(
+                np.float32 if w0.size >= NUMPY_LBFGS_MIN_PARAMS else np.float64
+            ),
             overwrite_x0=overwrite_w0,
+            use_blas=use_blas,
         )
         return SolverResult(
             x=x,
@@ -280,7 +301,7 @@ def gradient_descent(
             break
         if momentum:
             v_new = momentum * v - step * g
-            if np.dot(g, v_new) > 0:  # adaptive restart: velocity points uphill
+            if dot(g, v_new) > 0:  # adaptive restart: velocity points uphill
                 v = np.zeros_like(w)
                 w = y - step * g
             else:
@@ -583,7 +604,7 @@ def _truncated_cg(hessp, g, *, gtol, max_cg):
         The direction (``-g`` if the first direction has non-positive
         curvature).
     """
-    gnorm = float(np.sqrt(np.dot(g, g)))
+    gnorm = float(np.sqrt(dot(g, g)))
     rtol = min(0.5, np.sqrt(gnorm)) * gnorm
     p = np.zeros_like(g)
     r = g.copy()
@@ -591,7 +612,7 @@ def _truncated_cg(hessp, g, *, gtol, max_cg):
     rr = gnorm**2
     for k in range(1, max_cg + 1):
         Hd = hessp(d)
-        curvature = float(np.dot(d, Hd))
+        curvature = dot(d, Hd)
         if not curvature > 0:  # H is positive semi-definite: only rounding gets here
             if k == 1:
                 p = -g
@@ -599,7 +620,7 @@ def _truncated_cg(hessp, g, *, gtol, max_cg):
         alpha = rr / curvature
         add_scaled(p, alpha, d)  # p_{k+1} = p_k + alpha d_k
         add_scaled(r, alpha, Hd)  # r_{k+1} = g + H p_{k+1}
-        rr_new = float(np.dot(r, r))
+        rr_new = dot(r, r)
         if max_abs(r) <= 0.5 * gtol or np.sqrt(rr_new) <= rtol:
             break
         d *= rr_new / rr  # d_{k+1} = -r_{k+1} + beta d_k
@@ -671,7 +692,7 @@ def newton_cg(
             message = "maximum number of iterations reached"
             break
         p = _truncated_cg(hessp_at(w), g, gtol=tol, max_cg=max_cg)
-        slope = float(np.dot(g, p))
+        slope = dot(g, p)
         if not slope < 0:
             message = "no descent direction (rounding)"
             break

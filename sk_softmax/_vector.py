@@ -8,7 +8,7 @@ tests free of such copies.
 
 import numpy as np
 
-__all__ = ["max_abs", "add_scaled"]
+__all__ = ["max_abs", "add_scaled", "dot"]
 
 # Block of ~1 MiB of float64 for blocked updates: small enough to be a
 # negligible temporary, large enough for numpy's per-call overhead to vanish.
@@ -55,3 +55,22 @@ def add_scaled(out, a, x):
     for start in range(0, out.shape[0], step):
         out[start : start + step] += a * x[start : start + step]
     return out
+
+
+def dot(a, b):
+    """``a . b`` of two vectors, with numpy's own loop instead of BLAS.
+
+    A BLAS ``ddot`` of more than ~10^4 entries runs threaded in OpenBLAS,
+    whose idle threads then spin on their cores for a while, against the
+    kernel's worker threads; this never wakes a BLAS pool.
+
+    Parameters
+    ----------
+    a, b : ndarray of shape (n,)
+        Vectors.
+
+    Returns
+    -------
+    value : float
+    """
+    return float(np.einsum("i,i->", a, b))
