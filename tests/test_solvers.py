@@ -213,3 +213,34 @@ def test_newton_cg_honours_a_callback_stop():
     )
     assert res.stopped_by_callback and res.message == "stopped by a callback"
     assert res.n_iter == 1 and len(seen) == 1 and not res.converged
+
+
+def test_newton_cg_at_tol_0_stops_at_the_rounding_level_without_drift():
+    # tol=0 cannot be met: the computed gradient has a rounding floor (here
+    # noise of 1e-16 per entry) and H a null direction (like the common
+    # shift of the intercepts). The run must stop once the gradient no longer
+    # follows its linear model, without walking along the null direction
+    # (before: 48 iterations, 1358 Hessian products, a drift of ~700 along
+    # it and a final max|g| of 5e-8).
+    p = 40
+    rng = np.random.default_rng(7)
+    Q, _ = np.linalg.qr(rng.normal(size=(p, p)))
+    eigenvalues = np.geomspace(1e-3, 1.0, p)
+    eigenvalues[0] = 0.0
+    A = Q @ np.diag(eigenvalues) @ Q.T
+    null = Q[:, 0]
+    x_star = Q[:, 1:] @ rng.normal(size=p - 1)
+    noise = np.random.default_rng(8)
+
+    def fun(x):
+        e = x - x_star
+        return 0.5 * e @ A @ e + 1.0, A @ e + 1e-16 * noise.normal(size=p)
+
+    x0 = x_star + 1e-6 * (Q[:, 1:] @ rng.normal(size=p - 1))
+    count = []
+    res = newton_cg(fun, _counting_hessp_at(A, count), x0, tol=0.0, max_iter=100)
+    assert res.message == "no further progress possible (gradient at rounding level)"
+    assert res.n_iter <= 3 and len(count) <= 4 * p
+    assert res.grad_max < 1e-12  # from 3e-7: the rounding floor is reached
+    assert abs(null @ (res.x - x0)) < 1e-9
+    np.testing.assert_allclose(res.x, x_star, atol=1e-9)
