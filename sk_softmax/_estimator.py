@@ -467,10 +467,17 @@ default="auto"
         return batch_fun
 
     def _fitted_params(self):
-        """The flat float64 parameter vector of the current ``coef_``/``intercept_``."""
+        """A new flat float64 parameter vector from ``coef_``/``intercept_``.
+
+        Always a copy: the solvers may use their starting vector as a work
+        buffer (``lbfgs(overwrite_w0=True)``), and the previous model must
+        stay untouched, also when the refit is interrupted.
+        """
         Wb = np.asarray(self.coef_, dtype=np.float64)
-        if self.fit_intercept:
+        if self.fit_intercept:  # hstack makes a new array
             Wb = np.hstack([Wb, np.asarray(self.intercept_, dtype=np.float64)[:, None]])
+        else:
+            Wb = Wb.copy()
         return Wb.ravel()
 
     def _initial_params(self, objective):

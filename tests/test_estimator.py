@@ -422,6 +422,51 @@ def test_warm_start_continues():
     assert cold.loss_curve_[-1] == pytest.approx(first)
 
 
+@pytest.mark.parametrize("solver", ["lbfgs", "gd"])
+@pytest.mark.parametrize("interrupted", [False, True])
+def test_warm_start_never_writes_into_the_previous_coef(
+    solver, interrupted, monkeypatch
+):
+    # The case, with fewer rows: fit_intercept=False and more than
+    # NUMPY_LBFGS_MIN_PARAMS parameters, where the numpy L-BFGS uses its
+    # starting vector as a work buffer; that vector was a view of coef_.
+    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._solvers import NUMPY_LBFGS_MIN_PARAMS
+
+    X = np.random.RandomState(0).randn(60, 26000)
+    y = np.arange(60) % 10
+    assert 10 * 26000 > NUMPY_LBFGS_MIN_PARAMS
+    clf = SoftmaxRegression(
+        solver=solver, fit_intercept=False, warm_start=True, max_iter=5
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    old, old_intercept = clf.coef_, clf.intercept_
+    snap = old.copy()
+    clf.set_params(C=0.01)
+    if interrupted:  # the refit dies in a late evaluation
+        calls, fail_at = [], {"lbfgs": 6, "gd": 3}[solver]
+        loss_gradient = SoftmaxCrossEntropyL2.loss_gradient
+
+        def failing(self, w):
+            calls.append(1)
+            if len(calls) == fail_at:
+                raise RuntimeError("interrupted")
+            return loss_gradient(self, w)
+
+        monkeypatch.setattr(SoftmaxCrossEntropyL2, "loss_gradient", failing)
+        with pytest.raises(RuntimeError, match="interrupted"):
+            clf.fit(X, y)
+        assert clf.coef_ is old and clf.intercept_ is old_intercept
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+        assert not np.array_equal(clf.coef_, snap)  # the refit did move
+    np.testing.assert_array_equal(old, snap)
+
+
 def test_pickle_round_trip():
     X, y = standardised("wine")
     clf = SoftmaxRegression().fit(X, y)
