@@ -510,7 +510,11 @@ default="auto"
         if fixed_step is not None:
             return fixed_step
         if self.learning_rate_init == "auto":
-            return 1.0 / objective.lipschitz_bound()
+            L = objective.lipschitz_bound()
+            # L == 0 only when X (with its intercept column) is all zeros and
+            # C = inf: the scores are 0 for every w, so the objective is
+            # constant, its gradient zero, and any step is safe; 1 is used.
+            return 1.0 / L if L > 0 else 1.0
         return float(self.learning_rate_init)
 
     def _attributes(self, objective, dtype):

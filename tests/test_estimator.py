@@ -254,6 +254,26 @@ def test_gd_too_large_fixed_step_warns_and_keeps_finite_model():
     assert np.all(np.isfinite(clf.predict_proba(X)))
 
 
+@pytest.mark.parametrize("method", ["gd", "sgd", "partial_fit"])
+def test_zero_lipschitz_bound_fits_the_constant_objective(method):
+    # All-zero X, no intercept, no penalty: the scores are 0 whatever w, the
+    # objective is log(2) everywhere and its Lipschitz bound is 0 (the "auto"
+    # step 1 / L divided by zero).
+    X = sp.csr_matrix((4, 3))
+    y = [0, 1, 0, 1]
+    solver = "sgd" if method == "partial_fit" else method
+    clf = SoftmaxRegression(solver=solver, C=np.inf, fit_intercept=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # nothing to do
+        if method == "partial_fit":
+            clf.partial_fit(X, y, classes=[0, 1])
+        else:
+            clf.fit(X, y)
+    assert np.isfinite(clf.learning_rate_) and clf.learning_rate_ > 0
+    np.testing.assert_array_equal(clf.coef_, 0.0)
+    np.testing.assert_allclose(clf.predict_proba(X), 0.5)
+
+
 # -------------------------------------------------------------------- weights
 @pytest.mark.parametrize("solver", ["lbfgs", "gd"])
 def test_sample_weight_equals_repetition(solver):
