@@ -514,7 +514,21 @@ default="auto"
             # L == 0 only when X (with its intercept column) is all zeros and
             # C = inf: the scores are 0 for every w, so the objective is
             # constant, its gradient zero, and any step is safe; 1 is used.
-            return 1.0 / L if L > 0 else 1.0
+            if L == 0:
+                return 1.0
+            # Features of order 1e154 and beyond: 1 / L underflows (to 0 or
+            # a subnormal number without precision), no step can be taken.
+            if not 1.0 / L >= np.finfo(np.float64).tiny:
+                X = objective.X
+                scale = float(abs(X).max())
+                raise ValueError(
+                    f"solver={self.solver!r} cannot take a gradient step on "
+                    f"features this large (largest |X| = {scale:.3g}): the "
+                    f"gradient's Lipschitz bound L = {L:.3g} leaves no "
+                    "float64 step 1 / L. Scale the features, e.g. with "
+                    "sklearn.preprocessing.StandardScaler."
+                )
+            return 1.0 / L
         return float(self.learning_rate_init)
 
     def _attributes(self, objective, dtype):

@@ -274,6 +274,33 @@ def test_zero_lipschitz_bound_fits_the_constant_objective(method):
     np.testing.assert_allclose(clf.predict_proba(X), 0.5)
 
 
+@pytest.mark.parametrize("solver", ["gd", "sgd"])
+def test_huge_features_fit_or_raise_a_clear_error(solver):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    X[0, 0] = 20.0
+    y = (X[:, 0] + rng.normal(size=200) > 0).astype(int)
+    # Around 1e200 the step 1 / L is not a float64 number (it was a
+    # LinAlgError from the Lipschitz bound's Gram matrix).
+    with pytest.raises(ValueError, match="largest \\|X\\| = 2e\\+201.*StandardScaler"):
+        SoftmaxRegression(solver=solver).fit(X * 1e200, y)
+    # 2e154 overflows the Gram matrix, but L ~ 1e306 and its step are
+    # finite: without penalty or intercept the iterates are those on X
+    # scaled by 1 / c, so the models predict alike.
+    c = 1e153
+    kw = dict(solver=solver, C=np.inf, fit_intercept=False, max_iter=20)
+    kw.update(random_state=0, momentum=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        huge = SoftmaxRegression(**kw).fit(X * c, y)
+        ref = SoftmaxRegression(**kw).fit(X, y)
+    assert np.all(np.isfinite(huge.coef_))
+    np.testing.assert_allclose(huge.coef_ * c, ref.coef_, rtol=1e-9)
+    np.testing.assert_allclose(
+        huge.predict_proba(X * c), ref.predict_proba(X), atol=1e-12
+    )
+
+
 # -------------------------------------------------------------------- weights
 @pytest.mark.parametrize("solver", ["lbfgs", "gd"])
 def test_sample_weight_equals_repetition(solver):
