@@ -73,9 +73,10 @@ class SoftmaxRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         momentum, see ``momentum``). ``"sgd"``: mini-batch stochastic gradient
         descent on the same objective (see ``batch_size``).
     max_iter : int or None, default=None
-        Maximum number of iterations: gradient evaluations for ``"gd"``,
-        epochs for ``"sgd"``. None means the solver's default: 1000 for
-        ``"lbfgs"``, 10000 for ``"gd"``, 200 for ``"sgd"``.
+        Maximum number of iterations: updates of the parameters for
+        ``"lbfgs"`` and ``"gd"``, epochs for ``"sgd"``. None means the
+        solver's default: 1000 for ``"lbfgs"``, 10000 for ``"gd"``, 200 for
+        ``"sgd"``.
     tol : float, default=1e-4
         ``"lbfgs"`` and ``"gd"`` stop when the largest absolute entry of the
         gradient of the mean-scaled objective is at most ``tol`` (the
@@ -167,11 +168,10 @@ default="auto"
         Objective (mean-scaled: the ``LogisticRegression`` objective divided by
         the sum of sample weights), one entry per iteration. ``"lbfgs"``: the
         objective after each iteration (empty if the starting point already
-        meets ``tol``). ``"gd"``: the objective at the point where each
-        iteration evaluates the gradient, so the first entry is the starting
-        point's (``log(n_classes)`` from zeros) and, with Nesterov momentum,
-        entries are taken at look-ahead points; the last entry is the returned
-        model's. ``"sgd"``: the mean mini-batch objective of each epoch.
+        meets ``tol``). ``"gd"``: the objective after each update, at the point
+        where the gradient is then evaluated (with Nesterov momentum, the
+        look-ahead point); the last entry is the returned model's. ``"sgd"``:
+        the mean mini-batch objective of each epoch.
     learning_rate_ : float or None
         Step used by ``"gd"``, and the current step of ``"sgd"`` (None for
         ``"lbfgs"``).

@@ -236,7 +236,9 @@ def gradient_descent(
     tol : float
         Stop when ``max |grad| <= tol`` at the evaluated point.
     max_iter : int
-        Maximum number of iterations (one gradient evaluation each).
+        Maximum number of iterations, each one update followed by the
+        evaluation of the gradient at the new point (plus one evaluation at
+        the starting point); 0 returns the starting point.
     momentum : float, default=0.0
         Momentum ``mu`` in [0, 1); 0 is plain gradient descent.
     nesterov : bool, default=True
@@ -245,36 +247,34 @@ def gradient_descent(
         Print one line per iteration when > 0.
     callback : callable or None, default=None
         ``callback(w, loss, grad_max) -> bool`` after each iteration (at the
-        evaluated point); a true return value stops the solver.
+        new evaluated point); a true return value stops the solver.
 
     Returns
     -------
     result : SolverResult
-        ``message`` says whether the objective became non-finite (divergence);
-        then ``x`` is the last point with a finite objective.
+        ``x`` is the point where the gradient was evaluated after the last
+        update (with Nesterov momentum, the look-ahead point ``w + mu v``),
+        ``n_iter`` the number of updates and ``loss_curve`` the objective at
+        the evaluated point after each. ``message`` says whether the objective
+        became non-finite (divergence); then ``x`` is the last point with a
+        finite objective and the diverging update is not counted.
     """
     w = np.array(w0, dtype=np.float64)
     v = np.zeros_like(w)
     curve = []
-    best = None  # last point with a finite objective: (x, f, gmax)
+    # y: the point where the gradient is evaluated (w itself, or the
+    # look-ahead w + mu v with Nesterov momentum); x: the last such point
+    # with a finite objective, returned.
+    y = x = w
+    f, g = fun(y)
+    f, gmax = float(f), max_abs(g)
     message = "max_iter reached"
-    converged = stopped = False
+    converged = stopped = stop = False
     it = 0
-    for it in range(1, max_iter + 1):
-        y = w + momentum * v if (momentum and nesterov) else w
-        f, g = fun(y)
-        gmax = max_abs(g)
-        if not (np.isfinite(f) and np.isfinite(gmax)):
-            message = (
-                f"objective became non-finite at iteration {it}: gradient "
-                "descent diverged (learning rate too large)"
-            )
-            it -= 1
-            break
-        curve.append(float(f))
-        best = (y, float(f), gmax)
-        _report(verbose, it, f, gmax)
-        stop = callback is not None and callback(y, f, gmax)
+    if not (np.isfinite(f) and np.isfinite(gmax)):
+        message = "objective is not finite at the starting point"
+        max_iter = 0
+    while True:
         if gmax <= tol:
             converged = True
             message = "max|grad| <= tol"
@@ -282,6 +282,8 @@ def gradient_descent(
         if stop:
             message = "stopped by a callback"
             stopped = True
+            break
+        if it >= max_iter:
             break
         if momentum:
             v_new = momentum * v - step * g
@@ -293,11 +295,20 @@ def gradient_descent(
                 w = w + v
         else:
             w = w - step * g
-    if best is None:
-        x = np.array(w0, dtype=np.float64)
-        f0, g0 = fun(x)
-        best = (x, float(f0), max_abs(g0))
-    x, f, gmax = best
+        y = w + momentum * v if (momentum and nesterov) else w
+        f_new, g_new = fun(y)
+        gmax_new = max_abs(g_new)
+        if not (np.isfinite(f_new) and np.isfinite(gmax_new)):
+            message = (
+                f"objective became non-finite at iteration {it + 1}: gradient "
+                "descent diverged (learning rate too large)"
+            )
+            break
+        it += 1
+        x, f, g, gmax = y, float(f_new), g_new, gmax_new
+        curve.append(f)
+        _report(verbose, it, f, gmax)
+        stop = callback is not None and callback(x, f, gmax)
     return SolverResult(
         x=x,
         fun=f,

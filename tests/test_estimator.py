@@ -514,6 +514,22 @@ def test_warm_start_never_writes_into_the_previous_coef(
     np.testing.assert_array_equal(old, snap)
 
 
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_gd_max_iter_1_moves_and_warm_starts_progress(momentum):
+    X, y = standardised("iris")
+    clf = SoftmaxRegression(solver="gd", momentum=momentum, max_iter=1)
+    clf.set_params(warm_start=True)
+    losses = [np.log(3)]  # the objective at zero
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(3):
+            clf.fit(X, y)
+            assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 1
+            assert clf.loss_curve_[-1] == pytest.approx(objective(clf, X, y))
+            losses.append(objective(clf, X, y))
+    assert np.all(np.diff(losses) < -1e-3)  # every one-update fit progresses
+
+
 def test_pickle_round_trip():
     X, y = standardised("wine")
     clf = SoftmaxRegression().fit(X, y)

@@ -83,6 +83,24 @@ def test_max_iter_reached():
     assert res.n_iter == 7 and not res.converged and res.message == "max_iter reached"
 
 
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_gradient_descent_max_iter_counts_updates(n):
+    # max_iter=n makes n updates and returns the point after the last one
+    # (it used to return the point before it: max_iter=1 did not move).
+    fun, x_star, L = _quadratic()
+    res = gradient_descent(fun, np.zeros_like(x_star), step=1 / L, tol=0.0, max_iter=n)
+    w = np.zeros_like(x_star)
+    curve = []
+    for _ in range(n):
+        w = w - fun(w)[1] / L
+        curve.append(fun(w)[0])
+    np.testing.assert_allclose(res.x, w, rtol=1e-14)
+    assert res.n_iter == n and not res.converged
+    np.testing.assert_allclose(res.loss_curve, curve, rtol=1e-14)
+    assert res.fun == res.loss_curve[-1]
+    assert res.grad_max == np.abs(fun(res.x)[1]).max()
+
+
 def test_numpy_lbfgs_path_honours_a_callback_stop(monkeypatch):
     from sk_softmax import _solvers
 
