@@ -76,7 +76,9 @@ class SoftmaxRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         Maximum number of iterations: updates of the parameters for
         ``"lbfgs"`` and ``"gd"``, epochs for ``"sgd"``. None means the
         solver's default: 1000 for ``"lbfgs"``, 10000 for ``"gd"``, 200 for
-        ``"sgd"``.
+        ``"sgd"``. 0 returns the starting model (zeros, or the previous model
+        with ``warm_start``) with a ``ConvergenceWarning`` unless it meets
+        ``tol``, as ``LogisticRegression(max_iter=0)`` accepts.
     tol : float, default=1e-4
         ``"lbfgs"`` and ``"gd"`` stop when the largest absolute entry of the
         gradient of the mean-scaled objective is at most ``tol`` (the
@@ -198,7 +200,7 @@ default="auto"
         "C": [Interval(Real, 0, None, closed="right")],
         "fit_intercept": ["boolean"],
         "solver": [StrOptions({"lbfgs", "gd", "sgd"})],
-        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 0, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [
             StrOptions({"auto"} | _SCHEDULES),
@@ -593,7 +595,9 @@ default="auto"
         X, target, sample_weight = self._validate_fit_input(X, y, sample_weight)
         objective = self._objective(X, target, sample_weight)
         w0 = self._initial_params(objective)
-        max_iter = self.max_iter or _DEFAULT_MAX_ITER[self.solver]
+        max_iter = self.max_iter
+        if max_iter is None:
+            max_iter = _DEFAULT_MAX_ITER[self.solver]
         metadata = {"sample_weight": sample_weight}
         callbacks = IterationCallbacks(
             self, X, y, metadata, max_iter, self._attributes(objective, X.dtype), w0

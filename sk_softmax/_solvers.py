@@ -153,6 +153,20 @@ def lbfgs(fun, w0, *, tol, max_iter, verbose=0, callback=None, overwrite_w0=Fals
             stopped_by_callback=message == "stopped by a callback",
         )
 
+    if max_iter == 0:
+        # scipy's L-BFGS-B with maxiter=0 still takes a step (and reports
+        # nit=0); zero iterations return the starting point.
+        f, g = fun(w0)
+        gmax = max_abs(g)
+        return SolverResult(
+            x=w0.copy(),
+            fun=float(f),
+            grad_max=gmax,
+            n_iter=0,
+            converged=gmax <= tol,
+            message="max|grad| <= tol" if gmax <= tol else "max_iter reached",
+        )
+
     last = {}
 
     def fun_cached(w):

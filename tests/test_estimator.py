@@ -449,6 +449,30 @@ def test_max_iter_reached_warns_and_counts():
         assert clf.n_iter_ == 3
 
 
+@pytest.mark.parametrize("solver", ["lbfgs", "gd", "sgd"])
+def test_max_iter_0_returns_the_starting_model_with_a_warning(solver):
+    # LogisticRegression accepts max_iter=0 (n_iter_ 0, ConvergenceWarning).
+    X, y = standardised("iris")
+    clf = SoftmaxRegression(solver=solver, max_iter=0, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="after 0"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 0 and clf.loss_curve_ == []
+    np.testing.assert_array_equal(clf.coef_, 0.0)
+    np.testing.assert_array_equal(clf.intercept_, 0.0)
+    np.testing.assert_allclose(clf.predict_proba(X), 1 / 3)
+    # warm start: the previous model, unchanged
+    clf.set_params(max_iter=3, warm_start=True)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    coef, intercept = clf.coef_.copy(), clf.intercept_.copy()
+    clf.set_params(max_iter=0)
+    with pytest.warns(ConvergenceWarning, match="after 0"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 0
+    np.testing.assert_array_equal(clf.coef_, coef)
+    np.testing.assert_array_equal(clf.intercept_, intercept)
+
+
 def test_warm_start_continues():
     X, y = standardised("digits")
     clf = SoftmaxRegression(warm_start=True, max_iter=5)
@@ -606,7 +630,7 @@ def _data():
         ({"learning_rate": 0.0}, "'learning_rate' parameter"),
         ({"learning_rate": -0.1}, "'learning_rate' parameter"),
         ({"learning_rate": "fast"}, "'learning_rate' parameter"),
-        ({"max_iter": 0}, "'max_iter' parameter .* range \\[1, inf\\)"),
+        ({"max_iter": -1}, "'max_iter' parameter .* range \\[0, inf\\)"),
         ({"tol": -1.0}, "'tol' parameter"),
         ({"momentum": 1.0}, "'momentum' parameter"),
         ({"class_weight": "auto"}, "'class_weight' parameter"),
