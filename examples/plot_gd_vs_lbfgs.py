@@ -68,8 +68,8 @@ print(f"learning_rate_ ('auto' = 1/L): {step:.3f}")
 # Gradient descent with the ``1/L`` step decreases the objective at every step
 # but slowly on this ill-conditioned problem; momentum accelerates it by an
 # order of magnitude (the bumps are the adaptive restarts, which reset the
-# momentum when it points uphill). For gradient descent the first entry of
-# ``loss_curve_`` is the objective at the starting point, ``log(10)``.
+# momentum when it points uphill). As for L-BFGS, each entry of
+# ``loss_curve_`` is the objective after an iteration (one update).
 fig, ax = plt.subplots(figsize=(7, 4.5))
 for name, model in fits.items():
     curve = np.asarray(model.loss_curve_) - f_min

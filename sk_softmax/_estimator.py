@@ -110,9 +110,12 @@ class SoftmaxRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         momentum, see ``momentum``). ``"sgd"``: mini-batch stochastic gradient
         descent on the same objective (see ``batch_size``).
     max_iter : int or None, default=None
-        Maximum number of iterations: gradient evaluations for ``"gd"``,
-        epochs for ``"sgd"``. None means the solver's default: 1000 for
-        ``"lbfgs"``, 10000 for ``"gd"``, 200 for ``"sgd"``.
+        Maximum number of iterations: updates of the parameters for
+        ``"lbfgs"`` and ``"gd"``, epochs for ``"sgd"``. None means the
+        solver's default: 1000 for ``"lbfgs"``, 10000 for ``"gd"``, 200 for
+        ``"sgd"``. 0 returns the starting model (zeros, or the previous model
+        with ``warm_start``) with a ``ConvergenceWarning`` unless it meets
+        ``tol``, as ``LogisticRegression(max_iter=0)`` accepts.
     tol : float, default=1e-4
         ``"lbfgs"`` and ``"gd"`` stop when the largest absolute entry of the
         gradient of the mean-scaled objective is at most ``tol`` (the
@@ -209,11 +212,10 @@ or float, default="auto"
         Objective (mean-scaled: the ``LogisticRegression`` objective divided by
         the sum of sample weights), one entry per iteration. ``"lbfgs"``: the
         objective after each iteration (empty if the starting point already
-        meets ``tol``). ``"gd"``: the objective at the point where each
-        iteration evaluates the gradient, so the first entry is the starting
-        point's (``log(n_classes)`` from zeros) and, with Nesterov momentum,
-        entries are taken at look-ahead points; the last entry is the returned
-        model's. ``"sgd"``: the mean mini-batch objective of each epoch.
+        meets ``tol``). ``"gd"``: the objective after each update, at the point
+        where the gradient is then evaluated (with Nesterov momentum, the
+        look-ahead point); the last entry is the returned model's. ``"sgd"``:
+        the mean mini-batch objective of each epoch.
     learning_rate_ : float or None
         Step used by ``"gd"``, and the current step of ``"sgd"`` (None for
         ``"lbfgs"``).
@@ -240,7 +242,7 @@ or float, default="auto"
         "C": [Interval(Real, 0, None, closed="right")],
         "fit_intercept": ["boolean"],
         "solver": [StrOptions({"lbfgs", "gd", "sgd"})],
-        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 0, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [
             StrOptions({"auto"} | _SCHEDULES),
@@ -556,10 +558,17 @@ or float, default="auto"
         return batch_fun
 
     def _fitted_params(self):
-        """The flat float64 parameter vector of the current ``coef_``/``intercept_``."""
+        """A new flat float64 parameter vector from ``coef_``/``intercept_``.
+
+        Always a copy: the solvers may use their starting vector as a work
+        buffer (``lbfgs(overwrite_w0=True)``), and the previous model must
+        stay untouched, also when the refit is interrupted.
+        """
         Wb = np.asarray(self.coef_, dtype=np.float64)
-        if self.fit_intercept:
+        if self.fit_intercept:  # hstack makes a new array
             Wb = np.hstack([Wb, np.asarray(self.intercept_, dtype=np.float64)[:, None]])
+        else:
+            Wb = Wb.copy()
         return Wb.ravel()
 
     def _initial_params(self, objective):
@@ -595,7 +604,25 @@ or float, default="auto"
         if fixed_step is not None:
             return fixed_step
         if self.learning_rate_init == "auto":
-            return 1.0 / objective.lipschitz_bound()
+            L = objective.lipschitz_bound()
+            # L == 0 only when X (with its intercept column) is all zeros and
+            # C = inf: the scores are 0 for every w, so the objective is
+            # constant, its gradient zero, and any step is safe; 1 is used.
+            if L == 0:
+                return 1.0
+            # Features of order 1e154 and beyond: 1 / L underflows (to 0 or
+            # a subnormal number without precision), no step can be taken.
+            if not 1.0 / L >= np.finfo(np.float64).tiny:
+                X = objective.X
+                scale = float(abs(X).max())
+                raise ValueError(
+                    f"solver={self.solver!r} cannot take a gradient step on "
+                    f"features this large (largest |X| = {scale:.3g}): the "
+                    f"gradient's Lipschitz bound L = {L:.3g} leaves no "
+                    "float64 step 1 / L. Scale the features, e.g. with "
+                    "sklearn.preprocessing.StandardScaler."
+                )
+            return 1.0 / L
         return float(self.learning_rate_init)
 
     def _attributes(self, objective, dtype):
@@ -661,7 +688,9 @@ or float, default="auto"
         X, target, sample_weight = self._validate_fit_input(X, y, sample_weight)
         objective = self._objective(X, target, sample_weight)
         w0 = self._initial_params(objective)
-        max_iter = self.max_iter or _DEFAULT_MAX_ITER[self.solver]
+        max_iter = self.max_iter
+        if max_iter is None:
+            max_iter = _DEFAULT_MAX_ITER[self.solver]
         metadata = {"sample_weight": sample_weight}
         callbacks = IterationCallbacks(
             self, X, y, metadata, max_iter, self._attributes(objective, X.dtype), w0

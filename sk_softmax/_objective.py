@@ -664,15 +664,27 @@ class SoftmaxCrossEntropyL2:
         ``min(trace, ||M||_1 ||M||_inf)`` with ``M = diag(sqrt(s/S)) X~``
         (both are guaranteed upper bounds). A step of ``1 / L`` never diverges.
 
+        Both are computed on ``M / a`` with ``a = max(1, max |X_ij|)``, and
+        ``lambda_max(M^T M) = a^2 lambda_max((M / a)^T (M / a))``: features
+        beyond ~1e154 would otherwise overflow the Gram matrix to inf (and
+        its eigenvalue solver fail) even where ``L`` itself is finite.
+
         Returns
         -------
         L : float
-            Upper bound of the Lipschitz constant of :meth:`loss_gradient`.
+            Upper bound of the Lipschitz constant of :meth:`loss_gradient`;
+            ``inf`` when it exceeds the float64 range (features of order
+            1e154 and beyond).
         """
         X, sw = self.X, self.sw.astype(np.float64)
         fi = self.fit_intercept
         d = self.n_features
-        sqrt_sw = np.sqrt(sw)
+        if sp.issparse(X):
+            a = float(np.abs(X.data).max()) if X.nnz else 0.0
+        else:
+            a = max((float(np.abs(X[sl]).max()) for sl in self._chunks()), default=0)
+        a = max(1.0, a)
+        sqrt_sw = np.sqrt(sw) / a  # the intercept column of M / a
         if d + fi <= 2048 and self.n_samples * (d + fi) ** 2 <= 2e10:
             gram = np.zeros((d + fi, d + fi), dtype=np.float64)
             for sl in self._chunks():
@@ -698,10 +710,11 @@ class SoftmaxCrossEntropyL2:
                     row_sq[sl] = np.einsum("ij,ij->i", A, A)
                     row_abs[sl] = A.sum(axis=1)
                     col_abs += A.sum(axis=0)
-            trace = row_sq.sum() + (sw.sum() if fi else 0.0)
+            trace = row_sq.sum() + (float(sqrt_sw @ sqrt_sw) if fi else 0.0)
             if fi:
                 row_abs = row_abs + sqrt_sw
                 col_abs = np.append(col_abs, sqrt_sw.sum())
             holder = float(row_abs.max() * col_abs.max())
             lam = min(trace, holder)
-        return 0.5 * lam + self.l2_reg_strength
+        # Python floats: a product beyond the float64 range is inf, silently.
+        return 0.5 * lam * a * a + self.l2_reg_strength

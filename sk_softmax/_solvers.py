@@ -170,6 +170,20 @@ def lbfgs(
             stopped_by_callback=message == "stopped by a callback",
         )
 
+    if max_iter == 0:
+        # scipy's L-BFGS-B with maxiter=0 still takes a step (and reports
+        # nit=0); zero iterations return the starting point.
+        f, g = fun(w0)
+        gmax = max_abs(g)
+        return SolverResult(
+            x=w0.copy(),
+            fun=float(f),
+            grad_max=gmax,
+            n_iter=0,
+            converged=gmax <= tol,
+            message="max|grad| <= tol" if gmax <= tol else "max_iter reached",
+        )
+
     last = {}
 
     def fun_cached(w):
@@ -252,7 +266,9 @@ def gradient_descent(
     tol : float
         Stop when ``max |grad| <= tol`` at the evaluated point.
     max_iter : int
-        Maximum number of iterations (one gradient evaluation each).
+        Maximum number of iterations, each one update followed by the
+        evaluation of the gradient at the new point (plus one evaluation at
+        the starting point); 0 returns the starting point.
     momentum : float, default=0.0
         Momentum ``mu`` in [0, 1); 0 is plain gradient descent.
     nesterov : bool, default=True
@@ -261,36 +277,34 @@ def gradient_descent(
         Print one line per iteration when > 0.
     callback : callable or None, default=None
         ``callback(w, loss, grad_max) -> bool`` after each iteration (at the
-        evaluated point); a true return value stops the solver.
+        new evaluated point); a true return value stops the solver.
 
     Returns
     -------
     result : SolverResult
-        ``message`` says whether the objective became non-finite (divergence);
-        then ``x`` is the last point with a finite objective.
+        ``x`` is the point where the gradient was evaluated after the last
+        update (with Nesterov momentum, the look-ahead point ``w + mu v``),
+        ``n_iter`` the number of updates and ``loss_curve`` the objective at
+        the evaluated point after each. ``message`` says whether the objective
+        became non-finite (divergence); then ``x`` is the last point with a
+        finite objective and the diverging update is not counted.
     """
     w = np.array(w0, dtype=np.float64)
     v = np.zeros_like(w)
     curve = []
-    best = None  # last point with a finite objective: (x, f, gmax)
+    # y: the point where the gradient is evaluated (w itself, or the
+    # look-ahead w + mu v with Nesterov momentum); x: the last such point
+    # with a finite objective, returned.
+    y = x = w
+    f, g = fun(y)
+    f, gmax = float(f), max_abs(g)
     message = "max_iter reached"
-    converged = stopped = False
+    converged = stopped = stop = False
     it = 0
-    for it in range(1, max_iter + 1):
-        y = w + momentum * v if (momentum and nesterov) else w
-        f, g = fun(y)
-        gmax = max_abs(g)
-        if not (np.isfinite(f) and np.isfinite(gmax)):
-            message = (
-                f"objective became non-finite at iteration {it}: gradient "
-                "descent diverged (learning rate too large)"
-            )
-            it -= 1
-            break
-        curve.append(float(f))
-        best = (y, float(f), gmax)
-        _report(verbose, it, f, gmax)
-        stop = callback is not None and callback(y, f, gmax)
+    if not (np.isfinite(f) and np.isfinite(gmax)):
+        message = "objective is not finite at the starting point"
+        max_iter = 0
+    while True:
         if gmax <= tol:
             converged = True
             message = "max|grad| <= tol"
@@ -298,6 +312,8 @@ def gradient_descent(
         if stop:
             message = "stopped by a callback"
             stopped = True
+            break
+        if it >= max_iter:
             break
         if momentum:
             v_new = momentum * v - step * g
@@ -309,11 +325,20 @@ def gradient_descent(
                 w = w + v
         else:
             w = w - step * g
-    if best is None:
-        x = np.array(w0, dtype=np.float64)
-        f0, g0 = fun(x)
-        best = (x, float(f0), max_abs(g0))
-    x, f, gmax = best
+        y = w + momentum * v if (momentum and nesterov) else w
+        f_new, g_new = fun(y)
+        gmax_new = max_abs(g_new)
+        if not (np.isfinite(f_new) and np.isfinite(gmax_new)):
+            message = (
+                f"objective became non-finite at iteration {it + 1}: gradient "
+                "descent diverged (learning rate too large)"
+            )
+            break
+        it += 1
+        x, f, g, gmax = y, float(f_new), g_new, gmax_new
+        curve.append(f)
+        _report(verbose, it, f, gmax)
+        stop = callback is not None and callback(x, f, gmax)
     return SolverResult(
         x=x,
         fun=f,
@@ -596,13 +621,19 @@ def _truncated_cg(hessp, g, *, gtol, max_cg):
     gradient after the unit step, to first order, is then within ``gtol``),
     ``||r|| <= min(1/2, sqrt(||g||)) ||g||`` (the superlinear forcing term of
     inexact Newton methods, which matters far from the optimum), a direction
-    of non-positive curvature, or ``max_cg`` products.
+    whose curvature ``d.Hd`` is not above ``64 eps ||H|| ||d||^2`` (the
+    rounding level of the product; ``||H||`` estimated by the largest
+    Rayleigh quotient seen), or ``max_cg`` products.
 
     Returns
     -------
     p : ndarray
         The direction (``-g`` if the first direction has non-positive
         curvature).
+    r_norm : float
+        ``||g + H p||_2``, the gradient norm the linear model predicts after
+        the unit step (``||g||`` for the ``-g`` fallback, whose prediction is
+        not computed).
     """
     gnorm = float(np.sqrt(dot(g, g)))
     rtol = min(0.5, np.sqrt(gnorm)) * gnorm
@@ -610,23 +641,29 @@ def _truncated_cg(hessp, g, *, gtol, max_cg):
     r = g.copy()
     d = -r
     rr = gnorm**2
+    h_max = 0.0  # largest Rayleigh quotient d.Hd / d.d seen: <= ||H||_2
     for k in range(1, max_cg + 1):
         Hd = hessp(d)
         curvature = dot(d, Hd)
-        if not curvature > 0:  # H is positive semi-definite: only rounding gets here
+        dd = dot(d, d)
+        h_max = max(h_max, curvature / dd)
+        # H is positive semi-definite. A curvature at the rounding level of
+        # the product (64 eps ||H|| ||d||^2) comes from a null direction of H
+        # (e.g. the intercepts' invariance to a common shift) that the
+        # rounding of g excites: stepping along it changes nothing.
+        if not curvature > FTOL * h_max * dd:
             if k == 1:
-                p = -g
+                return -g, gnorm
             break
         alpha = rr / curvature
         add_scaled(p, alpha, d)  # p_{k+1} = p_k + alpha d_k
         add_scaled(r, alpha, Hd)  # r_{k+1} = g + H p_{k+1}
-        rr_new = dot(r, r)
-        if max_abs(r) <= 0.5 * gtol or np.sqrt(rr_new) <= rtol:
+        rr_old, rr = rr, dot(r, r)
+        if max_abs(r) <= 0.5 * gtol or np.sqrt(rr) <= rtol:
             break
-        d *= rr_new / rr  # d_{k+1} = -r_{k+1} + beta d_k
+        d *= rr / rr_old  # d_{k+1} = -r_{k+1} + beta d_k
         d -= r
-        rr = rr_new
-    return p
+    return p, float(np.sqrt(rr))
 
 
 def newton_cg(
@@ -649,9 +686,18 @@ def newton_cg(
     linearised gradient after the step, ``g + H p``, is within ``tol / 2``
     (or the usual inexact-Newton forcing term is met), then takes a
     backtracking (Armijo) step. Near the optimum one iteration usually ends the
-    run. A step that lowers ``max |g|`` and changes ``f`` by less than
-    ``64 eps`` relatively is accepted too: near the optimum the decrease of
-    ``f`` is below its own rounding, while the gradient still resolves it.
+    run. Where a step changes ``f`` by less than ``64 eps`` relatively, ``f``
+    cannot judge it (near the optimum its decrease is below its own rounding)
+    and the gradient decides: the step is accepted if it lowers ``max |g|``.
+    The run stops when nothing more can be resolved: when such a step raises
+    ``max |g|`` or achieves less than half of the decrease of ``||g||`` that
+    the linear model ``g + H p`` predicts, the computed gradient is at its
+    own rounding level (this is what ends a run at ``tol=0``; it used to take
+    rounding-level steps until ``max_iter``). Conjugate gradients likewise
+    stop at a direction whose curvature is at the rounding level of the
+    Hessian product (a null direction of ``H``, such as a common shift of
+    the intercepts, along which rounding would otherwise make the iterate
+    drift).
 
     Parameters
     ----------
@@ -686,12 +732,12 @@ def newton_cg(
     f, g = fun(w)
     gmax = max_abs(g)
     message = "max|grad| <= tol"
-    stopped = False
+    stopped = no_progress = False
     while gmax > tol:
         if len(curve) >= max_iter:
             message = "maximum number of iterations reached"
             break
-        p = _truncated_cg(hessp_at(w), g, gtol=tol, max_cg=max_cg)
+        p, r_norm = _truncated_cg(hessp_at(w), g, gtol=tol, max_cg=max_cg)
         slope = dot(g, p)
         if not slope < 0:
             message = "no descent direction (rounding)"
@@ -699,25 +745,44 @@ def newton_cg(
         # Changes of f below FTOL relative are not resolved (L-BFGS's stop
         # on that test brings us here): there, the gradient decides.
         rounding = FTOL * max(abs(f), 1.0)
-        step = 1.0
+        g_norm = float(np.sqrt(dot(g, g)))
+        step, at_rounding = 1.0, False
         for _ in range(30):
             w_new = w + step * p
             f_new, g_new = fun(w_new)
             gmax_new = max_abs(g_new)
-            if f_new <= f + 1e-4 * step * slope or (  # Armijo
-                f_new <= f + rounding and gmax_new < gmax
-            ):
+            if abs(f_new - f) <= rounding:  # f cannot tell w_new from w
+                at_rounding = True
+                break
+            if f_new <= f + 1e-4 * step * slope:  # Armijo
                 break
             step *= 0.5
         else:
             message = "line search failed (rounding)"
             break
+        if at_rounding:
+            # Where f is flat to its rounding, the gradient must follow its
+            # linear model g + step H p, whose norm is at most
+            # (1 - step) ||g|| + step ||r||. A step that achieves less than
+            # half of that predicted decrease of ||g|| (or raises max|g|) shows
+            # that the computed gradient is at its own rounding level:
+            # nothing further can be resolved (at tol=0 the run would
+            # otherwise chase rounding noise until max_iter).
+            predicted = step * (g_norm - r_norm)
+            achieved = g_norm - float(np.sqrt(dot(g_new, g_new)))
+            no_progress = not achieved >= 0.5 * predicted
+            if no_progress or not gmax_new < gmax:
+                message = "no further progress possible (gradient at rounding level)"
+            if not gmax_new < gmax:  # the step is not taken
+                break
         w, f, g, gmax = w_new, float(f_new), g_new, gmax_new
         curve.append(f)
         _report(verbose, first_iter + len(curve) - 1, f, gmax)
         if callback is not None and callback(w, f, gmax):
             stopped = True
             message = "stopped by a callback"
+            break
+        if no_progress:
             break
     return SolverResult(
         x=w,

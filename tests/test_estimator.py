@@ -120,6 +120,34 @@ def test_newton_finish_solves_only_as_far_as_tol_needs(monkeypatch):
     assert clf.n_iter_ == len(clf.loss_curve_)
 
 
+def test_tol_0_stops_once_no_progress_is_possible(monkeypatch):
+    # tol=0 cannot be met; the fit must stop at the gradient's rounding
+    # level, as good as tol=1e-14's. Before, the Newton finish took
+    # rounding-level steps until max_iter (issue shape 20000 x 50: 216
+    # iterations, 8134 Hessian products, 23 s; LogisticRegression(tol=0)
+    # 0.05 s) and shifted the intercepts by a common constant (~90 here).
+    from sk_softmax._objective import SoftmaxCrossEntropyL2
+
+    products = []
+    hessian_product = SoftmaxCrossEntropyL2.hessian_product
+
+    def counting(self, w):
+        hessp = hessian_product(self, w)
+        return lambda v: products.append(1) or hessp(v)
+
+    monkeypatch.setattr(SoftmaxCrossEntropyL2, "hessian_product", counting)
+    X = np.random.RandomState(0).randn(5000, 50)
+    y = np.arange(5000) % 5
+    ref = SoftmaxRegression(tol=1e-14, max_iter=100).fit(X, y)
+    products.clear()
+    with pytest.warns(ConvergenceWarning):  # max|grad| > 0 = tol
+        clf = SoftmaxRegression(tol=0, max_iter=100).fit(X, y)
+    assert clf.n_iter_ <= ref.n_iter_ + 2 and len(products) <= 60
+    assert objective(clf, X, y) <= objective(ref, X, y) + 1e-15
+    np.testing.assert_allclose(clf.predict_proba(X), ref.predict_proba(X), atol=1e-12)
+    np.testing.assert_allclose(clf.intercept_, ref.intercept_, atol=1e-12)
+
+
 def test_binary_is_two_class_softmax_equal_to_logreg_with_2C():
     X, y = load_breast_cancer(return_X_y=True)
     X = StandardScaler().fit_transform(X)
@@ -224,6 +252,53 @@ def test_gd_too_large_fixed_step_warns_and_keeps_finite_model():
     assert np.all(np.isfinite(clf.coef_)) and np.all(np.isfinite(clf.intercept_))
     assert clf.loss_curve_[-1] > clf.loss_curve_[0]  # it diverged, and says so
     assert np.all(np.isfinite(clf.predict_proba(X)))
+
+
+@pytest.mark.parametrize("method", ["gd", "sgd", "partial_fit"])
+def test_zero_lipschitz_bound_fits_the_constant_objective(method):
+    # All-zero X, no intercept, no penalty: the scores are 0 whatever w, the
+    # objective is log(2) everywhere and its Lipschitz bound is 0 (the "auto"
+    # step 1 / L divided by zero).
+    X = sp.csr_matrix((4, 3))
+    y = [0, 1, 0, 1]
+    solver = "sgd" if method == "partial_fit" else method
+    clf = SoftmaxRegression(solver=solver, C=np.inf, fit_intercept=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # nothing to do
+        if method == "partial_fit":
+            clf.partial_fit(X, y, classes=[0, 1])
+        else:
+            clf.fit(X, y)
+    assert np.isfinite(clf.learning_rate_) and clf.learning_rate_ > 0
+    np.testing.assert_array_equal(clf.coef_, 0.0)
+    np.testing.assert_allclose(clf.predict_proba(X), 0.5)
+
+
+@pytest.mark.parametrize("solver", ["gd", "sgd"])
+def test_huge_features_fit_or_raise_a_clear_error(solver):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    X[0, 0] = 20.0
+    y = (X[:, 0] + rng.normal(size=200) > 0).astype(int)
+    # Around 1e200 the step 1 / L is not a float64 number (it was a
+    # LinAlgError from the Lipschitz bound's Gram matrix).
+    with pytest.raises(ValueError, match="largest \\|X\\| = 2e\\+201.*StandardScaler"):
+        SoftmaxRegression(solver=solver).fit(X * 1e200, y)
+    # 2e154 overflows the Gram matrix, but L ~ 1e306 and its step are
+    # finite: without penalty or intercept the iterates are those on X
+    # scaled by 1 / c, so the models predict alike.
+    c = 1e153
+    kw = dict(solver=solver, C=np.inf, fit_intercept=False, max_iter=20)
+    kw.update(random_state=0, momentum=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        huge = SoftmaxRegression(**kw).fit(X * c, y)
+        ref = SoftmaxRegression(**kw).fit(X, y)
+    assert np.all(np.isfinite(huge.coef_))
+    np.testing.assert_allclose(huge.coef_ * c, ref.coef_, rtol=1e-9)
+    np.testing.assert_allclose(
+        huge.predict_proba(X * c), ref.predict_proba(X), atol=1e-12
+    )
 
 
 # -------------------------------------------------------------------- weights
@@ -374,6 +449,30 @@ def test_max_iter_reached_warns_and_counts():
         assert clf.n_iter_ == 3
 
 
+@pytest.mark.parametrize("solver", ["lbfgs", "gd", "sgd"])
+def test_max_iter_0_returns_the_starting_model_with_a_warning(solver):
+    # LogisticRegression accepts max_iter=0 (n_iter_ 0, ConvergenceWarning).
+    X, y = standardised("iris")
+    clf = SoftmaxRegression(solver=solver, max_iter=0, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="after 0"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 0 and clf.loss_curve_ == []
+    np.testing.assert_array_equal(clf.coef_, 0.0)
+    np.testing.assert_array_equal(clf.intercept_, 0.0)
+    np.testing.assert_allclose(clf.predict_proba(X), 1 / 3)
+    # warm start: the previous model, unchanged
+    clf.set_params(max_iter=3, warm_start=True)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    coef, intercept = clf.coef_.copy(), clf.intercept_.copy()
+    clf.set_params(max_iter=0)
+    with pytest.warns(ConvergenceWarning, match="after 0"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 0
+    np.testing.assert_array_equal(clf.coef_, coef)
+    np.testing.assert_array_equal(clf.intercept_, intercept)
+
+
 def test_warm_start_continues():
     X, y = standardised("digits")
     clf = SoftmaxRegression(warm_start=True, max_iter=5)
@@ -392,6 +491,67 @@ def test_warm_start_continues():
     with pytest.warns(ConvergenceWarning):
         cold.fit(X, y)
     assert cold.loss_curve_[-1] == pytest.approx(first)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "gd"])
+@pytest.mark.parametrize("interrupted", [False, True])
+def test_warm_start_never_writes_into_the_previous_coef(
+    solver, interrupted, monkeypatch
+):
+    # The issue's case, with fewer rows: fit_intercept=False and more than
+    # NUMPY_LBFGS_MIN_PARAMS parameters, where the numpy L-BFGS uses its
+    # starting vector as a work buffer; that vector was a view of coef_.
+    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._solvers import NUMPY_LBFGS_MIN_PARAMS
+
+    X = np.random.RandomState(0).randn(60, 26000)
+    y = np.arange(60) % 10
+    assert 10 * 26000 > NUMPY_LBFGS_MIN_PARAMS
+    clf = SoftmaxRegression(
+        solver=solver, fit_intercept=False, warm_start=True, max_iter=5
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    old, old_intercept = clf.coef_, clf.intercept_
+    snap = old.copy()
+    clf.set_params(C=0.01)
+    if interrupted:  # the refit dies in a late evaluation
+        calls, fail_at = [], {"lbfgs": 6, "gd": 3}[solver]
+        loss_gradient = SoftmaxCrossEntropyL2.loss_gradient
+
+        def failing(self, w):
+            calls.append(1)
+            if len(calls) == fail_at:
+                raise RuntimeError("interrupted")
+            return loss_gradient(self, w)
+
+        monkeypatch.setattr(SoftmaxCrossEntropyL2, "loss_gradient", failing)
+        with pytest.raises(RuntimeError, match="interrupted"):
+            clf.fit(X, y)
+        assert clf.coef_ is old and clf.intercept_ is old_intercept
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+        assert not np.array_equal(clf.coef_, snap)  # the refit did move
+    np.testing.assert_array_equal(old, snap)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_gd_max_iter_1_moves_and_warm_starts_progress(momentum):
+    X, y = standardised("iris")
+    clf = SoftmaxRegression(solver="gd", momentum=momentum, max_iter=1)
+    clf.set_params(warm_start=True)
+    losses = [np.log(3)]  # the objective at zero
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(3):
+            clf.fit(X, y)
+            assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 1
+            assert clf.loss_curve_[-1] == pytest.approx(objective(clf, X, y))
+            losses.append(objective(clf, X, y))
+    assert np.all(np.diff(losses) < -1e-3)  # every one-update fit progresses
 
 
 def test_pickle_round_trip():
@@ -470,7 +630,7 @@ def _data():
         ({"learning_rate": 0.0}, "'learning_rate' parameter"),
         ({"learning_rate": -0.1}, "'learning_rate' parameter"),
         ({"learning_rate": "fast"}, "'learning_rate' parameter"),
-        ({"max_iter": 0}, "'max_iter' parameter .* range \\[1, inf\\)"),
+        ({"max_iter": -1}, "'max_iter' parameter .* range \\[0, inf\\)"),
         ({"tol": -1.0}, "'tol' parameter"),
         ({"momentum": 1.0}, "'momentum' parameter"),
         ({"class_weight": "auto"}, "'class_weight' parameter"),

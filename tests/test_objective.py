@@ -1,5 +1,7 @@
 """Tests of the fused, chunked softmax cross-entropy objective."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -206,6 +208,34 @@ def test_lipschitz_bound_bounds_the_hessian():
     _, hessp = obj.gradient_hessian_product(w)
     H = np.column_stack([hessp(e) for e in np.eye(obj.n_params)])
     assert np.linalg.eigvalsh((H + H.T) / 2)[-1] <= obj.lipschitz_bound() * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_lipschitz_bound_of_huge_features_is_scaled_not_overflowed(sparse):
+    # lambda_max(X^T X) = a^2 lambda_max((X / a)^T (X / a)): features beyond
+    # ~1e154 overflowed the Gram matrix (LinAlgError: eigenvalues did not
+    # converge) or the trace bound, where L itself is still finite. Sparse
+    # with 3000 features takes the trace / Hoelder bound instead of the Gram
+    # matrix.
+    rng = np.random.default_rng(17)
+    d = 3000 if sparse else D
+    X = rng.standard_normal((N, d))
+    if sparse:
+        X *= rng.random((N, d)) < 0.01
+    X[0, 0] = 20.0
+    if sparse:
+        X = sp.csr_matrix(X)
+
+    def bound(X):
+        y = rng.integers(0, K, N)
+        return SoftmaxCrossEntropyL2(X, y, K, C=np.inf, fit_intercept=False)
+
+    L = bound(X).lipschitz_bound()
+    c = 1e153  # 20 c squared overflows; c^2 L does not
+    assert bound(X * c).lipschitz_bound() == pytest.approx(c * c * L, rel=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warnings either
+        assert bound(X * 1e200).lipschitz_bound() == np.inf
 
 
 def test_public_attributes():

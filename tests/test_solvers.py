@@ -83,6 +83,41 @@ def test_max_iter_reached():
     assert res.n_iter == 7 and not res.converged and res.message == "max_iter reached"
 
 
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_gradient_descent_max_iter_counts_updates(n):
+    # max_iter=n makes n updates and returns the point after the last one
+    # (it used to return the point before it: max_iter=1 did not move).
+    fun, x_star, L = _quadratic()
+    res = gradient_descent(fun, np.zeros_like(x_star), step=1 / L, tol=0.0, max_iter=n)
+    w = np.zeros_like(x_star)
+    curve = []
+    for _ in range(n):
+        w = w - fun(w)[1] / L
+        curve.append(fun(w)[0])
+    np.testing.assert_allclose(res.x, w, rtol=1e-14)
+    assert res.n_iter == n and not res.converged
+    np.testing.assert_allclose(res.loss_curve, curve, rtol=1e-14)
+    assert res.fun == res.loss_curve[-1]
+    assert res.grad_max == np.abs(fun(res.x)[1]).max()
+
+
+@pytest.mark.parametrize("path", ["scipy", "numpy", "gd"])
+def test_max_iter_0_returns_the_starting_point(path, monkeypatch):
+    from sk_softmax import _solvers
+
+    fun, x_star, L = _quadratic()
+    x0 = np.linspace(-1.0, 1.0, x_star.size)
+    if path == "gd":
+        res = gradient_descent(fun, x0.copy(), step=1 / L, tol=1e-8, max_iter=0)
+    else:
+        if path == "numpy":
+            monkeypatch.setattr(_solvers, "NUMPY_LBFGS_MIN_PARAMS", 1)
+        res = lbfgs(fun, x0.copy(), tol=1e-8, max_iter=0)
+    np.testing.assert_array_equal(res.x, x0)
+    assert res.n_iter == 0 and res.loss_curve == [] and not res.converged
+    assert res.fun == fun(x0)[0] and res.grad_max == np.abs(fun(x0)[1]).max()
+
+
 def test_numpy_lbfgs_path_honours_a_callback_stop(monkeypatch):
     from sk_softmax import _solvers
 
@@ -213,3 +248,34 @@ def test_newton_cg_honours_a_callback_stop():
     )
     assert res.stopped_by_callback and res.message == "stopped by a callback"
     assert res.n_iter == 1 and len(seen) == 1 and not res.converged
+
+
+def test_newton_cg_at_tol_0_stops_at_the_rounding_level_without_drift():
+    # tol=0 cannot be met: the computed gradient has a rounding floor (here
+    # noise of 1e-16 per entry) and H a null direction (like the common
+    # shift of the intercepts). The run must stop once the gradient no longer
+    # follows its linear model, without walking along the null direction
+    # (before: 48 iterations, 1358 Hessian products, a drift of ~700 along
+    # it and a final max|g| of 5e-8).
+    p = 40
+    rng = np.random.default_rng(7)
+    Q, _ = np.linalg.qr(rng.normal(size=(p, p)))
+    eigenvalues = np.geomspace(1e-3, 1.0, p)
+    eigenvalues[0] = 0.0
+    A = Q @ np.diag(eigenvalues) @ Q.T
+    null = Q[:, 0]
+    x_star = Q[:, 1:] @ rng.normal(size=p - 1)
+    noise = np.random.default_rng(8)
+
+    def fun(x):
+        e = x - x_star
+        return 0.5 * e @ A @ e + 1.0, A @ e + 1e-16 * noise.normal(size=p)
+
+    x0 = x_star + 1e-6 * (Q[:, 1:] @ rng.normal(size=p - 1))
+    count = []
+    res = newton_cg(fun, _counting_hessp_at(A, count), x0, tol=0.0, max_iter=100)
+    assert res.message == "no further progress possible (gradient at rounding level)"
+    assert res.n_iter <= 3 and len(count) <= 4 * p
+    assert res.grad_max < 1e-12  # from 3e-7: the rounding floor is reached
+    assert abs(null @ (res.x - x0)) < 1e-9
+    np.testing.assert_allclose(res.x, x_star, atol=1e-9)
