@@ -58,7 +58,6 @@ from datasets import SHAPES, make_data  # noqa: E402
 
 from sk_softmax import SoftmaxRegression  # noqa: E402
 from sk_softmax._objective import SoftmaxCrossEntropyL2  # noqa: E402
-from sk_softmax._threadpool import single_threaded_scipy_blas  # noqa: E402
 
 C = 1.0
 MAX_ITER = 1000
@@ -81,6 +80,22 @@ def objective(X, y, coef, intercept, C=C):
         L = log_softmax(Z, axis=1)
         total -= L[np.arange(Z.shape[0]), y[start : start + 8192]].sum()
     return total / n + float(np.sum(coef**2)) / (2 * C * n)
+
+
+def single_threaded_scipy_blas():
+    """threadpoolctl limit of scipy's own BLAS (not numpy's) to one thread (LR1)."""
+    import scipy
+    from threadpoolctl import ThreadpoolController
+
+    controller = ThreadpoolController()
+    scipy_dir = os.path.realpath(os.path.dirname(scipy.__file__))
+    paths = [
+        lib.filepath
+        for lib in controller.lib_controllers
+        if lib.user_api == "blas"
+        and os.path.realpath(lib.filepath).startswith(scipy_dir)
+    ]
+    return controller.select(filepath=paths).limit(limits=1)
 
 
 def make_estimator(name, tol, max_iter=MAX_ITER):
