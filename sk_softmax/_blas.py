@@ -145,6 +145,12 @@ def _load():
     set_threads.argtypes = [ctypes.c_int]
     set_threads.restype = None
     set_threads(1)
+    # The copy started its own idle thread pool when loaded (one thread per
+    # core but one); at one thread it never uses it: end those threads.
+    shutdown, _ = _symbol(lib, ["blas_thread_shutdown_"])
+    if shutdown is not None:
+        shutdown.restype = ctypes.c_int
+        shutdown()
     prefix = "scipy_" if name.startswith("scipy_") else ""
     suffix = "64_" if "64_" in name else ""
     index_type = ctypes.c_int64 if suffix else ctypes.c_int
