@@ -504,58 +504,17 @@ or float, default="auto"
         return codes
 
     # ------------------------------------------------------------ objective
-    def _objective(self, X, target, sample_weight, C=None):
+    def _objective(self, X, target, sample_weight):
         return SoftmaxCrossEntropyL2(
             X,
             target,
             n_classes=self.classes_.shape[0],
             sample_weight=sample_weight,
-            C=self.C if C is None else C,
+            C=self.C,
             fit_intercept=self.fit_intercept,
             chunk_size=self.chunk_size,
             label_smoothing=self.label_smoothing,
         )
-
-    def _minibatch_objective(self, X, target, sample_weight, train=None):
-        """``f(w, rows) -> (loss, grad)``, an unbiased estimate of the objective.
-
-        With ``S`` the total weight, ``n`` the rows and ``B`` a batch,
-        ``f_B = n / (|B| S) * sum_{i in B} s_i CE_i + ||W||^2 / (2 C S)`` has
-        ``E[f_B] = f``: the penalty keeps its full-data scale in every batch,
-        so SGD and the full-batch solvers share one optimum.
-
-        ``train`` (sorted row indices, e.g. all but early stopping's
-        validation rows) restricts the objective to those rows without
-        copying them out of ``X``: ``rows`` then index ``train``, and only
-        each batch's own rows are gathered.
-        """
-        if train is not None:
-            # Row-sized (n,) copies, unlike X[train]; the batch's rows are the
-            # same as in a copied split, so the iterates are identical.
-            target, sample_weight = target[train], sample_weight[train]
-        n = sample_weight.shape[0]
-        S = float(sample_weight.sum())
-
-        def batch_fun(w, rows):
-            sw = sample_weight[rows]
-            S_B = float(sw.sum())
-            X_B = X[rows if train is None else train[rows]]
-            if S_B <= 0:  # only the penalty is left
-                obj = self._objective(X_B[:1], target[rows[:1]], None)
-                W, _ = obj.unpack(w)
-                l2 = 0.0 if np.isinf(self.C) else 1.0 / (self.C * S)
-                grad = np.zeros_like(w).reshape(obj.n_classes, -1)
-                grad[:, : W.shape[1]] = l2 * W
-                return 0.5 * l2 * float(np.vdot(W, W)), grad.ravel()
-            # The batch objective's own scaling is sum_B s CE / S_B plus
-            # ||W||^2 / (2 C_B S_B); C_B = C n / |B| and a factor
-            # r = n S_B / (|B| S) turn it into f_B.
-            obj = self._objective(X_B, target[rows], sw, C=self.C * n / len(rows))
-            f, g = obj.loss_gradient(w)
-            r = n * S_B / (len(rows) * S)
-            return r * f, r * g
-
-        return batch_fun
 
     def _fitted_params(self):
         """A new flat float64 parameter vector from ``coef_``/``intercept_``.
@@ -861,7 +820,7 @@ or float, default="auto"
 
         n_train = X.shape[0] if train is None else train.shape[0]
         result, state = sgd(
-            self._minibatch_objective(X, target, sample_weight, train),
+            objective.minibatch(train),
             n_train,
             w0,
             batch_size=self._batch_size(n_train),
@@ -998,7 +957,7 @@ or float, default="auto"
         run = self._sgd_run
         # On a copy: a diverging epoch must not leave its state behind.
         result, state = sgd(
-            self._minibatch_objective(X, target, sample_weight),
+            objective.minibatch(),
             X.shape[0],
             w,
             batch_size=self._batch_size(X.shape[0]),

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from scipy.special import log_softmax, softmax
 from threadpoolctl import threadpool_limits
 
-import sk_softmax._objective as objective_module
+import sk_softmax._objective._numpy as objective_module
 from sk_softmax._objective import SoftmaxCrossEntropyL2, auto_chunk_size
 
 N, D, K = 53, 6, 4
