@@ -10,15 +10,12 @@ from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
-    check_array,
     check_consistent_length,
     check_is_fitted,
     validate_data,
@@ -28,6 +25,14 @@ from ._callbacks import CallbackSupportMixin, IterationCallbacks
 from ._convergence import convergence_message
 from ._objective import SoftmaxCrossEntropyL2
 from ._solvers import SGDState, SolverResult, gradient_descent, lbfgs, newton_cg, sgd
+from ._targets import (
+    apply_class_weight,
+    encode_labels,
+    encode_with_known_classes,
+    is_soft,
+    soft_classes,
+    validate_soft_targets,
+)
 from ._vector import max_abs
 
 __all__ = ["SoftmaxRegression"]
@@ -37,9 +42,6 @@ __all__ = ["SoftmaxRegression"]
 # "sgd" counts epochs, with MLPClassifier's default.
 _DEFAULT_MAX_ITER = {"lbfgs": 1000, "gd": 10000, "sgd": 200}
 _SCHEDULES = {"constant", "invscaling", "adaptive", "optimal"}
-# Rows of soft targets must sum to 1 within this tolerance; entries down to
-# -_ROW_SUM_ATOL count as rounding and are clipped to 0.
-_ROW_SUM_ATOL = 1e-6
 # Private state that a fit or partial_fit sets beside the public attributes
 # ending in "_".
 _PRIVATE_FIT_STATE = ("_sgd_run", "_fit_classes")
@@ -334,77 +336,20 @@ or float, default="auto"
             reset=reset,
         )
 
-    @staticmethod
-    def _is_soft(y):
-        """A 2-D target with >= 2 columns is a matrix of class probabilities."""
-        shape = getattr(y, "shape", None)
-        if shape is None:  # a list, or an array-like without shape
-            shape = np.asarray(y, dtype=object).shape
-        return len(shape) == 2 and shape[1] >= 2
-
-    def _validate_soft_targets(self, Y, n_classes=None):
-        """Check ``Y`` (n, K): finite, non-negative, rows summing to 1.
-
-        Both within ``_ROW_SUM_ATOL``: entries in ``[-atol, 0)`` become 0 in
-        a new array (the caller's is never modified).
-        """
-        Y = check_array(Y, dtype=np.float64, input_name="y")
-        if n_classes is not None and Y.shape[1] != n_classes:
-            raise ValueError(
-                f"Soft targets Y have {Y.shape[1]} columns, but the model has "
-                f"{n_classes} classes: one column per class is needed."
-            )
-        if np.any(Y < 0):
-            if np.any(Y < -_ROW_SUM_ATOL):
-                i, k = np.argwhere(Y < -_ROW_SUM_ATOL)[0]
-                raise ValueError(
-                    "Soft targets Y must be non-negative class probabilities; "
-                    f"Y[{i}, {k}] = {float(Y[i, k])!r}."
-                )
-            # Rounding below zero (e.g. 1 - sum of the other entries) gets the
-            # row sums' tolerance; clipped in a new array, never in the user's.
-            Y = np.maximum(Y, 0.0)
-        sums = Y.sum(axis=1)
-        bad = np.flatnonzero(np.abs(sums - 1.0) > _ROW_SUM_ATOL)
-        if bad.size:
-            raise ValueError(
-                "Each row of the soft targets Y must sum to 1 (within "
-                f"{_ROW_SUM_ATOL:g}); row {bad[0]} sums to {float(sums[bad[0]]):.10g} "
-                f"({bad.size} such rows)."
-            )
-        return Y
-
-    def _class_weights(self, y_codes, Y, sample_weight):
-        """Per-class weights (K,) from ``class_weight``, for codes or soft Y."""
-        if self.class_weight != "balanced":  # a dict
-            return compute_class_weight(
-                self.class_weight, classes=self.classes_, y=self.classes_
-            )
-        # "balanced": S / (K * weighted count of each class), scikit-learn's
-        # formula since 1.8 (computed here so that it holds on older versions).
-        # Soft targets count a row as Y_ik of class k.
-        K = self.classes_.shape[0]
-        if Y is None:
-            counts = np.bincount(y_codes, weights=sample_weight, minlength=K)
-        else:
-            counts = sample_weight @ Y
-        safe = np.where(counts > 0, counts, 1.0)
-        return np.where(counts > 0, counts.sum() / (K * safe), 0.0)
-
     def _validate_fit_input(self, X, y, sample_weight, reset=True, classes=None):
         """Validated ``(X, target, sample_weight)``; sets ``classes_`` if reset.
 
         ``target`` is the class codes (n,) or the soft targets (n, K).
         """
-        if self._is_soft(y):
+        if is_soft(y):
             X = self._validate_X(X, reset=reset)
             columns = getattr(y, "columns", None)
-            Y = self._validate_soft_targets(
+            Y = validate_soft_targets(
                 y, n_classes=None if reset else self.classes_.shape[0]
             )
             check_consistent_length(X, Y)
             if reset and classes is not None:
-                self.classes_ = self._soft_classes(classes, Y.shape[1], columns)
+                self.classes_ = soft_classes(classes, Y.shape[1], columns)
             elif reset:
                 self.classes_ = (
                     np.asarray(columns)
@@ -425,11 +370,9 @@ or float, default="auto"
             check_classification_targets(y)
             Y = None
             if classes is not None or not reset:
-                y_codes = self._encode_with_known_classes(y)
+                y_codes = encode_with_known_classes(y, self.classes_)
             else:
-                le = LabelEncoder()
-                y_codes = le.fit_transform(y)
-                self.classes_ = le.classes_
+                self.classes_, y_codes = encode_labels(y)
         if self.classes_.shape[0] < 2:
             raise ValueError(
                 "This solver needs samples of at least 2 classes in the data, but "
@@ -443,65 +386,10 @@ or float, default="auto"
                 "Sample weights must contain at least one non-zero number."
             )
         if self.class_weight is not None:
-            cw = self._class_weights(y_codes, Y, sample_weight)
-            if Y is None:
-                sample_weight *= cw[y_codes]
-            else:
-                # A soft row equals its one-hot copies weighted by Y_ik * w_k.
-                Yw = Y * cw
-                row = Yw.sum(axis=1)
-                sample_weight *= row
-                Y = np.divide(
-                    Yw,
-                    row[:, None],
-                    out=np.full_like(Yw, 1 / Y.shape[1]),
-                    where=row[:, None] > 0,
-                )
-            if not np.any(sample_weight > 0):
-                raise ValueError(
-                    "Sample weights times class weights are all zero: nothing to fit."
-                )
+            Y, sample_weight = apply_class_weight(
+                self.class_weight, self.classes_, y_codes, Y, sample_weight
+            )
         return X, (y_codes if Y is None else Y), sample_weight
-
-    @staticmethod
-    def _soft_classes(classes, n_columns, columns):
-        """``classes`` given with soft targets: the names of ``Y``'s columns.
-
-        Column ``k`` of ``Y`` is class ``classes_[k]``, and ``classes_`` is
-        sorted, so ``classes`` must be sorted, one entry per column, and equal
-        to the column names of a DataFrame ``Y``.
-        """
-        given = np.asarray(classes)
-        if given.ndim != 1 or given.shape[0] != n_columns:
-            raise ValueError(
-                f"`classes={given.tolist()}` has {given.size} entries, but the "
-                f"soft targets Y have {n_columns} columns: with soft targets, "
-                "classes names the columns of Y, one per class."
-            )
-        if not np.array_equal(np.unique(given), given):
-            raise ValueError(
-                f"`classes={given.tolist()}` must be sorted and unique with soft "
-                "targets: column k of Y is classes_[k], and classes_ is sorted."
-            )
-        if columns is not None and not np.array_equal(np.asarray(columns), given):
-            raise ValueError(
-                f"`classes={given.tolist()}` is not the column names of Y: "
-                f"{np.asarray(columns).tolist()}."
-            )
-        return given
-
-    def _encode_with_known_classes(self, y):
-        """Codes of ``y`` in the known ``classes_``; unknown labels raise."""
-        y = np.asarray(y)
-        codes = np.searchsorted(self.classes_, y)
-        codes = np.clip(codes, 0, self.classes_.shape[0] - 1)
-        unknown = self.classes_[codes] != y
-        if np.any(unknown):
-            raise ValueError(
-                f"The labels {np.unique(y[unknown]).tolist()} are not in "
-                f"classes {self.classes_.tolist()}."
-            )
-        return codes
 
     # ------------------------------------------------------------ objective
     def _objective(self, X, target, sample_weight):
@@ -924,7 +812,7 @@ or float, default="auto"
         first = not hasattr(self, "coef_")
         if first:
             self._validate_params()
-            if classes is None and not self._is_soft(y):
+            if classes is None and not is_soft(y):
                 raise ValueError(
                     "classes must be passed on the first call to partial_fit."
                 )
