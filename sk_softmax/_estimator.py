@@ -1,6 +1,5 @@
 """The :class:`SoftmaxRegression` estimator: API and input validation."""
 
-import copy
 import functools
 import warnings
 from numbers import Integral, Real
@@ -9,8 +8,6 @@ import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
@@ -23,8 +20,8 @@ from sklearn.utils.validation import (
 
 from ._callbacks import CallbackSupportMixin, IterationCallbacks
 from ._convergence import convergence_message
+from ._fit import FitSettings, fit_solver, partial_fit_epoch, start_sgd_run
 from ._objective import SoftmaxCrossEntropyL2
-from ._solvers import SGDState, SolverResult, gradient_descent, lbfgs, newton_cg, sgd
 from ._targets import (
     apply_class_weight,
     encode_labels,
@@ -430,48 +427,6 @@ or float, default="auto"
             return self._fitted_params()
         return np.zeros(objective.n_params, dtype=np.float64)
 
-    def _schedule(self, solver):
-        """The learning-rate schedule of ``"gd"`` / ``"sgd"`` and a fixed step."""
-        lr = self.learning_rate
-        if not isinstance(lr, str):
-            return "constant", float(lr)
-        if lr == "auto":
-            # partial_fit's calls see different chunks: "adaptive" would
-            # compare their losses (and collapse the step, issue 10, item 12).
-            auto = {"gd": "constant", "sgd": "adaptive", "partial_fit": "optimal"}
-            return auto[solver], None
-        if solver == "gd" and lr != "constant":
-            raise ValueError(
-                f"learning_rate={lr!r} is a schedule for solver='sgd'; "
-                "solver='gd' takes 'auto', 'constant' or a float."
-            )
-        return lr, None
-
-    def _initial_step(self, objective, fixed_step):
-        if fixed_step is not None:
-            return fixed_step
-        if self.learning_rate_init == "auto":
-            L = objective.lipschitz_bound()
-            # L == 0 only when X (with its intercept column) is all zeros and
-            # C = inf: the scores are 0 for every w, so the objective is
-            # constant, its gradient zero, and any step is safe; 1 is used.
-            if L == 0:
-                return 1.0
-            # Features of order 1e154 and beyond: 1 / L underflows (to 0 or
-            # a subnormal number without precision), no step can be taken.
-            if not 1.0 / L >= np.finfo(np.float64).tiny:
-                X = objective.X
-                scale = float(abs(X).max())
-                raise ValueError(
-                    f"solver={self.solver!r} cannot take a gradient step on "
-                    f"features this large (largest |X| = {scale:.3g}): the "
-                    f"gradient's Lipschitz bound L = {L:.3g} leaves no "
-                    "float64 step 1 / L. Scale the features, e.g. with "
-                    "sklearn.preprocessing.StandardScaler."
-                )
-            return 1.0 / L
-        return float(self.learning_rate_init)
-
     def _attributes(self, objective, dtype):
         """``w -> {coef_, intercept_}``, as the fitted model would hold them."""
 
@@ -542,45 +497,15 @@ or float, default="auto"
         callbacks = IterationCallbacks(
             self, X, y, metadata, max_iter, self._attributes(objective, X.dtype), w0
         )
-        self.learning_rate_ = None
-        self.validation_scores_ = None
-        self._sgd_run = None
-        common = dict(max_iter=max_iter, verbose=self.verbose, callback=callbacks)
-        if self.solver == "lbfgs":
-            # w0 is not used after this: the solver may reuse its memory.
-            # An objective that runs threads on every allowed core gets an
-            # L-BFGS that makes no BLAS call (see lbfgs's use_blas).
-            result = lbfgs(
-                objective.loss_gradient,
-                w0,
-                tol=self.tol,
-                overwrite_w0=True,
-                use_blas=objective.n_workers() <= 1,
-                **common,
-            )
-            if (
-                not result.converged
-                and not result.stopped_by_callback
-                and result.n_iter < max_iter
-                and X.dtype == np.float64
-                and np.isfinite(result.fun)
-            ):
-                result = self._newton_polish(objective, result, max_iter, common)
-        elif self.solver == "gd":
-            _, fixed_step = self._schedule("gd")
-            step = self._initial_step(objective, fixed_step)
-            self.learning_rate_ = step
-            result = gradient_descent(
-                objective.loss_gradient,
-                w0,
-                step=step,
-                tol=self.tol,
-                momentum=self.momentum,
-                nesterov=self.nesterovs_momentum,
-                **common,
-            )
-        else:
-            result = self._fit_sgd(X, target, sample_weight, objective, w0, common)
+        early_stopping = self.solver == "sgd" and self.early_stopping
+        self.validation_scores_ = [] if early_stopping else None  # filled per epoch
+        result, self.learning_rate_, self._sgd_run = fit_solver(
+            objective,
+            w0,  # not used after this: the solver may reuse its memory
+            FitSettings.from_estimator(self, max_iter),
+            callback=callbacks,
+            validation_scores=self.validation_scores_,
+        )
         callbacks.close(result.x)
         if not np.isfinite(max_abs(result.x)):
             raise ValueError(self._diverged_message(result.message))
@@ -604,42 +529,6 @@ or float, default="auto"
         self.n_iter_ = int(result.n_iter)
         self.loss_curve_ = list(result.loss_curve)
         return self
-
-    def _newton_polish(self, objective, result, max_iter, common):
-        """Finish an L-BFGS run that stopped short of ``tol`` with Newton-CG.
-
-        L-BFGS-B also stops when an iteration reduces the objective by less
-        than ``64 * eps`` relatively (``LogisticRegression``'s ``ftol``), which
-        at a tight ``tol`` (about 1e-8 and below) often happens first: measured
-        on standardised digits, both estimators then stop 1.5e-6 (C=1) to 6e-6
-        (C=10) away from the optimum in probability. Inexact Newton iterations
-        with the exact Hessian-vector product reach ``tol``, usually in one
-        iteration whose conjugate gradients stop as soon as the predicted
-        gradient is within ``tol / 2``. float32 data are not polished: their
-        gradients cannot resolve such a ``tol``.
-        """
-        polish = newton_cg(
-            objective.loss_gradient,
-            objective.hessian_product,
-            result.x,
-            tol=self.tol,
-            max_iter=max_iter - result.n_iter,
-            verbose=common["verbose"],
-            callback=common["callback"],
-            first_iter=result.n_iter + 1,
-        )
-        if polish.n_iter == 0:  # no step accepted: keep L-BFGS's own result
-            return result
-        return SolverResult(
-            x=polish.x,
-            fun=polish.fun,
-            grad_max=polish.grad_max,
-            n_iter=result.n_iter + polish.n_iter,
-            loss_curve=result.loss_curve + polish.loss_curve,
-            converged=polish.converged,
-            message=f"L-BFGS: {result.message}; then Newton-CG: {polish.message}",
-            stopped_by_callback=polish.stopped_by_callback,
-        )
 
     def _diverged_message(self, detail, method="fit"):
         """The error for a solver run whose parameters became non-finite.
@@ -668,66 +557,6 @@ or float, default="auto"
             else f"SoftmaxRegression(solver={self.solver!r}).fit"
         )
         return f"{where} found no finite model: {detail}. {advice}"
-
-    def _batch_size(self, n_samples):
-        if self.batch_size == "auto":
-            return min(200, n_samples)
-        return min(self.batch_size, n_samples)
-
-    def _fit_sgd(self, X, target, sample_weight, objective, w0, common):
-        """``solver="sgd"``: epochs of mini-batch SGD, optional early stopping."""
-        rng = check_random_state(self.random_state)
-        schedule, fixed_step = self._schedule("sgd")
-        step0 = self._initial_step(objective, fixed_step)
-        l2 = objective.l2_reg_strength  # 1 / (C S), S of all rows
-        train = None  # all rows
-        validation_score = None
-        if self.early_stopping:
-            stratify = target if target.ndim == 1 else None
-            train, val = train_test_split(
-                np.arange(X.shape[0]),
-                test_size=self.validation_fraction,
-                random_state=rng,
-                stratify=stratify,
-            )
-            # Split by index: the training rows stay in X (a copy of them was
-            # 90% of X at the memory peak); the validation rows are copied
-            # (validation_fraction of X) and scored once per epoch.
-            train, val = np.sort(train), np.sort(val)
-            l2 *= sample_weight.sum() / sample_weight[train].sum()
-            X_val = X[val]
-            y_val = target[val] if target.ndim == 1 else target[val].argmax(axis=1)
-            self.validation_scores_ = []
-
-            def validation_score(w):
-                coef, intercept = objective.unpack(w)
-                Z = safe_sparse_dot(X_val, coef.T.astype(X.dtype)) + intercept
-                score = float(np.mean(np.argmax(Z, axis=1) == y_val))
-                self.validation_scores_.append(score)
-                return score
-
-        n_train = X.shape[0] if train is None else train.shape[0]
-        result, state = sgd(
-            objective.minibatch(train),
-            n_train,
-            w0,
-            batch_size=self._batch_size(n_train),
-            schedule=schedule,
-            step0=step0,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            power_t=self.power_t,
-            momentum=self.momentum,
-            nesterov=self.nesterovs_momentum,
-            rng=rng if self.shuffle else None,
-            validation_score=validation_score,
-            mu=l2,
-            **common,
-        )
-        self.learning_rate_ = state.step
-        # partial_fit continues this run (momentum, schedule state, shuffling).
-        self._sgd_run = dict(state=state, step0=step0, rng=rng)
-        return result
 
     @_keep_fitted_state_on_error
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -834,37 +663,13 @@ or float, default="auto"
             self.n_iter_, self.loss_curve_ = 0, []
         else:
             w = self._fitted_params()
-        schedule, fixed_step = self._schedule("partial_fit")
+        settings = FitSettings.from_estimator(self, max_iter=1)
         if getattr(self, "_sgd_run", None) is None:  # first SGD epoch
-            step0 = self._initial_step(objective, fixed_step)
-            self._sgd_run = dict(
-                state=SGDState(step=step0),
-                step0=step0,
-                rng=check_random_state(self.random_state),
-            )
-        run = self._sgd_run
-        # On a copy: a diverging epoch must not leave its state behind.
-        result, state = sgd(
-            objective.minibatch(),
-            X.shape[0],
-            w,
-            batch_size=self._batch_size(X.shape[0]),
-            schedule=schedule,
-            step0=run["step0"],
-            max_iter=1,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            power_t=self.power_t,
-            momentum=self.momentum,
-            nesterov=self.nesterovs_momentum,
-            rng=run["rng"] if self.shuffle else None,
-            state=copy.deepcopy(run["state"]),
-            verbose=self.verbose,
-            mu=objective.l2_reg_strength,  # 1 / (C S) of this call's data
-        )
+            self._sgd_run = start_sgd_run(objective, settings)
+        result, state = partial_fit_epoch(objective, w, settings, self._sgd_run)
         if not np.isfinite(max_abs(result.x)):
             raise ValueError(self._diverged_message(result.message, "partial_fit"))
-        run["state"] = state
+        self._sgd_run.state = state
         self._set_fitted(objective, result.x, X.dtype)
         self.learning_rate_ = state.step
         self.validation_scores_ = None

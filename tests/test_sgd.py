@@ -85,7 +85,7 @@ def test_sgd_schedules(digits, learning_rate):
         clf.fit(X, y, sample_weight=np.ones(len(y)))
     assert clf.score(X, y) > 0.97
     if learning_rate == "invscaling":
-        assert clf.learning_rate_ < 1.0 / clf._sgd_run["step0"]
+        assert clf.learning_rate_ < 1.0 / clf._sgd_run.step0
     if learning_rate == 0.05:
         assert clf.learning_rate_ == 0.05
 
