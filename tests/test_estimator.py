@@ -98,10 +98,8 @@ def test_newton_polish_reaches_tight_tol_where_lbfgs_stops():
         SoftmaxRegression(C=10.0, tol=1e-10).fit(X.astype(np.float32), y)
 
 
-def test_newton_finish_solves_only_as_far_as_tol_needs(monkeypatch):
-    # The finish's conjugate gradients stop once the predicted gradient is
-    # within tol / 2. Measured on standardised digits, C=100, tol=1e-10: 49
-    # Hessian-vector products (scipy's trust-ncg, used before: 163).
+def count_hessian_products(monkeypatch):
+    """A list that grows by one per Hessian-vector product of the objective."""
     from sk_softmax._objective import SoftmaxCrossEntropyL2
 
     products = []
@@ -112,6 +110,14 @@ def test_newton_finish_solves_only_as_far_as_tol_needs(monkeypatch):
         return lambda v: products.append(1) or hessp(v)
 
     monkeypatch.setattr(SoftmaxCrossEntropyL2, "hessian_product", counting)
+    return products
+
+
+def test_newton_finish_solves_only_as_far_as_tol_needs(monkeypatch):
+    # The finish's conjugate gradients stop once the predicted gradient is
+    # within tol / 2. Measured on standardised digits, C=100, tol=1e-10: 49
+    # Hessian-vector products (scipy's trust-ncg, used before: 163).
+    products = count_hessian_products(monkeypatch)
     X, y = standardised("digits")
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
@@ -126,16 +132,7 @@ def test_tol_0_stops_once_no_progress_is_possible(monkeypatch):
     # rounding-level steps until max_iter (issue shape 20000 x 50: 216
     # iterations, 8134 Hessian products, 23 s; LogisticRegression(tol=0)
     # 0.05 s) and shifted the intercepts by a common constant (~90 here).
-    from sk_softmax._objective import SoftmaxCrossEntropyL2
-
-    products = []
-    hessian_product = SoftmaxCrossEntropyL2.hessian_product
-
-    def counting(self, w):
-        hessp = hessian_product(self, w)
-        return lambda v: products.append(1) or hessp(v)
-
-    monkeypatch.setattr(SoftmaxCrossEntropyL2, "hessian_product", counting)
+    products = count_hessian_products(monkeypatch)
     X = np.random.RandomState(0).randn(5000, 50)
     y = np.arange(5000) % 5
     ref = SoftmaxRegression(tol=1e-14, max_iter=100).fit(X, y)
