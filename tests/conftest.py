@@ -10,6 +10,10 @@ import pytest
 import scipy.sparse as sp
 from scipy.special import log_softmax, softmax
 
+# Not a doctest module: --doctest-modules would import this file as the module
+# "conftest", which docs/conftest.py already is.
+collect_ignore = ["conftest.py"]
+
 # Default problem shape: a row count that no chunk size used in the tests
 # divides, a few features and classes.
 N, D, K = 53, 6, 4
