@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
 )
 
 from ._callbacks import CallbackSupportMixin, IterationCallbacks
-from ._convergence import convergence_message
+from ._convergence import convergence_message, diverged_message
 from ._fit import FitSettings, fit_solver, partial_fit_epoch, start_sgd_run
 from ._objective import SoftmaxCrossEntropyL2
 from ._targets import (
@@ -508,7 +508,7 @@ or float, default="auto"
         )
         callbacks.close(result.x)
         if not np.isfinite(max_abs(result.x)):
-            raise ValueError(self._diverged_message(result.message))
+            raise ValueError(diverged_message(self.get_params(), result.message))
         if not result.converged:
             scores = self.validation_scores_
             warnings.warn(
@@ -529,34 +529,6 @@ or float, default="auto"
         self.n_iter_ = int(result.n_iter)
         self.loss_curve_ = list(result.loss_curve)
         return self
-
-    def _diverged_message(self, detail, method="fit"):
-        """The error for a solver run whose parameters became non-finite.
-
-        Raised rather than warned (as ``SGDClassifier`` and ``MLPClassifier``
-        do): the last finite iterate of a diverging run is no model either.
-        """
-        if not isinstance(self.learning_rate, str):
-            advice = (
-                "Lower learning_rate, or use learning_rate='auto' with "
-                "learning_rate_init='auto' (a 1 / L step from the data)."
-            )
-        elif self.learning_rate_init != "auto":
-            advice = (
-                "Lower learning_rate_init, or use learning_rate_init='auto' "
-                "(a 1 / L step from the data)."
-            )
-        else:
-            advice = (
-                "Scale the data (e.g. StandardScaler), or set a lower "
-                "learning_rate_init."
-            )
-        where = (
-            "SoftmaxRegression.partial_fit"  # always SGD, whatever the solver
-            if method == "partial_fit"
-            else f"SoftmaxRegression(solver={self.solver!r}).fit"
-        )
-        return f"{where} found no finite model: {detail}. {advice}"
 
     @_keep_fitted_state_on_error
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -668,7 +640,9 @@ or float, default="auto"
             self._sgd_run = start_sgd_run(objective, settings)
         result, state = partial_fit_epoch(objective, w, settings, self._sgd_run)
         if not np.isfinite(max_abs(result.x)):
-            raise ValueError(self._diverged_message(result.message, "partial_fit"))
+            raise ValueError(
+                diverged_message(self.get_params(), result.message, "partial_fit")
+            )
         self._sgd_run.state = state
         self._set_fitted(objective, result.x, X.dtype)
         self.learning_rate_ = state.step

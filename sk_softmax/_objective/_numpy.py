@@ -592,41 +592,54 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         beyond ~1e154 would otherwise overflow the Gram matrix to inf (and
         its eigenvalue solver fail) even where ``L`` itself is finite.
         """
-        X, sw = self.X, self.sw.astype(np.float64)
-        fi = self.fit_intercept
-        d = self.n_features
         a = max(1.0, self.max_abs_feature())
-        sqrt_sw = np.sqrt(sw) / a  # the intercept column of M / a
-        if d + fi <= 2048 and self.n_samples * (d + fi) ** 2 <= 2e10:
-            gram = np.zeros((d + fi, d + fi), dtype=np.float64)
-            for sl in self._chunks():
-                Xc = X[sl]
-                Xc = Xc.toarray() if sp.issparse(Xc) else Xc
-                M = np.asarray(Xc, dtype=np.float64) * sqrt_sw[sl, None]
-                if fi:
-                    M = np.hstack([M, sqrt_sw[sl, None]])
-                gram += M.T @ M
-            lam = float(np.linalg.eigvalsh(gram)[-1]) * (1 + 1e-8)
-        else:
-            if sp.issparse(X):
-                A = sp.diags(sqrt_sw) @ abs(X)
-                row_sq = np.asarray(A.multiply(A).sum(axis=1)).ravel()
-                row_abs = np.asarray(A.sum(axis=1)).ravel()
-                col_abs = np.asarray(A.sum(axis=0)).ravel()
-            else:
-                row_sq = np.zeros(self.n_samples)
-                row_abs = np.zeros(self.n_samples)
-                col_abs = np.zeros(d)
-                for sl in self._chunks():
-                    A = np.abs(np.asarray(X[sl], dtype=np.float64)) * sqrt_sw[sl, None]
-                    row_sq[sl] = np.einsum("ij,ij->i", A, A)
-                    row_abs[sl] = A.sum(axis=1)
-                    col_abs += A.sum(axis=0)
-            trace = row_sq.sum() + (float(sqrt_sw @ sqrt_sw) if fi else 0.0)
-            if fi:
-                row_abs = row_abs + sqrt_sw
-                col_abs = np.append(col_abs, sqrt_sw.sum())
-            holder = float(row_abs.max() * col_abs.max())
-            lam = min(trace, holder)
+        chunks = list(self._chunks())
+        lam = _lambda_max_weighted_gram(
+            self.X, self.sw.astype(np.float64), self.fit_intercept, chunks, a
+        )
         # Python floats: a product beyond the float64 range is inf, silently.
         return 0.5 * lam * a * a
+
+
+def _lambda_max_weighted_gram(X, sw, fi, chunks, a):
+    """An upper bound of ``lambda_max(M^T M) / a^2``, ``M = diag(sqrt(sw)) [X, 1]``.
+
+    See :meth:`SoftmaxCrossEntropyL2._data_lipschitz_bound`: exact from the
+    Gram matrix of ``M / a`` (accumulated over the row ``chunks``) for
+    moderate ``d``, else ``min(trace, ||M / a||_1 ||M / a||_inf)``; ``fi``
+    adds the intercept column.
+    """
+    d = X.shape[1]
+    sqrt_sw = np.sqrt(sw) / a  # the intercept column of M / a
+    if d + fi <= 2048 and X.shape[0] * (d + fi) ** 2 <= 2e10:
+        gram = np.zeros((d + fi, d + fi), dtype=np.float64)
+        for sl in chunks:
+            Xc = X[sl]
+            Xc = Xc.toarray() if sp.issparse(Xc) else Xc
+            M = np.asarray(Xc, dtype=np.float64) * sqrt_sw[sl, None]
+            if fi:
+                M = np.hstack([M, sqrt_sw[sl, None]])
+            gram += M.T @ M
+        lam = float(np.linalg.eigvalsh(gram)[-1]) * (1 + 1e-8)
+    else:
+        if sp.issparse(X):
+            A = sp.diags(sqrt_sw) @ abs(X)
+            row_sq = np.asarray(A.multiply(A).sum(axis=1)).ravel()
+            row_abs = np.asarray(A.sum(axis=1)).ravel()
+            col_abs = np.asarray(A.sum(axis=0)).ravel()
+        else:
+            row_sq = np.zeros(X.shape[0])
+            row_abs = np.zeros(X.shape[0])
+            col_abs = np.zeros(d)
+            for sl in chunks:
+                A = np.abs(np.asarray(X[sl], dtype=np.float64)) * sqrt_sw[sl, None]
+                row_sq[sl] = np.einsum("ij,ij->i", A, A)
+                row_abs[sl] = A.sum(axis=1)
+                col_abs += A.sum(axis=0)
+        trace = row_sq.sum() + (float(sqrt_sw @ sqrt_sw) if fi else 0.0)
+        if fi:
+            row_abs = row_abs + sqrt_sw
+            col_abs = np.append(col_abs, sqrt_sw.sum())
+        holder = float(row_abs.max() * col_abs.max())
+        lam = min(trace, holder)
+    return lam
