@@ -1,4 +1,5 @@
-"""The text of the ``ConvergenceWarning`` of :meth:`SoftmaxRegression.fit`."""
+"""The texts of a fit that fell short: the ``ConvergenceWarning`` of
+:meth:`SoftmaxRegression.fit` and the error of a run that diverged."""
 
 import numpy as np
 
@@ -107,3 +108,45 @@ def convergence_message(
         advice[-1] = "or " + advice[-1]
     text = (", " if len(advice) > 2 else " ").join(advice)
     return f"{head} {text[0].upper()}{text[1:]}."
+
+
+def diverged_message(params, detail, method="fit"):
+    """The error for a solver run whose parameters became non-finite.
+
+    Raised rather than warned (as ``SGDClassifier`` and ``MLPClassifier``
+    do): the last finite iterate of a diverging run is no model either.
+
+    Parameters
+    ----------
+    params : dict
+        The estimator's parameters (``solver``, ``learning_rate``,
+        ``learning_rate_init``).
+    detail : str
+        The solver's message.
+    method : {"fit", "partial_fit"}, default="fit"
+        The method that ran.
+
+    Returns
+    -------
+    message : str
+    """
+    if not isinstance(params["learning_rate"], str):
+        advice = (
+            "Lower learning_rate, or use learning_rate='auto' with "
+            "learning_rate_init='auto' (a 1 / L step from the data)."
+        )
+    elif params["learning_rate_init"] != "auto":
+        advice = (
+            "Lower learning_rate_init, or use learning_rate_init='auto' "
+            "(a 1 / L step from the data)."
+        )
+    else:
+        advice = (
+            "Scale the data (e.g. StandardScaler), or set a lower learning_rate_init."
+        )
+    where = (
+        "SoftmaxRegression.partial_fit"  # always SGD, whatever the solver
+        if method == "partial_fit"
+        else f"SoftmaxRegression(solver={params['solver']!r}).fit"
+    )
+    return f"{where} found no finite model: {detail}. {advice}"

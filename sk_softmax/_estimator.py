@@ -1,6 +1,5 @@
 """The :class:`SoftmaxRegression` estimator: API and input validation."""
 
-import copy
 import functools
 import warnings
 from numbers import Integral, Real
@@ -9,25 +8,28 @@ import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
-    check_array,
     check_consistent_length,
     check_is_fitted,
     validate_data,
 )
 
 from ._callbacks import CallbackSupportMixin, IterationCallbacks
-from ._convergence import convergence_message
+from ._convergence import convergence_message, diverged_message
+from ._fit import FitSettings, fit_solver, partial_fit_epoch, start_sgd_run
 from ._objective import SoftmaxCrossEntropyL2
-from ._solvers import SGDState, SolverResult, gradient_descent, lbfgs, newton_cg, sgd
+from ._targets import (
+    apply_class_weight,
+    encode_labels,
+    encode_with_known_classes,
+    is_soft,
+    soft_classes,
+    validate_soft_targets,
+)
 from ._vector import max_abs
 
 __all__ = ["SoftmaxRegression"]
@@ -37,9 +39,6 @@ __all__ = ["SoftmaxRegression"]
 # "sgd" counts epochs, with MLPClassifier's default.
 _DEFAULT_MAX_ITER = {"lbfgs": 1000, "gd": 10000, "sgd": 200}
 _SCHEDULES = {"constant", "invscaling", "adaptive", "optimal"}
-# Rows of soft targets must sum to 1 within this tolerance; entries down to
-# -_ROW_SUM_ATOL count as rounding and are clipped to 0.
-_ROW_SUM_ATOL = 1e-6
 # Private state that a fit or partial_fit sets beside the public attributes
 # ending in "_".
 _PRIVATE_FIT_STATE = ("_sgd_run", "_fit_classes")
@@ -334,77 +333,20 @@ or float, default="auto"
             reset=reset,
         )
 
-    @staticmethod
-    def _is_soft(y):
-        """A 2-D target with >= 2 columns is a matrix of class probabilities."""
-        shape = getattr(y, "shape", None)
-        if shape is None:  # a list, or an array-like without shape
-            shape = np.asarray(y, dtype=object).shape
-        return len(shape) == 2 and shape[1] >= 2
-
-    def _validate_soft_targets(self, Y, n_classes=None):
-        """Check ``Y`` (n, K): finite, non-negative, rows summing to 1.
-
-        Both within ``_ROW_SUM_ATOL``: entries in ``[-atol, 0)`` become 0 in
-        a new array (the caller's is never modified).
-        """
-        Y = check_array(Y, dtype=np.float64, input_name="y")
-        if n_classes is not None and Y.shape[1] != n_classes:
-            raise ValueError(
-                f"Soft targets Y have {Y.shape[1]} columns, but the model has "
-                f"{n_classes} classes: one column per class is needed."
-            )
-        if np.any(Y < 0):
-            if np.any(Y < -_ROW_SUM_ATOL):
-                i, k = np.argwhere(Y < -_ROW_SUM_ATOL)[0]
-                raise ValueError(
-                    "Soft targets Y must be non-negative class probabilities; "
-                    f"Y[{i}, {k}] = {float(Y[i, k])!r}."
-                )
-            # Rounding below zero (e.g. 1 - sum of the other entries) gets the
-            # row sums' tolerance; clipped in a new array, never in the user's.
-            Y = np.maximum(Y, 0.0)
-        sums = Y.sum(axis=1)
-        bad = np.flatnonzero(np.abs(sums - 1.0) > _ROW_SUM_ATOL)
-        if bad.size:
-            raise ValueError(
-                "Each row of the soft targets Y must sum to 1 (within "
-                f"{_ROW_SUM_ATOL:g}); row {bad[0]} sums to {float(sums[bad[0]]):.10g} "
-                f"({bad.size} such rows)."
-            )
-        return Y
-
-    def _class_weights(self, y_codes, Y, sample_weight):
-        """Per-class weights (K,) from ``class_weight``, for codes or soft Y."""
-        if self.class_weight != "balanced":  # a dict
-            return compute_class_weight(
-                self.class_weight, classes=self.classes_, y=self.classes_
-            )
-        # "balanced": S / (K * weighted count of each class), scikit-learn's
-        # formula since 1.8 (computed here so that it holds on older versions).
-        # Soft targets count a row as Y_ik of class k.
-        K = self.classes_.shape[0]
-        if Y is None:
-            counts = np.bincount(y_codes, weights=sample_weight, minlength=K)
-        else:
-            counts = sample_weight @ Y
-        safe = np.where(counts > 0, counts, 1.0)
-        return np.where(counts > 0, counts.sum() / (K * safe), 0.0)
-
     def _validate_fit_input(self, X, y, sample_weight, reset=True, classes=None):
         """Validated ``(X, target, sample_weight)``; sets ``classes_`` if reset.
 
         ``target`` is the class codes (n,) or the soft targets (n, K).
         """
-        if self._is_soft(y):
+        if is_soft(y):
             X = self._validate_X(X, reset=reset)
             columns = getattr(y, "columns", None)
-            Y = self._validate_soft_targets(
+            Y = validate_soft_targets(
                 y, n_classes=None if reset else self.classes_.shape[0]
             )
             check_consistent_length(X, Y)
             if reset and classes is not None:
-                self.classes_ = self._soft_classes(classes, Y.shape[1], columns)
+                self.classes_ = soft_classes(classes, Y.shape[1], columns)
             elif reset:
                 self.classes_ = (
                     np.asarray(columns)
@@ -425,11 +367,9 @@ or float, default="auto"
             check_classification_targets(y)
             Y = None
             if classes is not None or not reset:
-                y_codes = self._encode_with_known_classes(y)
+                y_codes = encode_with_known_classes(y, self.classes_)
             else:
-                le = LabelEncoder()
-                y_codes = le.fit_transform(y)
-                self.classes_ = le.classes_
+                self.classes_, y_codes = encode_labels(y)
         if self.classes_.shape[0] < 2:
             raise ValueError(
                 "This solver needs samples of at least 2 classes in the data, but "
@@ -443,119 +383,23 @@ or float, default="auto"
                 "Sample weights must contain at least one non-zero number."
             )
         if self.class_weight is not None:
-            cw = self._class_weights(y_codes, Y, sample_weight)
-            if Y is None:
-                sample_weight *= cw[y_codes]
-            else:
-                # A soft row equals its one-hot copies weighted by Y_ik * w_k.
-                Yw = Y * cw
-                row = Yw.sum(axis=1)
-                sample_weight *= row
-                Y = np.divide(
-                    Yw,
-                    row[:, None],
-                    out=np.full_like(Yw, 1 / Y.shape[1]),
-                    where=row[:, None] > 0,
-                )
-            if not np.any(sample_weight > 0):
-                raise ValueError(
-                    "Sample weights times class weights are all zero: nothing to fit."
-                )
+            Y, sample_weight = apply_class_weight(
+                self.class_weight, self.classes_, y_codes, Y, sample_weight
+            )
         return X, (y_codes if Y is None else Y), sample_weight
 
-    @staticmethod
-    def _soft_classes(classes, n_columns, columns):
-        """``classes`` given with soft targets: the names of ``Y``'s columns.
-
-        Column ``k`` of ``Y`` is class ``classes_[k]``, and ``classes_`` is
-        sorted, so ``classes`` must be sorted, one entry per column, and equal
-        to the column names of a DataFrame ``Y``.
-        """
-        given = np.asarray(classes)
-        if given.ndim != 1 or given.shape[0] != n_columns:
-            raise ValueError(
-                f"`classes={given.tolist()}` has {given.size} entries, but the "
-                f"soft targets Y have {n_columns} columns: with soft targets, "
-                "classes names the columns of Y, one per class."
-            )
-        if not np.array_equal(np.unique(given), given):
-            raise ValueError(
-                f"`classes={given.tolist()}` must be sorted and unique with soft "
-                "targets: column k of Y is classes_[k], and classes_ is sorted."
-            )
-        if columns is not None and not np.array_equal(np.asarray(columns), given):
-            raise ValueError(
-                f"`classes={given.tolist()}` is not the column names of Y: "
-                f"{np.asarray(columns).tolist()}."
-            )
-        return given
-
-    def _encode_with_known_classes(self, y):
-        """Codes of ``y`` in the known ``classes_``; unknown labels raise."""
-        y = np.asarray(y)
-        codes = np.searchsorted(self.classes_, y)
-        codes = np.clip(codes, 0, self.classes_.shape[0] - 1)
-        unknown = self.classes_[codes] != y
-        if np.any(unknown):
-            raise ValueError(
-                f"The labels {np.unique(y[unknown]).tolist()} are not in "
-                f"classes {self.classes_.tolist()}."
-            )
-        return codes
-
     # ------------------------------------------------------------ objective
-    def _objective(self, X, target, sample_weight, C=None):
+    def _objective(self, X, target, sample_weight):
         return SoftmaxCrossEntropyL2(
             X,
             target,
             n_classes=self.classes_.shape[0],
             sample_weight=sample_weight,
-            C=self.C if C is None else C,
+            C=self.C,
             fit_intercept=self.fit_intercept,
             chunk_size=self.chunk_size,
             label_smoothing=self.label_smoothing,
         )
-
-    def _minibatch_objective(self, X, target, sample_weight, train=None):
-        """``f(w, rows) -> (loss, grad)``, an unbiased estimate of the objective.
-
-        With ``S`` the total weight, ``n`` the rows and ``B`` a batch,
-        ``f_B = n / (|B| S) * sum_{i in B} s_i CE_i + ||W||^2 / (2 C S)`` has
-        ``E[f_B] = f``: the penalty keeps its full-data scale in every batch,
-        so SGD and the full-batch solvers share one optimum.
-
-        ``train`` (sorted row indices, e.g. all but early stopping's
-        validation rows) restricts the objective to those rows without
-        copying them out of ``X``: ``rows`` then index ``train``, and only
-        each batch's own rows are gathered.
-        """
-        if train is not None:
-            # Row-sized (n,) copies, unlike X[train]; the batch's rows are the
-            # same as in a copied split, so the iterates are identical.
-            target, sample_weight = target[train], sample_weight[train]
-        n = sample_weight.shape[0]
-        S = float(sample_weight.sum())
-
-        def batch_fun(w, rows):
-            sw = sample_weight[rows]
-            S_B = float(sw.sum())
-            X_B = X[rows if train is None else train[rows]]
-            if S_B <= 0:  # only the penalty is left
-                obj = self._objective(X_B[:1], target[rows[:1]], None)
-                W, _ = obj.unpack(w)
-                l2 = 0.0 if np.isinf(self.C) else 1.0 / (self.C * S)
-                grad = np.zeros_like(w).reshape(obj.n_classes, -1)
-                grad[:, : W.shape[1]] = l2 * W
-                return 0.5 * l2 * float(np.vdot(W, W)), grad.ravel()
-            # The batch objective's own scaling is sum_B s CE / S_B plus
-            # ||W||^2 / (2 C_B S_B); C_B = C n / |B| and a factor
-            # r = n S_B / (|B| S) turn it into f_B.
-            obj = self._objective(X_B, target[rows], sw, C=self.C * n / len(rows))
-            f, g = obj.loss_gradient(w)
-            r = n * S_B / (len(rows) * S)
-            return r * f, r * g
-
-        return batch_fun
 
     def _fitted_params(self):
         """A new flat float64 parameter vector from ``coef_``/``intercept_``.
@@ -582,49 +426,6 @@ or float, default="auto"
         ):
             return self._fitted_params()
         return np.zeros(objective.n_params, dtype=np.float64)
-
-    def _schedule(self, solver):
-        """The learning-rate schedule of ``"gd"`` / ``"sgd"`` and a fixed step."""
-        lr = self.learning_rate
-        if not isinstance(lr, str):
-            return "constant", float(lr)
-        if lr == "auto":
-            # partial_fit's calls see different chunks: "adaptive" would
-            # compare their losses and collapse the step (measured: 4e-7
-            # after 100 passes over iris in 5 chunks).
-            auto = {"gd": "constant", "sgd": "adaptive", "partial_fit": "optimal"}
-            return auto[solver], None
-        if solver == "gd" and lr != "constant":
-            raise ValueError(
-                f"learning_rate={lr!r} is a schedule for solver='sgd'; "
-                "solver='gd' takes 'auto', 'constant' or a float."
-            )
-        return lr, None
-
-    def _initial_step(self, objective, fixed_step):
-        if fixed_step is not None:
-            return fixed_step
-        if self.learning_rate_init == "auto":
-            L = objective.lipschitz_bound()
-            # L == 0 only when X (with its intercept column) is all zeros and
-            # C = inf: the scores are 0 for every w, so the objective is
-            # constant, its gradient zero, and any step is safe; 1 is used.
-            if L == 0:
-                return 1.0
-            # Features of order 1e154 and beyond: 1 / L underflows (to 0 or
-            # a subnormal number without precision), no step can be taken.
-            if not 1.0 / L >= np.finfo(np.float64).tiny:
-                X = objective.X
-                scale = float(abs(X).max())
-                raise ValueError(
-                    f"solver={self.solver!r} cannot take a gradient step on "
-                    f"features this large (largest |X| = {scale:.3g}): the "
-                    f"gradient's Lipschitz bound L = {L:.3g} leaves no "
-                    "float64 step 1 / L. Scale the features, e.g. with "
-                    "sklearn.preprocessing.StandardScaler."
-                )
-            return 1.0 / L
-        return float(self.learning_rate_init)
 
     def _attributes(self, objective, dtype):
         """``w -> {coef_, intercept_}``, as the fitted model would hold them."""
@@ -696,48 +497,18 @@ or float, default="auto"
         callbacks = IterationCallbacks(
             self, X, y, metadata, max_iter, self._attributes(objective, X.dtype), w0
         )
-        self.learning_rate_ = None
-        self.validation_scores_ = None
-        self._sgd_run = None
-        common = dict(max_iter=max_iter, verbose=self.verbose, callback=callbacks)
-        if self.solver == "lbfgs":
-            # w0 is not used after this: the solver may reuse its memory.
-            # An objective that runs threads on every allowed core gets an
-            # L-BFGS that makes no BLAS call (see lbfgs's use_blas).
-            result = lbfgs(
-                objective.loss_gradient,
-                w0,
-                tol=self.tol,
-                overwrite_w0=True,
-                use_blas=objective.n_workers() <= 1,
-                **common,
-            )
-            if (
-                not result.converged
-                and not result.stopped_by_callback
-                and result.n_iter < max_iter
-                and X.dtype == np.float64
-                and np.isfinite(result.fun)
-            ):
-                result = self._newton_polish(objective, result, max_iter, common)
-        elif self.solver == "gd":
-            _, fixed_step = self._schedule("gd")
-            step = self._initial_step(objective, fixed_step)
-            self.learning_rate_ = step
-            result = gradient_descent(
-                objective.loss_gradient,
-                w0,
-                step=step,
-                tol=self.tol,
-                momentum=self.momentum,
-                nesterov=self.nesterovs_momentum,
-                **common,
-            )
-        else:
-            result = self._fit_sgd(X, target, sample_weight, objective, w0, common)
+        early_stopping = self.solver == "sgd" and self.early_stopping
+        self.validation_scores_ = [] if early_stopping else None  # filled per epoch
+        result, self.learning_rate_, self._sgd_run = fit_solver(
+            objective,
+            w0,  # not used after this: the solver may reuse its memory
+            FitSettings.from_estimator(self, max_iter),
+            callback=callbacks,
+            validation_scores=self.validation_scores_,
+        )
         callbacks.close(result.x)
         if not np.isfinite(max_abs(result.x)):
-            raise ValueError(self._diverged_message(result.message))
+            raise ValueError(diverged_message(self.get_params(), result.message))
         if not result.converged:
             scores = self.validation_scores_
             warnings.warn(
@@ -758,130 +529,6 @@ or float, default="auto"
         self.n_iter_ = int(result.n_iter)
         self.loss_curve_ = list(result.loss_curve)
         return self
-
-    def _newton_polish(self, objective, result, max_iter, common):
-        """Finish an L-BFGS run that stopped short of ``tol`` with Newton-CG.
-
-        L-BFGS-B also stops when an iteration reduces the objective by less
-        than ``64 * eps`` relatively (``LogisticRegression``'s ``ftol``), which
-        at a tight ``tol`` (about 1e-8 and below) often happens first: measured
-        on standardised digits, both estimators then stop 1.5e-6 (C=1) to 6e-6
-        (C=10) away from the optimum in probability. Inexact Newton iterations
-        with the exact Hessian-vector product reach ``tol``, usually in one
-        iteration whose conjugate gradients stop as soon as the predicted
-        gradient is within ``tol / 2``. float32 data are not polished: their
-        gradients cannot resolve such a ``tol``.
-        """
-        polish = newton_cg(
-            objective.loss_gradient,
-            objective.hessian_product,
-            result.x,
-            tol=self.tol,
-            max_iter=max_iter - result.n_iter,
-            verbose=common["verbose"],
-            callback=common["callback"],
-            first_iter=result.n_iter + 1,
-        )
-        if polish.n_iter == 0:  # no step accepted: keep L-BFGS's own result
-            return result
-        return SolverResult(
-            x=polish.x,
-            fun=polish.fun,
-            grad_max=polish.grad_max,
-            n_iter=result.n_iter + polish.n_iter,
-            loss_curve=result.loss_curve + polish.loss_curve,
-            converged=polish.converged,
-            message=f"L-BFGS: {result.message}; then Newton-CG: {polish.message}",
-            stopped_by_callback=polish.stopped_by_callback,
-        )
-
-    def _diverged_message(self, detail, method="fit"):
-        """The error for a solver run whose parameters became non-finite.
-
-        Raised rather than warned (as ``SGDClassifier`` and ``MLPClassifier``
-        do): the last finite iterate of a diverging run is no model either.
-        """
-        if not isinstance(self.learning_rate, str):
-            advice = (
-                "Lower learning_rate, or use learning_rate='auto' with "
-                "learning_rate_init='auto' (a 1 / L step from the data)."
-            )
-        elif self.learning_rate_init != "auto":
-            advice = (
-                "Lower learning_rate_init, or use learning_rate_init='auto' "
-                "(a 1 / L step from the data)."
-            )
-        else:
-            advice = (
-                "Scale the data (e.g. StandardScaler), or set a lower "
-                "learning_rate_init."
-            )
-        where = (
-            "SoftmaxRegression.partial_fit"  # always SGD, whatever the solver
-            if method == "partial_fit"
-            else f"SoftmaxRegression(solver={self.solver!r}).fit"
-        )
-        return f"{where} found no finite model: {detail}. {advice}"
-
-    def _batch_size(self, n_samples):
-        if self.batch_size == "auto":
-            return min(200, n_samples)
-        return min(self.batch_size, n_samples)
-
-    def _fit_sgd(self, X, target, sample_weight, objective, w0, common):
-        """``solver="sgd"``: epochs of mini-batch SGD, optional early stopping."""
-        rng = check_random_state(self.random_state)
-        schedule, fixed_step = self._schedule("sgd")
-        step0 = self._initial_step(objective, fixed_step)
-        l2 = objective.l2_reg_strength  # 1 / (C S), S of all rows
-        train = None  # all rows
-        validation_score = None
-        if self.early_stopping:
-            stratify = target if target.ndim == 1 else None
-            train, val = train_test_split(
-                np.arange(X.shape[0]),
-                test_size=self.validation_fraction,
-                random_state=rng,
-                stratify=stratify,
-            )
-            # Split by index: the training rows stay in X (a copy of them was
-            # 90% of X at the memory peak); the validation rows are copied
-            # (validation_fraction of X) and scored once per epoch.
-            train, val = np.sort(train), np.sort(val)
-            l2 *= sample_weight.sum() / sample_weight[train].sum()
-            X_val = X[val]
-            y_val = target[val] if target.ndim == 1 else target[val].argmax(axis=1)
-            self.validation_scores_ = []
-
-            def validation_score(w):
-                coef, intercept = objective.unpack(w)
-                Z = safe_sparse_dot(X_val, coef.T.astype(X.dtype)) + intercept
-                score = float(np.mean(np.argmax(Z, axis=1) == y_val))
-                self.validation_scores_.append(score)
-                return score
-
-        n_train = X.shape[0] if train is None else train.shape[0]
-        result, state = sgd(
-            self._minibatch_objective(X, target, sample_weight, train),
-            n_train,
-            w0,
-            batch_size=self._batch_size(n_train),
-            schedule=schedule,
-            step0=step0,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            power_t=self.power_t,
-            momentum=self.momentum,
-            nesterov=self.nesterovs_momentum,
-            rng=rng if self.shuffle else None,
-            validation_score=validation_score,
-            mu=l2,
-            **common,
-        )
-        self.learning_rate_ = state.step
-        # partial_fit continues this run (momentum, schedule state, shuffling).
-        self._sgd_run = dict(state=state, step0=step0, rng=rng)
-        return result
 
     @_keep_fitted_state_on_error
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -966,7 +613,7 @@ or float, default="auto"
         first = not hasattr(self, "coef_")
         if first:
             self._validate_params()
-            if classes is None and not self._is_soft(y):
+            if classes is None and not is_soft(y):
                 raise ValueError(
                     "classes must be passed on the first call to partial_fit."
                 )
@@ -988,37 +635,15 @@ or float, default="auto"
             self.n_iter_, self.loss_curve_ = 0, []
         else:
             w = self._fitted_params()
-        schedule, fixed_step = self._schedule("partial_fit")
+        settings = FitSettings.from_estimator(self, max_iter=1)
         if getattr(self, "_sgd_run", None) is None:  # first SGD epoch
-            step0 = self._initial_step(objective, fixed_step)
-            self._sgd_run = dict(
-                state=SGDState(step=step0),
-                step0=step0,
-                rng=check_random_state(self.random_state),
-            )
-        run = self._sgd_run
-        # On a copy: a diverging epoch must not leave its state behind.
-        result, state = sgd(
-            self._minibatch_objective(X, target, sample_weight),
-            X.shape[0],
-            w,
-            batch_size=self._batch_size(X.shape[0]),
-            schedule=schedule,
-            step0=run["step0"],
-            max_iter=1,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            power_t=self.power_t,
-            momentum=self.momentum,
-            nesterov=self.nesterovs_momentum,
-            rng=run["rng"] if self.shuffle else None,
-            state=copy.deepcopy(run["state"]),
-            verbose=self.verbose,
-            mu=objective.l2_reg_strength,  # 1 / (C S) of this call's data
-        )
+            self._sgd_run = start_sgd_run(objective, settings)
+        result, state = partial_fit_epoch(objective, w, settings, self._sgd_run)
         if not np.isfinite(max_abs(result.x)):
-            raise ValueError(self._diverged_message(result.message, "partial_fit"))
-        run["state"] = state
+            raise ValueError(
+                diverged_message(self.get_params(), result.message, "partial_fit")
+            )
+        self._sgd_run.state = state
         self._set_fitted(objective, result.x, X.dtype)
         self.learning_rate_ = state.step
         self.validation_scores_ = None

@@ -5,47 +5,12 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from scipy.special import log_softmax, softmax
 from threadpoolctl import threadpool_limits
 
-import sk_softmax._objective as objective_module
+import sk_softmax._objective._numpy as objective_module
 from sk_softmax._objective import SoftmaxCrossEntropyL2, auto_chunk_size
 
-N, D, K = 53, 6, 4
-
-
-def make_problem(sparse=False, soft=False, seed=0, dtype=np.float64):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((N, D))
-    if sparse:
-        X = sp.csr_matrix(X * (rng.random((N, D)) < 0.4))
-    X = X.astype(dtype)
-    if soft:
-        y = rng.random((N, K))
-        y /= y.sum(axis=1, keepdims=True)
-    else:
-        y = rng.integers(0, K, N)
-    sw = rng.uniform(0.1, 2.0, N)
-    sw[3] = 0.0  # a zero weight must be harmless
-    return X, y, sw
-
-
-def reference(X, y, sw, C, fit_intercept, w, eps=0.0):
-    """Unchunked float64 reference of the loss and gradient (one-hot Y)."""
-    Xd = X.toarray() if sp.issparse(X) else np.asarray(X)
-    Xd = Xd.astype(np.float64)
-    Wb = w.reshape(K, -1)
-    W, b = (Wb[:, :-1], Wb[:, -1]) if fit_intercept else (Wb, np.zeros(K))
-    Z = Xd @ W.T + b
-    Y = y if y.ndim == 2 else np.eye(K)[y]
-    T = (1 - eps) * Y + eps / K
-    S = sw.sum()
-    loss = -(sw[:, None] * T * log_softmax(Z, axis=1)).sum() / S
-    loss += (W**2).sum() / (2 * C * S)
-    G = sw[:, None] * (softmax(Z, axis=1) - T) / S
-    gW = G.T @ Xd + W / (C * S)
-    grad = np.hstack([gW, G.sum(axis=0)[:, None]]) if fit_intercept else gW
-    return loss, grad.ravel()
+N, D, K = 53, 6, 4  # the shape of conftest's make_problem
 
 
 def objective(X, y, sw, fit_intercept=True, chunk_size=None, eps=0.0, C=0.7):
@@ -71,13 +36,15 @@ def parallel(request, monkeypatch):
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("soft", [False, True], ids=["codes", "soft"])
 @pytest.mark.parametrize("eps", [0.0, 0.1])
-def test_chunked_equals_unchunked(sparse, fit_intercept, soft, eps, parallel):
+def test_chunked_equals_unchunked(
+    sparse, fit_intercept, soft, eps, parallel, make_problem, reference
+):
     X, y, sw = make_problem(sparse, soft)
     full = objective(X, y, sw, fit_intercept, chunk_size=N, eps=eps)
     rng = np.random.default_rng(1)
     w = rng.standard_normal(full.n_params)
     v = rng.standard_normal(full.n_params)
-    loss_ref, grad_ref = reference(X, y, sw, 0.7, fit_intercept, w, eps)
+    loss_ref, grad_ref = reference.loss_gradient(X, y, sw, 0.7, fit_intercept, w, eps)
     loss_full, grad_full = full.loss_gradient(w)
     np.testing.assert_allclose(loss_full, loss_ref, rtol=1e-12)
     np.testing.assert_allclose(grad_full, grad_ref, rtol=1e-10, atol=1e-13)
@@ -96,7 +63,7 @@ def test_chunked_equals_unchunked(sparse, fit_intercept, soft, eps, parallel):
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("soft", [False, True], ids=["codes", "soft"])
-def test_gradient_matches_finite_differences(sparse, soft):
+def test_gradient_matches_finite_differences(sparse, soft, make_problem):
     X, y, sw = make_problem(sparse, soft, seed=2)
     obj = objective(X, y, sw, chunk_size=7, eps=0.05)
     rng = np.random.default_rng(3)
@@ -113,7 +80,9 @@ def test_gradient_matches_finite_differences(sparse, soft):
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
-def test_hessian_product_matches_gradient_differences(sparse, fit_intercept):
+def test_hessian_product_matches_gradient_differences(
+    sparse, fit_intercept, make_problem
+):
     X, y, sw = make_problem(sparse, seed=4)
     obj = objective(X, y, sw, fit_intercept, chunk_size=7, eps=0.1)
     rng = np.random.default_rng(5)
@@ -129,7 +98,7 @@ def test_hessian_product_matches_gradient_differences(sparse, fit_intercept):
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-def test_float32_agrees_with_float64(sparse):
+def test_float32_agrees_with_float64(sparse, make_problem):
     X, y, sw = make_problem(sparse, seed=6)
     obj64 = objective(X, y, sw, chunk_size=7)
     obj32 = objective(X.astype(np.float32), y, sw, chunk_size=7)
@@ -149,17 +118,17 @@ def test_float32_agrees_with_float64(sparse):
     )
 
 
-def test_large_scores_do_not_overflow():
+def test_large_scores_do_not_overflow(make_problem, reference):
     X, y, sw = make_problem(seed=9)
     obj = objective(X * 1e4, y, sw, chunk_size=7)
     w = np.random.default_rng(10).standard_normal(obj.n_params)
     loss, grad = obj.loss_gradient(w)
     assert np.isfinite(loss) and np.all(np.isfinite(grad))
-    loss_ref, _ = reference(X * 1e4, y, sw, 0.7, True, w)
+    loss_ref, _ = reference.loss_gradient(X * 1e4, y, sw, 0.7, True, w)
     np.testing.assert_allclose(loss, loss_ref, rtol=1e-12)
 
 
-def test_threads_match_serial_exactly_for_a_fixed_split(monkeypatch):
+def test_threads_match_serial_exactly_for_a_fixed_split(monkeypatch, make_problem):
     # Same chunks, same grouping: results do not depend on thread timing.
     X, y, sw = make_problem(seed=11)
     obj = objective(X, y, sw, chunk_size=5)
@@ -171,7 +140,7 @@ def test_threads_match_serial_exactly_for_a_fixed_split(monkeypatch):
         np.testing.assert_array_equal(again[1], first[1])
 
 
-def test_user_blas_limit_makes_the_kernel_serial_and_is_kept(monkeypatch):
+def test_user_blas_limit_makes_the_kernel_serial_and_is_kept(monkeypatch, make_problem):
     from sk_softmax import _threadpool
 
     X, y, sw = make_problem(seed=13)
@@ -184,7 +153,7 @@ def test_user_blas_limit_makes_the_kernel_serial_and_is_kept(monkeypatch):
         assert all(lib.num_threads == 1 for lib in libs)
 
 
-def test_buffers_do_not_grow_with_n_samples():
+def test_buffers_do_not_grow_with_n_samples(make_problem):
     X, y, sw = make_problem(seed=14)
     obj = objective(X, y, sw, chunk_size=8)
     obj.loss_gradient(np.zeros(obj.n_params))
@@ -201,7 +170,7 @@ def test_auto_chunk_size_rule():
     assert obj.chunk_size == auto_chunk_size(10**4, 100, 20, 8)
 
 
-def test_lipschitz_bound_bounds_the_hessian():
+def test_lipschitz_bound_bounds_the_hessian(make_problem):
     X, y, sw = make_problem(seed=15)
     obj = objective(X, y, sw, chunk_size=7)
     w = np.random.default_rng(16).standard_normal(obj.n_params) * 0.1
@@ -238,7 +207,7 @@ def test_lipschitz_bound_of_huge_features_is_scaled_not_overflowed(sparse):
         assert bound(X * 1e200).lipschitz_bound() == np.inf
 
 
-def test_public_attributes():
+def test_public_attributes(make_problem):
     X, y, sw = make_problem()
     obj = objective(X, y, sw, chunk_size=7)
     assert obj.n_classes == K and obj.n_features == D

@@ -42,7 +42,7 @@ def test_minibatch_objectives_average_to_the_full_objective():
     clf = SoftmaxRegression(C=0.7)
     X_, target, sw_ = clf._validate_fit_input(X, y, sw)
     full = clf._objective(X_, target, sw_)
-    batch_fun = clf._minibatch_objective(X_, target, sw_)
+    batch_fun = full.minibatch()
     w = np.random.default_rng(1).normal(size=full.n_params) * 0.1
     f, g = full.loss_gradient(w)
     parts = [batch_fun(w, rows) for rows in np.split(np.arange(400), 8)]
@@ -85,7 +85,7 @@ def test_sgd_schedules(digits, learning_rate):
         clf.fit(X, y, sample_weight=np.ones(len(y)))
     assert clf.score(X, y) > 0.97
     if learning_rate == "invscaling":
-        assert clf.learning_rate_ < 1.0 / clf._sgd_run["step0"]
+        assert clf.learning_rate_ < 1.0 / clf._sgd_run.step0
     if learning_rate == 0.05:
         assert clf.learning_rate_ == 0.05
 
@@ -321,7 +321,7 @@ def _early_stopping_by_copies(clf, X, y):
         return scores[-1]
 
     result, _ = sgd(
-        clf._minibatch_objective(X[train], target[train], sw[train]),
+        clf._objective(X[train], target[train], sw[train]).minibatch(),
         len(train),
         np.zeros(objective.n_params),
         batch_size=min(200, len(train)),

@@ -172,3 +172,34 @@ def test_partial_fit_soft_targets_check_classes():
         SoftmaxRegression().partial_fit(X, frame, classes=["a", "b", "x"])
     ok = SoftmaxRegression().partial_fit(X, frame, classes=["a", "b", "c"])
     np.testing.assert_array_equal(ok.classes_, ["a", "b", "c"])
+
+
+def test_target_functions_are_pure():
+    # The validation module's functions return new arrays: the caller's
+    # soft targets and weights are never modified.
+    from sk_softmax import _targets
+
+    Y = np.array([[0.5, 0.5 + 5e-7, -5e-7], [0.2, 0.3, 0.5], [0.0, 0.0, 1.0]])
+    Y_before = Y.copy()
+    V = _targets.validate_soft_targets(Y)
+    np.testing.assert_array_equal(Y, Y_before)
+    assert V is not Y and V.min() == 0.0
+    with pytest.raises(ValueError, match=r"Y\[0, 2\]"):
+        _targets.validate_soft_targets(Y - np.array([0, 0, 2e-6]))
+    classes = np.array([0, 1, 2])
+    sw = np.array([1.0, 2.0, 3.0])
+    Yw, sw_w = _targets.apply_class_weight("balanced", classes, None, V, sw.copy())
+    # "balanced" for soft targets: weighted counts sw @ Y; each row's weight
+    # becomes sum_k Y_ik w_k and the row is renormalised.
+    counts = sw @ V
+    cw = counts.sum() / (3 * counts)
+    np.testing.assert_allclose(sw_w, sw * (V @ cw))
+    np.testing.assert_allclose(Yw, V * cw / (V @ cw)[:, None])
+    codes = _targets.encode_with_known_classes(["b", "a"], np.array(["a", "b"]))
+    np.testing.assert_array_equal(codes, [1, 0])
+    with pytest.raises(ValueError, match="not in classes"):
+        _targets.encode_with_known_classes(["c"], np.array(["a", "b"]))
+    found, codes = _targets.encode_labels(["z", "x", "z"])
+    np.testing.assert_array_equal(found, ["x", "z"])
+    np.testing.assert_array_equal(codes, [1, 0, 1])
+    assert _targets.is_soft([[0.5, 0.5]]) and not _targets.is_soft([1, 2])

@@ -1,13 +1,9 @@
-"""Softmax cross-entropy with an L2 penalty: loss, gradient, Hessian-vector product.
+"""The numpy / scipy.sparse backend: the chunked data term of the objective.
 
-The objective minimised by :class:`~sk_softmax.SoftmaxRegression` is, with
-normalised sample weights ``s_i / S`` (``S = sum_i s_i``)::
-
-    f(W, b) = sum_i (s_i / S) * CE(y_i, softmax(W x_i + b)) + ||W||_F^2 / (2 C S)
-
-which is ``1 / S`` times scikit-learn's ``LogisticRegression`` objective
-``sum_i s_i CE_i + ||W||^2 / (2 C)``: same minimiser, and a gradient whose scale
-does not depend on ``n_samples``, so that ``tol`` means the same in both.
+:class:`SoftmaxCrossEntropyL2` computes the data term of the objective of
+:mod:`sk_softmax._objective._base` (the mean-scaled softmax cross-entropy;
+the base class adds the penalty and defines the parameter layout) on a dense
+numpy array or a scipy.sparse CSR matrix.
 
 The rows of ``X`` are processed in chunks. Per chunk of rows ``X_c`` the
 kernel works on the class-major block ``Z^T`` (K, rows), so that every
@@ -60,11 +56,12 @@ the (d, K) weights and accumulator once.
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse import _sparsetools
+from sklearn.utils.extmath import safe_sparse_dot
 
-from ._blas import private_gemm
-from ._threadpool import chunk_workers, run_in_threads
-from ._vector import add_scaled
+from .._blas import private_gemm
+from .._threadpool import chunk_workers, run_in_threads
+from ._base import SoftmaxObjective
+from ._sparse import csc_matmat_add, csr_matmat_add
 
 __all__ = ["SoftmaxCrossEntropyL2", "auto_chunk_size"]
 
@@ -131,10 +128,11 @@ def _blocked_transpose(A, out, block=4096):
     return out
 
 
-class SoftmaxCrossEntropyL2:
+class SoftmaxCrossEntropyL2(SoftmaxObjective):
     """Mean-scaled softmax cross-entropy of a linear model, plus an L2 penalty.
 
-    The parameters are one flat vector ``w``, the ravel of a ``(K, d + 1)``
+    The numpy / scipy.sparse backend of :class:`SoftmaxObjective`: the
+    parameters are one flat vector ``w``, the ravel of a ``(K, d + 1)``
     matrix ``[W, b]`` (or ``(K, d)`` without intercept). Solvers only see
     :meth:`loss_gradient`; nothing here knows about optimisation.
 
@@ -161,6 +159,9 @@ class SoftmaxCrossEntropyL2:
     label_smoothing : float, default=0.0
         ``eps`` in [0, 1): the targets become ``(1 - eps) Y + eps / K``
         (torch's definition), without forming them.
+    weight_sum : float or None, default=None
+        ``S`` the data term is divided by; None means ``sum(sample_weight)``
+        (see :class:`SoftmaxObjective`).
     """
 
     def __init__(
@@ -173,6 +174,7 @@ class SoftmaxCrossEntropyL2:
         fit_intercept=True,
         chunk_size=None,
         label_smoothing=0.0,
+        weight_sum=None,
     ):
         self._sparse = sp.issparse(X)
         if self._sparse and X.format != "csr":
@@ -188,16 +190,10 @@ class SoftmaxCrossEntropyL2:
         self.dtype = X.dtype
         n_samples, n_features = X.shape
         self.n_samples, self.n_features = n_samples, n_features
-        if sample_weight is None:
-            sample_weight = np.ones(n_samples, dtype=np.float64)
-        sample_weight = np.asarray(sample_weight, dtype=np.float64)
-        self.sw_sum = float(sample_weight.sum())
+        super().__init__(sample_weight, C, weight_sum)
         # Normalised weights s_i / S in the working precision of X.
-        self.sw = (sample_weight / self.sw_sum).astype(self.dtype)
-        self.C = float(C)
-        # l2 strength of the mean-scaled objective: 1 / (C * S), as in
-        # LogisticRegression (zero for C = inf).
-        self.l2_reg_strength = 0.0 if np.isinf(self.C) else 1.0 / (self.C * self.sw_sum)
+        self.sw = (self.sample_weight / self.sw_sum).astype(self.dtype)
+        self._chunk_size_param = chunk_size  # mini-batch objectives reuse it
         if chunk_size is None:
             nnz_per_row = None
             if self._sparse:
@@ -231,31 +227,52 @@ class SoftmaxCrossEntropyL2:
             return 1
         return chunk_workers(-(-self.n_samples // self.chunk_size))
 
-    # ------------------------------------------------------------------ layout
-    @property
-    def n_params(self):
-        """int: Length of the flat parameter vector."""
-        return self.n_classes * (self.n_features + int(self.fit_intercept))
+    def _rows(self, idx, sample_weight, weight_sum):
+        """Data-only objective of the rows ``idx`` (gathered, one copy of them)."""
+        return type(self)(
+            self.X[idx],
+            self.y[idx],
+            self.n_classes,
+            sample_weight=sample_weight,
+            C=np.inf,
+            fit_intercept=self.fit_intercept,
+            chunk_size=self._chunk_size_param,
+            label_smoothing=self.label_smoothing,
+            weight_sum=weight_sum,
+        )
 
-    def unpack(self, w):
-        """Split a flat parameter vector into ``(W, b)``.
+    def accuracy(self, rows):
+        """``w -> `` accuracy of the model ``w`` on the rows ``rows``.
+
+        The rows are copied once (early stopping's validation rows) and
+        scored at every call; soft targets count their most probable class.
 
         Parameters
         ----------
-        w : ndarray of shape (n_params,)
-            Flat parameters.
+        rows : ndarray of int
+            Row indices.
 
         Returns
         -------
-        coef : ndarray of shape (n_classes, n_features)
-            View of the weight rows.
-        intercept : ndarray of shape (n_classes,)
-            View of the intercepts (zeros without intercept).
+        score : callable
+            ``score(w) -> float``.
         """
-        Wb = w.reshape(self.n_classes, -1)
-        if self.fit_intercept:
-            return Wb[:, :-1], Wb[:, -1]
-        return Wb, np.zeros(self.n_classes, dtype=w.dtype)
+        X_val = self.X[rows]
+        y_val = self.y[rows] if not self.soft else self.y[rows].argmax(axis=1)
+
+        def score(w):
+            coef, intercept = self.unpack(w)
+            Z = safe_sparse_dot(X_val, coef.T.astype(self.dtype)) + intercept
+            return float(np.mean(np.argmax(Z, axis=1) == y_val))
+
+        return score
+
+    def max_abs_feature(self):
+        """float: ``max |X_ij|`` (0.0 for an empty or all-zero ``X``)."""
+        X = self.X
+        if self._sparse:
+            return float(np.abs(X.data).max()) if X.nnz else 0.0
+        return max((float(np.abs(X[sl]).max()) for sl in self._chunks()), default=0)
 
     def _chunks(self):
         n, c = self.n_samples, self.chunk_size
@@ -357,16 +374,7 @@ class SoftmaxCrossEntropyL2:
             rk = bufs["rk"][:rows]
             # rk = X_c W^T + b: CSC product of X_c, accumulating (Y += A B)
             rk[...] = b
-            _sparsetools.csc_matvecs(
-                rows,
-                self.n_features,
-                self.n_classes,
-                indptr,
-                indices,
-                data,
-                WT.ravel(),
-                rk.ravel(),
-            )
+            csc_matmat_add(rows, self.n_features, indptr, indices, data, WT, rk)
             out[...] = rk.T
         else:
             # Z^T = W X_c^T: one GEMM, X_c read once.
@@ -391,16 +399,7 @@ class SoftmaxCrossEntropyL2:
             rows = sl.stop - sl.start
             rk = bufs["rk"][:rows]
             rk[...] = G.T
-            _sparsetools.csr_matvecs(
-                self.n_features,
-                rows,
-                self.n_classes,
-                indptr,
-                indices,
-                data,
-                rk.ravel(),
-                acc.ravel(),
-            )
+            csr_matmat_add(self.n_features, rows, indptr, indices, data, rk, acc)
         else:
             tmp = bufs["kd"]
             gemm = bufs["gemm"]
@@ -409,15 +408,6 @@ class SoftmaxCrossEntropyL2:
             else:
                 gemm(G, self.X[sl], tmp)
             acc += tmp
-
-    def _penalty(self, w64, b64):
-        # ||W||^2 / (2 C S), from the contiguous flat vector minus the intercepts.
-        # einsum, not np.dot: a threaded BLAS call here would leave numpy's
-        # OpenBLAS threads spinning against the next evaluation's workers.
-        sq = float(np.einsum("i,i->", w64, w64))
-        if self.fit_intercept:
-            sq -= float(np.einsum("i,i->", b64, b64))
-        return 0.5 * self.l2_reg_strength * sq
 
     def _new_accumulator(self):
         """Zeroed gradient accumulator: (K, d) dense, (d, K) sparse.
@@ -430,8 +420,11 @@ class SoftmaxCrossEntropyL2:
             return np.zeros((d, K), dtype=self.dtype)
         return np.zeros((K, d), dtype=np.float64)
 
-    def _assemble(self, acc, gb, W64):
-        """Flat gradient ``[acc + W / (C S), gb]`` in the parameter layout."""
+    def _assemble(self, acc, gb):
+        """Flat data gradient ``[acc, gb]`` in the parameter layout (float64).
+
+        The penalty's term is added to its weight part by the base class.
+        """
         K, d = self.n_classes, self.n_features
         out = np.empty((K, d + int(self.fit_intercept)), dtype=np.float64)
         outW = out[:, :d]
@@ -439,10 +432,6 @@ class SoftmaxCrossEntropyL2:
             _blocked_transpose(acc, outW)  # acc is (d, K)
         else:
             outW[...] = acc
-        if self.l2_reg_strength:
-            # dL/dW += W / (C S), in blocks: one (K, d) float64 temporary
-            # would be the largest allocation of a sparse evaluation.
-            add_scaled(outW, self.l2_reg_strength, W64)
         if self.fit_intercept:
             out[:, -1] = gb
         return out.ravel()
@@ -496,41 +485,14 @@ class SoftmaxCrossEntropyL2:
         Z *= swc  # s_w * (P - T)
         return Z
 
-    # ---------------------------------------------------------------- values
-    def loss(self, w):
-        """Objective value at ``w``.
+    def _data_loss_gradient(self, w64, need_gradient):
+        """Data term and its gradient at the contiguous float64 ``w64``.
 
-        Parameters
-        ----------
-        w : ndarray of shape (n_params,)
-            Flat parameters.
-
-        Returns
-        -------
-        loss : float
-            Mean-scaled cross-entropy plus penalty.
+        One pass over the chunks (in worker threads, see
+        :meth:`_map_chunks`); the gradient in the parameter layout, without
+        the penalty.
         """
-        return self.loss_gradient(w, need_gradient=False)[0]
-
-    def loss_gradient(self, w, need_gradient=True):
-        """Objective value and gradient at ``w``, in one pass over the data.
-
-        Parameters
-        ----------
-        w : ndarray of shape (n_params,)
-            Flat parameters (any float dtype; computations run in ``X.dtype``).
-        need_gradient : bool, default=True
-            If False, skip the gradient products.
-
-        Returns
-        -------
-        loss : float
-            Objective value (accumulated in float64).
-        grad : ndarray of shape (n_params,), float64, or None
-            Gradient ``dL/dW = (P - Y)^T diag(s/S) X + W / (C S)``,
-            ``dL/db = sum_i (s_i/S) (p_i - y_i)``.
-        """
-        w64, W, WT, b = self._params(w)
+        _, W, WT, b = self._params(w64)
         K = self.n_classes
         sw64 = self._sw64
         params = [W, WT]  # dropped before the gradient is assembled
@@ -559,12 +521,10 @@ class SoftmaxCrossEntropyL2:
         parts = self._map_chunks(work)
         params.clear()  # (d, K) copy of W for sparse X: free it before assembly
         loss = sum(part[0] for part in parts)
-        W64, b64 = self.unpack(w64)
-        loss += self._penalty(w64, b64)
         if not need_gradient:
             return loss, None
         acc, gb = self._reduce(parts)
-        return loss, self._assemble(acc, gb, W64)
+        return loss, self._assemble(acc, gb)
 
     @staticmethod
     def _reduce(parts):
@@ -575,54 +535,17 @@ class SoftmaxCrossEntropyL2:
             gb += part[2]
         return acc, gb
 
-    def gradient_hessian_product(self, w):
-        """Gradient at ``w`` and a function computing Hessian-vector products.
+    def _data_hessian_product(self, w):
+        """``hessp(v64)``: the data term's Hessian at ``w`` times ``v64``.
 
-        Parameters
-        ----------
-        w : ndarray of shape (n_params,)
-            Flat parameters.
-
-        Returns
-        -------
-        grad : ndarray of shape (n_params,)
-            Gradient at ``w``.
-        hessp : callable
-            ``hessp(v) -> ndarray of shape (n_params,)``, see
-            :meth:`hessian_product`.
+        Each product recomputes ``P`` chunk by chunk (no (n, K) storage); see
+        :meth:`SoftmaxObjective.hessian_product` for the formula.
         """
-        w = np.array(w, dtype=np.float64)
-        _, grad = self.loss_gradient(w)
-        return grad, self.hessian_product(w)
-
-    def hessian_product(self, w):
-        """A function computing Hessian-vector products at ``w``.
-
-        The Hessian of the cross-entropy of one sample is
-        ``(diag(p) - p p^T) (x) x x^T``, so for a direction ``V = [V_W, v_b]``::
-
-            Zv = X V_W^T + v_b
-            R  = s * P * (Zv - sum_k P_k Zv_k)
-            H V = [R^T X + V_W / (C S),  sum_i R_i]
-
-        Each product recomputes ``P`` chunk by chunk (no (n, K) storage).
-
-        Parameters
-        ----------
-        w : ndarray of shape (n_params,)
-            Flat parameters (copied).
-
-        Returns
-        -------
-        hessp : callable
-            ``hessp(v) -> ndarray of shape (n_params,)``, float64.
-        """
-        w = np.array(w, dtype=np.float64)
         _, W, WT, b = self._params(w)
         K = self.n_classes
 
         def hessp(v):
-            v64, V, VT, vb = self._params(v)
+            _, V, VT, vb = self._params(v)
 
             def work(ids, bufs):
                 zt = bufs["zt"]
@@ -648,73 +571,75 @@ class SoftmaxCrossEntropyL2:
                 return 0.0, acc, gb
 
             acc, gb = self._reduce(self._map_chunks(work))
-            return self._assemble(acc, gb, self.unpack(v64)[0])
+            return self._assemble(acc, gb)
 
         return hessp
 
-    def lipschitz_bound(self):
-        """An upper bound ``L`` of the gradient's Lipschitz constant.
+    def _data_lipschitz_bound(self):
+        """An upper bound of the data term's gradient Lipschitz constant.
 
         The Hessian is ``sum_i (s_i/S) (diag(p_i) - p_i p_i^T) (x) x~_i x~_i^T``
         with ``x~ = [x, 1]``; since ``||diag(p) - p p^T||_2 <= 1/2``,
-        ``L <= lambda_max(X~^T diag(s/S) X~) / 2 + 1 / (C S)``.
+        ``L <= lambda_max(X~^T diag(s/S) X~) / 2``.
 
         ``lambda_max`` is computed exactly from the (d+1, d+1) weighted Gram
         matrix when ``d`` is moderate; otherwise it is bounded by
         ``min(trace, ||M||_1 ||M||_inf)`` with ``M = diag(sqrt(s/S)) X~``
-        (both are guaranteed upper bounds). A step of ``1 / L`` never diverges.
+        (both are guaranteed upper bounds).
 
         Both are computed on ``M / a`` with ``a = max(1, max |X_ij|)``, and
         ``lambda_max(M^T M) = a^2 lambda_max((M / a)^T (M / a))``: features
         beyond ~1e154 would otherwise overflow the Gram matrix to inf (and
         its eigenvalue solver fail) even where ``L`` itself is finite.
-
-        Returns
-        -------
-        L : float
-            Upper bound of the Lipschitz constant of :meth:`loss_gradient`;
-            ``inf`` when it exceeds the float64 range (features of order
-            1e154 and beyond).
         """
-        X, sw = self.X, self.sw.astype(np.float64)
-        fi = self.fit_intercept
-        d = self.n_features
-        if sp.issparse(X):
-            a = float(np.abs(X.data).max()) if X.nnz else 0.0
-        else:
-            a = max((float(np.abs(X[sl]).max()) for sl in self._chunks()), default=0)
-        a = max(1.0, a)
-        sqrt_sw = np.sqrt(sw) / a  # the intercept column of M / a
-        if d + fi <= 2048 and self.n_samples * (d + fi) ** 2 <= 2e10:
-            gram = np.zeros((d + fi, d + fi), dtype=np.float64)
-            for sl in self._chunks():
-                Xc = X[sl]
-                Xc = Xc.toarray() if sp.issparse(Xc) else Xc
-                M = np.asarray(Xc, dtype=np.float64) * sqrt_sw[sl, None]
-                if fi:
-                    M = np.hstack([M, sqrt_sw[sl, None]])
-                gram += M.T @ M
-            lam = float(np.linalg.eigvalsh(gram)[-1]) * (1 + 1e-8)
-        else:
-            if sp.issparse(X):
-                A = sp.diags(sqrt_sw) @ abs(X)
-                row_sq = np.asarray(A.multiply(A).sum(axis=1)).ravel()
-                row_abs = np.asarray(A.sum(axis=1)).ravel()
-                col_abs = np.asarray(A.sum(axis=0)).ravel()
-            else:
-                row_sq = np.zeros(self.n_samples)
-                row_abs = np.zeros(self.n_samples)
-                col_abs = np.zeros(d)
-                for sl in self._chunks():
-                    A = np.abs(np.asarray(X[sl], dtype=np.float64)) * sqrt_sw[sl, None]
-                    row_sq[sl] = np.einsum("ij,ij->i", A, A)
-                    row_abs[sl] = A.sum(axis=1)
-                    col_abs += A.sum(axis=0)
-            trace = row_sq.sum() + (float(sqrt_sw @ sqrt_sw) if fi else 0.0)
-            if fi:
-                row_abs = row_abs + sqrt_sw
-                col_abs = np.append(col_abs, sqrt_sw.sum())
-            holder = float(row_abs.max() * col_abs.max())
-            lam = min(trace, holder)
+        a = max(1.0, self.max_abs_feature())
+        chunks = list(self._chunks())
+        lam = _lambda_max_weighted_gram(
+            self.X, self.sw.astype(np.float64), self.fit_intercept, chunks, a
+        )
         # Python floats: a product beyond the float64 range is inf, silently.
-        return 0.5 * lam * a * a + self.l2_reg_strength
+        return 0.5 * lam * a * a
+
+
+def _lambda_max_weighted_gram(X, sw, fi, chunks, a):
+    """An upper bound of ``lambda_max(M^T M) / a^2``, ``M = diag(sqrt(sw)) [X, 1]``.
+
+    See :meth:`SoftmaxCrossEntropyL2._data_lipschitz_bound`: exact from the
+    Gram matrix of ``M / a`` (accumulated over the row ``chunks``) for
+    moderate ``d``, else ``min(trace, ||M / a||_1 ||M / a||_inf)``; ``fi``
+    adds the intercept column.
+    """
+    d = X.shape[1]
+    sqrt_sw = np.sqrt(sw) / a  # the intercept column of M / a
+    if d + fi <= 2048 and X.shape[0] * (d + fi) ** 2 <= 2e10:
+        gram = np.zeros((d + fi, d + fi), dtype=np.float64)
+        for sl in chunks:
+            Xc = X[sl]
+            Xc = Xc.toarray() if sp.issparse(Xc) else Xc
+            M = np.asarray(Xc, dtype=np.float64) * sqrt_sw[sl, None]
+            if fi:
+                M = np.hstack([M, sqrt_sw[sl, None]])
+            gram += M.T @ M
+        lam = float(np.linalg.eigvalsh(gram)[-1]) * (1 + 1e-8)
+    else:
+        if sp.issparse(X):
+            A = sp.diags(sqrt_sw) @ abs(X)
+            row_sq = np.asarray(A.multiply(A).sum(axis=1)).ravel()
+            row_abs = np.asarray(A.sum(axis=1)).ravel()
+            col_abs = np.asarray(A.sum(axis=0)).ravel()
+        else:
+            row_sq = np.zeros(X.shape[0])
+            row_abs = np.zeros(X.shape[0])
+            col_abs = np.zeros(d)
+            for sl in chunks:
+                A = np.abs(np.asarray(X[sl], dtype=np.float64)) * sqrt_sw[sl, None]
+                row_sq[sl] = np.einsum("ij,ij->i", A, A)
+                row_abs[sl] = A.sum(axis=1)
+                col_abs += A.sum(axis=0)
+        trace = row_sq.sum() + (float(sqrt_sw @ sqrt_sw) if fi else 0.0)
+        if fi:
+            row_abs = row_abs + sqrt_sw
+            col_abs = np.append(col_abs, sqrt_sw.sum())
+        holder = float(row_abs.max() * col_abs.max())
+        lam = min(trace, holder)
+    return lam

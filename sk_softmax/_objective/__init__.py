@@ -1,0 +1,21 @@
+"""The objective: softmax cross-entropy plus a penalty, by compute backend.
+
+- ``_base.py``: what does not depend on where the data live: the parameter
+  layout, the normalisation by the weight sum, the penalty term
+  (:mod:`sk_softmax._penalty`), the contract the solvers use
+  (``loss_gradient``, ``hessian_product``, ``lipschitz_bound``) and the
+  mini-batch view of SGD.
+- ``_numpy.py``: the numpy / scipy.sparse backend, a chunked kernel with its
+  worker threads and private BLAS.
+- ``_sparse.py``: the two in-place sparse products of that kernel.
+"""
+
+from ._base import MiniBatchObjective, SoftmaxObjective
+from ._numpy import SoftmaxCrossEntropyL2, auto_chunk_size
+
+__all__ = [
+    "MiniBatchObjective",
+    "SoftmaxCrossEntropyL2",
+    "SoftmaxObjective",
+    "auto_chunk_size",
+]

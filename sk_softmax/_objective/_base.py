@@ -1,0 +1,301 @@
+"""The backend-neutral part of the objective: layout, scaling, penalty, contract.
+
+The objective minimised by :class:`~sk_softmax.SoftmaxRegression` is, with
+normalised sample weights ``s_i / S`` (``S = sum_i s_i``)::
+
+    f(W, b) = sum_i (s_i / S) * CE(y_i, softmax(W x_i + b)) + ||W||_F^2 / (2 C S)
+
+which is ``1 / S`` times scikit-learn's ``LogisticRegression`` objective
+``sum_i s_i CE_i + ||W||^2 / (2 C)``: same minimiser, and a gradient whose scale
+does not depend on ``n_samples``, so that ``tol`` means the same in both.
+
+:class:`SoftmaxObjective` holds what does not depend on where the data live:
+the parameter layout (one flat float64 vector, the ravel of ``[W, b]``), the
+normalisation by the global weight sum ``S``, the penalty (an
+:class:`~sk_softmax._penalty.L2Penalty`, added here and never seen by a
+kernel), and the contract the solvers rely on: :meth:`loss_gradient`,
+:meth:`hessian_product`, :meth:`lipschitz_bound`, and :meth:`minibatch`, the
+unbiased mini-batch estimate used by SGD. A backend (``_numpy.py``) subclasses
+it and computes the data term only, through the ``_data_*`` hooks.
+"""
+
+import numpy as np
+
+from .._penalty import L2Penalty
+
+__all__ = ["MiniBatchObjective", "SoftmaxObjective"]
+
+
+class SoftmaxObjective:
+    """Softmax cross-entropy of a linear model plus a penalty, backend-neutral.
+
+    Subclasses set ``n_samples``, ``n_features``, ``n_classes``,
+    ``fit_intercept``, ``dtype``, ``y`` and ``soft`` and implement the data
+    term: ``_data_loss_gradient``, ``_data_hessian_product``,
+    ``_data_lipschitz_bound``, ``_rows`` (a data-only objective of some rows)
+    and ``accuracy``.
+
+    Parameters
+    ----------
+    sample_weight : ndarray of shape (n_samples,) or None
+        Non-negative weights ``s_i``; None means all ones.
+    C : float
+        Inverse of the L2 regularisation strength, as in ``LogisticRegression``;
+        ``np.inf`` means no penalty.
+    weight_sum : float or None, default=None
+        ``S``, the sum the data term is divided by; None means
+        ``sum(sample_weight)``. Mini-batch views pass the scale of the whole
+        data set here.
+    """
+
+    def __init__(self, sample_weight, C, weight_sum=None):
+        if sample_weight is None:
+            sample_weight = np.ones(self.n_samples, dtype=np.float64)
+        self.sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        self.sw_sum = (
+            float(self.sample_weight.sum()) if weight_sum is None else weight_sum
+        )
+        self.C = float(C)
+        self.penalty = L2Penalty.from_C(self.C, self.sw_sum)
+
+    @property
+    def l2_reg_strength(self):
+        """float: ``1 / (C S)``, the penalty's strength (0 for ``C = inf``)."""
+        return self.penalty.strength
+
+    def n_workers(self):
+        """Threads an evaluation runs now; 1 unless a backend runs its own.
+
+        More than one means that the evaluations keep all allowed cores
+        busy: a caller should then avoid threaded BLAS calls between them
+        (see ``use_blas`` of :func:`~sk_softmax._solvers.lbfgs`).
+
+        Returns
+        -------
+        n_workers : int
+        """
+        return 1
+
+    # ------------------------------------------------------------------ layout
+    @property
+    def n_params(self):
+        """int: Length of the flat parameter vector."""
+        return self.n_classes * (self.n_features + int(self.fit_intercept))
+
+    def unpack(self, w):
+        """Split a flat parameter vector into ``(W, b)``.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_params,)
+            Flat parameters.
+
+        Returns
+        -------
+        coef : ndarray of shape (n_classes, n_features)
+            View of the weight rows.
+        intercept : ndarray of shape (n_classes,)
+            View of the intercepts (zeros without intercept).
+        """
+        Wb = w.reshape(self.n_classes, -1)
+        if self.fit_intercept:
+            return Wb[:, :-1], Wb[:, -1]
+        return Wb, np.zeros(self.n_classes, dtype=w.dtype)
+
+    def _add_penalty(self, penalty, w64, loss, grad):
+        """``loss + penalty(w)`` and ``grad += penalty'(w)`` (in place)."""
+        W64, b64 = self.unpack(w64)
+        loss += penalty.value(w64, b64 if self.fit_intercept else None)
+        if grad is not None:
+            penalty.add_gradient(self.unpack(grad)[0], W64)
+        return loss, grad
+
+    # ---------------------------------------------------------------- contract
+    def loss(self, w):
+        """Objective value at ``w``.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_params,)
+            Flat parameters.
+
+        Returns
+        -------
+        loss : float
+            Mean-scaled cross-entropy plus penalty.
+        """
+        return self.loss_gradient(w, need_gradient=False)[0]
+
+    def loss_gradient(self, w, need_gradient=True):
+        """Objective value and gradient at ``w``, in one pass over the data.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_params,)
+            Flat parameters (any float dtype; computations run in ``dtype``).
+        need_gradient : bool, default=True
+            If False, skip the gradient products.
+
+        Returns
+        -------
+        loss : float
+            Objective value (accumulated in float64).
+        grad : ndarray of shape (n_params,), float64, or None
+            Gradient ``dL/dW = (P - Y)^T diag(s/S) X + W / (C S)``,
+            ``dL/db = sum_i (s_i/S) (p_i - y_i)``.
+        """
+        w64 = np.ascontiguousarray(w, dtype=np.float64)
+        loss, grad = self._data_loss_gradient(w64, need_gradient)
+        return self._add_penalty(self.penalty, w64, loss, grad)
+
+    def gradient_hessian_product(self, w):
+        """Gradient at ``w`` and a function computing Hessian-vector products.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_params,)
+            Flat parameters.
+
+        Returns
+        -------
+        grad : ndarray of shape (n_params,)
+            Gradient at ``w``.
+        hessp : callable
+            ``hessp(v) -> ndarray of shape (n_params,)``, see
+            :meth:`hessian_product`.
+        """
+        w = np.array(w, dtype=np.float64)
+        _, grad = self.loss_gradient(w)
+        return grad, self.hessian_product(w)
+
+    def hessian_product(self, w):
+        """A function computing Hessian-vector products at ``w``.
+
+        The Hessian of the cross-entropy of one sample is
+        ``(diag(p) - p p^T) (x) x x^T``, so for a direction ``V = [V_W, v_b]``::
+
+            Zv = X V_W^T + v_b
+            R  = s * P * (Zv - sum_k P_k Zv_k)
+            H V = [R^T X + V_W / (C S),  sum_i R_i]
+
+        The backend computes the data part; the penalty adds its own term.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_params,)
+            Flat parameters (copied).
+
+        Returns
+        -------
+        hessp : callable
+            ``hessp(v) -> ndarray of shape (n_params,)``, float64.
+        """
+        data_hessp = self._data_hessian_product(np.array(w, dtype=np.float64))
+
+        def hessp(v):
+            v64 = np.ascontiguousarray(v, dtype=np.float64)
+            out = data_hessp(v64)
+            self.penalty.add_hessian_product(self.unpack(out)[0], self.unpack(v64)[0])
+            return out
+
+        return hessp
+
+    def lipschitz_bound(self):
+        """An upper bound ``L`` of the gradient's Lipschitz constant.
+
+        The data term's bound (from the backend, see its
+        ``_data_lipschitz_bound``) plus the penalty's ``1 / (C S)``. A step
+        of ``1 / L`` never diverges.
+
+        Returns
+        -------
+        L : float
+            Upper bound of the Lipschitz constant of :meth:`loss_gradient`;
+            ``inf`` when it exceeds the float64 range (features of order
+            1e154 and beyond).
+        """
+        return self._data_lipschitz_bound() + self.penalty.lipschitz()
+
+    def minibatch(self, train=None):
+        """The mini-batch estimate of this objective that SGD follows.
+
+        Parameters
+        ----------
+        train : ndarray of int or None, default=None
+            Sorted row indices to train on (e.g. all but early stopping's
+            validation rows); None means all rows.
+
+        Returns
+        -------
+        batch_fun : MiniBatchObjective
+            ``batch_fun(w, rows) -> (loss, grad)``.
+        """
+        return MiniBatchObjective(self, train)
+
+
+class MiniBatchObjective:
+    """``f_B(w, rows)``: an unbiased estimate of an objective from a mini-batch.
+
+    With ``S`` the total weight of the training rows, ``n`` their number and
+    ``B`` a batch::
+
+        f_B = n / (|B| S) * sum_{i in B} s_i CE_i + ||W||^2 / (2 C S)
+
+    has ``E[f_B] = f`` over uniformly drawn batches: the data term is the
+    backend's, on the batch's rows with weights ``s_i n / (|B| S)``, and the
+    penalty keeps its full-data scale (computed once, here), so that SGD and
+    the full-batch solvers share one optimum.
+
+    ``train`` restricts the objective to those rows without copying them
+    out of ``X``: ``rows`` then index ``train``, and only each batch's own
+    rows are gathered (row-sized ``(n,)`` copies of the weights only).
+
+    Parameters
+    ----------
+    objective : SoftmaxObjective
+        The full objective.
+    train : ndarray of int or None
+        Sorted row indices to train on; None means all rows.
+
+    Attributes
+    ----------
+    n_samples : int
+        Number of training rows ``n``.
+    penalty : L2Penalty
+        ``||W||^2 / (2 C S)`` with ``S`` the training rows' weight sum; its
+        strength is the modulus of the ``"optimal"`` schedule.
+    """
+
+    def __init__(self, objective, train=None):
+        self.objective = objective
+        self.train = train
+        sw = objective.sample_weight
+        self.sample_weight = sw if train is None else sw[train]
+        self.n_samples = self.sample_weight.shape[0]
+        self.weight_sum = float(self.sample_weight.sum())
+        self.penalty = L2Penalty.from_C(objective.C, self.weight_sum)
+
+    def __call__(self, w, rows):
+        """Loss and gradient of the batch ``rows`` (indices of the training rows).
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_params,)
+            Flat parameters.
+        rows : ndarray of int
+            Sorted indices into the training rows.
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray of shape (n_params,), float64
+        """
+        obj = self.objective
+        idx = rows if self.train is None else self.train[rows]
+        # weight_sum |B| S / n: the batch's weights become s_i n / (|B| S).
+        batch = obj._rows(
+            idx, self.sample_weight[rows], len(rows) * self.weight_sum / self.n_samples
+        )
+        w64 = np.ascontiguousarray(w, dtype=np.float64)
+        loss, grad = batch._data_loss_gradient(w64, True)
+        return obj._add_penalty(self.penalty, w64, loss, grad)

@@ -1,0 +1,257 @@
+"""Targets as pure functions: soft targets, class codes, class weights.
+
+The estimator validates ``X`` and sets ``classes_``; everything here takes
+arrays and returns new ones (a caller's array is never modified), so that it
+can be tested without an estimator.
+"""
+
+import numpy as np
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_array
+from sklearn.utils.class_weight import compute_class_weight
+
+__all__ = [
+    "ROW_SUM_ATOL",
+    "apply_class_weight",
+    "class_weights",
+    "encode_labels",
+    "encode_with_known_classes",
+    "is_soft",
+    "soft_classes",
+    "validate_soft_targets",
+]
+
+# Rows of soft targets must sum to 1 within this tolerance; entries down to
+# -ROW_SUM_ATOL count as rounding and are clipped to 0.
+ROW_SUM_ATOL = 1e-6
+
+
+def is_soft(y):
+    """Whether ``y`` is a matrix of class probabilities (2-D, >= 2 columns).
+
+    Parameters
+    ----------
+    y : array-like
+        Targets.
+
+    Returns
+    -------
+    soft : bool
+    """
+    shape = getattr(y, "shape", None)
+    if shape is None:  # a list, or an array-like without shape
+        shape = np.asarray(y, dtype=object).shape
+    return len(shape) == 2 and shape[1] >= 2
+
+
+def validate_soft_targets(Y, n_classes=None):
+    """Check ``Y`` (n, K): finite, non-negative, rows summing to 1.
+
+    Both within ``ROW_SUM_ATOL``: entries in ``[-atol, 0)`` become 0 in a new
+    array (the caller's is never modified).
+
+    Parameters
+    ----------
+    Y : array-like of shape (n_samples, n_classes)
+        Soft targets.
+    n_classes : int or None, default=None
+        Required number of columns (a fitted model's); None accepts any.
+
+    Returns
+    -------
+    Y : ndarray of shape (n_samples, n_classes), float64
+    """
+    Y = check_array(Y, dtype=np.float64, input_name="y")
+    if n_classes is not None and Y.shape[1] != n_classes:
+        raise ValueError(
+            f"Soft targets Y have {Y.shape[1]} columns, but the model has "
+            f"{n_classes} classes: one column per class is needed."
+        )
+    if np.any(Y < 0):
+        if np.any(Y < -ROW_SUM_ATOL):
+            i, k = np.argwhere(Y < -ROW_SUM_ATOL)[0]
+            raise ValueError(
+                "Soft targets Y must be non-negative class probabilities; "
+                f"Y[{i}, {k}] = {float(Y[i, k])!r}."
+            )
+        # Rounding below zero (e.g. 1 - sum of the other entries) gets the
+        # row sums' tolerance; clipped in a new array, never in the user's.
+        Y = np.maximum(Y, 0.0)
+    sums = Y.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > ROW_SUM_ATOL)
+    if bad.size:
+        raise ValueError(
+            "Each row of the soft targets Y must sum to 1 (within "
+            f"{ROW_SUM_ATOL:g}); row {bad[0]} sums to {float(sums[bad[0]]):.10g} "
+            f"({bad.size} such rows)."
+        )
+    return Y
+
+
+def soft_classes(classes, n_columns, columns):
+    """``classes`` given with soft targets: the names of ``Y``'s columns.
+
+    Column ``k`` of ``Y`` is class ``classes_[k]``, and ``classes_`` is
+    sorted, so ``classes`` must be sorted, one entry per column, and equal to
+    the column names of a DataFrame ``Y``.
+
+    Parameters
+    ----------
+    classes : array-like of shape (n_classes,)
+        The classes passed by the user.
+    n_columns : int
+        Number of columns of ``Y``.
+    columns : array-like or None
+        Column names of a DataFrame ``Y``, else None.
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,)
+    """
+    given = np.asarray(classes)
+    if given.ndim != 1 or given.shape[0] != n_columns:
+        raise ValueError(
+            f"`classes={given.tolist()}` has {given.size} entries, but the "
+            f"soft targets Y have {n_columns} columns: with soft targets, "
+            "classes names the columns of Y, one per class."
+        )
+    if not np.array_equal(np.unique(given), given):
+        raise ValueError(
+            f"`classes={given.tolist()}` must be sorted and unique with soft "
+            "targets: column k of Y is classes_[k], and classes_ is sorted."
+        )
+    if columns is not None and not np.array_equal(np.asarray(columns), given):
+        raise ValueError(
+            f"`classes={given.tolist()}` is not the column names of Y: "
+            f"{np.asarray(columns).tolist()}."
+        )
+    return given
+
+
+def encode_labels(y):
+    """The sorted classes of ``y`` and the codes of its labels.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Labels (any hashable, sortable values).
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,)
+        Sorted unique labels.
+    codes : ndarray of shape (n_samples,), int
+        ``classes[codes] == y``.
+    """
+    le = LabelEncoder()
+    codes = le.fit_transform(y)
+    return le.classes_, codes
+
+
+def encode_with_known_classes(y, classes):
+    """Codes of ``y`` in the sorted ``classes``; unknown labels raise.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Labels.
+    classes : ndarray of shape (n_classes,)
+        Sorted known classes.
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples,), int
+    """
+    y = np.asarray(y)
+    codes = np.searchsorted(classes, y)
+    codes = np.clip(codes, 0, classes.shape[0] - 1)
+    unknown = classes[codes] != y
+    if np.any(unknown):
+        raise ValueError(
+            f"The labels {np.unique(y[unknown]).tolist()} are not in "
+            f"classes {classes.tolist()}."
+        )
+    return codes
+
+
+def class_weights(class_weight, classes, y_codes, Y, sample_weight):
+    """Per-class weights ``(K,)`` from ``class_weight``, for codes or soft ``Y``.
+
+    Parameters
+    ----------
+    class_weight : dict or "balanced"
+        As ``LogisticRegression``'s.
+    classes : ndarray of shape (n_classes,)
+        The classes.
+    y_codes : ndarray of shape (n_samples,) or None
+        Class codes (None with soft targets).
+    Y : ndarray of shape (n_samples, n_classes) or None
+        Soft targets (None with codes).
+    sample_weight : ndarray of shape (n_samples,)
+        Sample weights.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_classes,)
+        ``"balanced"``: ``S / (K * weighted count of each class)``,
+        scikit-learn's formula since 1.8 (computed here so that it holds on
+        older versions); soft targets count a row as ``Y_ik`` of class ``k``.
+        A class without weight gets 0.
+    """
+    if class_weight != "balanced":  # a dict
+        return compute_class_weight(class_weight, classes=classes, y=classes)
+    K = classes.shape[0]
+    if Y is None:
+        counts = np.bincount(y_codes, weights=sample_weight, minlength=K)
+    else:
+        counts = sample_weight @ Y
+    safe = np.where(counts > 0, counts, 1.0)
+    return np.where(counts > 0, counts.sum() / (K * safe), 0.0)
+
+
+def apply_class_weight(class_weight, classes, y_codes, Y, sample_weight):
+    """Multiply the class weights into the sample weights (and soft targets).
+
+    With codes, ``s_i *= w_{y_i}``. With soft targets, a soft row must equal
+    its one-hot copies weighted by ``Y_ik w_k``: the weighted row
+    ``Y_ik w_k`` is renormalised (uniform if it is all zero) and its sum
+    becomes a factor of the sample weight.
+
+    Parameters
+    ----------
+    class_weight : dict or "balanced"
+        As ``LogisticRegression``'s.
+    classes : ndarray of shape (n_classes,)
+        The classes.
+    y_codes : ndarray of shape (n_samples,) or None
+        Class codes (None with soft targets).
+    Y : ndarray of shape (n_samples, n_classes) or None
+        Soft targets (None with codes).
+    sample_weight : ndarray of shape (n_samples,), float64
+        Sample weights; multiplied in place (pass the caller's own copy).
+
+    Returns
+    -------
+    Y : ndarray or None
+        The reweighted soft targets (a new array), or None with codes.
+    sample_weight : ndarray of shape (n_samples,)
+        The same array, multiplied.
+    """
+    cw = class_weights(class_weight, classes, y_codes, Y, sample_weight)
+    if Y is None:
+        sample_weight *= cw[y_codes]
+    else:
+        Yw = Y * cw
+        row = Yw.sum(axis=1)
+        sample_weight *= row
+        Y = np.divide(
+            Yw,
+            row[:, None],
+            out=np.full_like(Yw, 1 / Y.shape[1]),
+            where=row[:, None] > 0,
+        )
+    if not np.any(sample_weight > 0):
+        raise ValueError(
+            "Sample weights times class weights are all zero: nothing to fit."
+        )
+    return Y, sample_weight

@@ -1,0 +1,176 @@
+"""Every backend of the objective against one float64 reference.
+
+Backends today: the numpy kernel on dense float64 and float32 arrays and on
+CSR matrices. Each is checked against ``reference`` (conftest.py), the
+objective written from its definition, and the mini-batch view, the penalty
+and the sparse products against independent truths.
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from sk_softmax._objective import SoftmaxCrossEntropyL2, _sparse
+from sk_softmax._penalty import L2Penalty
+
+C = 0.7
+BACKENDS = {
+    "dense-float64": (False, np.float64),
+    "dense-float32": (False, np.float32),
+    "csr-float64": (True, np.float64),
+    "csr-float32": (True, np.float32),
+}
+
+
+@pytest.fixture(params=list(BACKENDS))
+def backend(request):
+    """``(sparse, dtype, rtol, atol)`` of one backend."""
+    sparse, dtype = BACKENDS[request.param]
+    tol = (1e-10, 1e-13) if dtype == np.float64 else (2e-5, 2e-6)
+    return sparse, dtype, *tol
+
+
+def build(X, y, sw, *, fit_intercept=True, eps=0.0, chunk_size=7):
+    return SoftmaxCrossEntropyL2(
+        X,
+        y,
+        y.shape[1] if y.ndim == 2 else 4,
+        sample_weight=sw,
+        C=C,
+        fit_intercept=fit_intercept,
+        chunk_size=chunk_size,
+        label_smoothing=eps,
+    )
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("soft", [False, True], ids=["codes", "soft"])
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+def test_backend_matches_the_reference(
+    backend, fit_intercept, soft, eps, make_problem, reference
+):
+    sparse, dtype, rtol, atol = backend
+    X, y, sw = make_problem(sparse, soft, seed=21, dtype=dtype)
+    obj = build(X, y, sw, fit_intercept=fit_intercept, eps=eps)
+    assert obj.dtype == dtype
+    rng = np.random.default_rng(22)
+    w = rng.standard_normal(obj.n_params) * 0.5
+    v = rng.standard_normal(obj.n_params)
+    loss, grad = obj.loss_gradient(w)
+    loss_ref, grad_ref = reference.loss_gradient(X, y, sw, C, fit_intercept, w, eps)
+    assert isinstance(loss, float) and grad.dtype == np.float64
+    np.testing.assert_allclose(loss, loss_ref, rtol=rtol)
+    np.testing.assert_allclose(grad, grad_ref, rtol=rtol, atol=atol)
+    hv = obj.hessian_product(w)(v)
+    hv_ref = reference.hessian_product(X, y, sw, C, fit_intercept, w, v, eps)
+    np.testing.assert_allclose(hv, hv_ref, rtol=rtol, atol=10 * atol)
+
+
+def test_lipschitz_bound_of_every_backend(backend, make_problem, reference):
+    sparse, dtype, _, _ = backend
+    X, y, sw = make_problem(sparse, seed=23, dtype=dtype)
+    obj = build(X, y, sw)
+    rng = np.random.default_rng(24)
+    w = rng.standard_normal(obj.n_params) * 0.1
+    H = np.column_stack(
+        [
+            reference.hessian_product(X, y, sw, C, True, w, e)
+            for e in np.eye(obj.n_params)
+        ]
+    )
+    assert np.linalg.eigvalsh((H + H.T) / 2)[-1] <= obj.lipschitz_bound() * (1 + 1e-6)
+
+
+def test_minibatch_view_is_unbiased_and_adds_the_full_penalty(backend, make_problem):
+    sparse, dtype, rtol, atol = backend
+    X, y, sw = make_problem(sparse, seed=25, dtype=dtype, n=48)
+    obj = build(X, y, sw)
+    view = obj.minibatch()
+    assert view.n_samples == 48
+    assert view.penalty.strength == obj.l2_reg_strength
+    w = np.random.default_rng(26).standard_normal(obj.n_params) * 0.5
+    f, g = obj.loss_gradient(w)
+    parts = [view(w, rows) for rows in np.split(np.arange(48), 6)]
+    np.testing.assert_allclose(np.mean([p[0] for p in parts]), f, rtol=rtol)
+    np.testing.assert_allclose(
+        np.mean([p[1] for p in parts], axis=0), g, rtol=rtol, atol=atol
+    )
+
+
+def test_minibatch_view_of_a_zero_weight_batch_is_the_penalty(make_problem):
+    X, y, sw = make_problem(seed=27)
+    sw[:5] = 0.0
+    obj = build(X, y, sw)
+    w = np.random.default_rng(28).standard_normal(obj.n_params)
+    loss, grad = obj.minibatch()(w, np.arange(5))
+    W, _ = obj.unpack(w)
+    assert loss == pytest.approx(0.5 * obj.l2_reg_strength * np.sum(W**2), rel=1e-14)
+    gW, gb = obj.unpack(grad)
+    np.testing.assert_allclose(gW, obj.l2_reg_strength * W, rtol=1e-15)
+    np.testing.assert_array_equal(gb, 0.0)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_minibatch_view_of_training_rows_equals_the_copied_rows(sparse, make_problem):
+    X, y, sw = make_problem(sparse, seed=29)
+    train = np.sort(np.random.default_rng(30).choice(len(y), 40, replace=False))
+    by_index = build(X, y, sw).minibatch(train)
+    copied = build(X[train], y[train], sw[train]).minibatch()
+    assert by_index.penalty.strength == copied.penalty.strength
+    w = np.random.default_rng(31).standard_normal(by_index.objective.n_params)
+    for rows in np.array_split(np.arange(40), 3):
+        a, b = by_index(w, rows), copied(w, rows)
+        assert a[0] == b[0]
+        np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_l2_penalty_value_gradient_and_hessian():
+    rng = np.random.default_rng(32)
+    Wb = rng.standard_normal((3, 5))  # 4 weights and an intercept per class
+    w = Wb.ravel()
+    W, b = Wb[:, :-1], Wb[:, -1]
+    pen = L2Penalty.from_C(0.5, 4.0)
+    assert pen.strength == 0.5 and pen.lipschitz() == 0.5
+    assert pen.value(w, b) == pytest.approx(0.25 * np.sum(W**2), rel=1e-14)
+    assert pen.value(w) == pytest.approx(0.25 * np.sum(w**2), rel=1e-14)
+    g = np.ones((3, 4))
+    pen.add_gradient(g, W)
+    np.testing.assert_allclose(g, 1 + 0.5 * W)
+    h = np.zeros((3, 4))
+    pen.add_hessian_product(h, b[:, None] * np.ones((1, 4)))
+    np.testing.assert_allclose(h, 0.5 * b[:, None] * np.ones((1, 4)))
+    none = L2Penalty.from_C(np.inf, 4.0)
+    assert none.strength == 0.0 and none.value(w, b) == 0.0
+    g = np.ones((3, 4))
+    none.add_gradient(g, W)
+    np.testing.assert_array_equal(g, 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fmt", ["csc", "csr"])
+def test_sparse_products_private_and_public_agree(dtype, fmt):
+    rng = np.random.default_rng(33)
+    dense = rng.standard_normal((37, 23)) * (rng.random((37, 23)) < 0.3)
+    A = (sp.csc_matrix if fmt == "csc" else sp.csr_matrix)(dense.astype(dtype))
+    B = rng.standard_normal((23, 5)).astype(dtype)
+    Y0 = rng.standard_normal((37, 5)).astype(dtype)
+    product = _sparse.csc_matmat_add if fmt == "csc" else _sparse.csr_matmat_add
+    results = []
+    for private in (True, False):
+        Y = Y0.copy()
+        product(37, 23, A.indptr, A.indices, A.data, B, Y, private=private)
+        assert Y.dtype == dtype
+        results.append(Y)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(results[0], results[1], rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(results[0], Y0 + dense @ B, rtol=rtol, atol=rtol)
+
+
+def test_sparse_kernel_without_the_private_scipy_module(monkeypatch, make_problem):
+    X, y, sw = make_problem(True, seed=34)
+    w = np.random.default_rng(35).standard_normal(build(X, y, sw).n_params)
+    f1, g1 = build(X, y, sw).loss_gradient(w)
+    monkeypatch.setattr(_sparse, "_sparsetools", None)
+    f2, g2 = build(X, y, sw).loss_gradient(w)
+    assert f2 == pytest.approx(f1, rel=1e-13)
+    np.testing.assert_allclose(g2, g1, rtol=1e-12, atol=1e-15)
