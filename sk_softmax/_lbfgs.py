@@ -46,16 +46,16 @@ from ._vector import add_scaled, dot, max_abs
 __all__ = ["minimize_lbfgs"]
 
 
-# Vector products with and without BLAS. Without (``use_blas=False``: numpy's
-# own loops run in the calling thread and no BLAS thread pool wakes up: an
-# OpenBLAS pool spins on its cores for a while after every threaded call,
-# which slowed the evaluations of an objective running its own worker threads
-# on all cores by ~45% (measured with scipy's L-BFGS-B, 50000 x 256, K=200,
-# float32, 2 cores: 110 ms instead of 75 ms per evaluation).
-def _dot_blas(a, b):
-    return float(np.dot(a, b))
-
-
+# Products with the history with and without BLAS. Without
+# (``use_blas=False``), numpy's own loops run in the calling thread and no
+# BLAS thread pool wakes up: an OpenBLAS pool spins on its cores for a while
+# after every threaded call, which slowed the evaluations of an objective
+# running its own worker threads on all cores by ~45% (measured with scipy's
+# L-BFGS-B, 50000 x 256, K=200, float32, 2 cores: 110 ms instead of 75 ms per
+# evaluation). Dot products of two vectors never use BLAS (``_vector.dot``):
+# a threaded ``ddot`` per 16384-entry block cost ~1 ms each on a busy 2-core
+# machine (10.8 s of a 10-iteration fit with 4e6 parameters), numpy's loop
+# ~10 us.
 def _matvec(A, x, use_blas):
     """``A @ x`` for a 2-D ``A``."""
     return A @ x if use_blas else np.einsum("ij,j->i", A, x)
@@ -84,7 +84,6 @@ class _History:
     def __init__(self, m, p, dtype=np.float64, use_blas=True):
         self.m = m
         self.use_blas = use_blas
-        self.dot = _dot_blas if use_blas else dot
         self.SY = np.zeros((2 * m, p), dtype=dtype)
         self.StY = np.zeros((m, m))  # StY[i, j] = s_i . y_j (slots), i older
         self.YtY = np.zeros((m, m))  # YtY[i, j] = y_i . y_j
@@ -144,10 +143,10 @@ class _History:
         for sl in self._blocks():
             s64 = s[sl].astype(np.float64, copy=False)
             y64 = y[sl].astype(np.float64, copy=False)
-            sy += self.dot(s64, y64)
-            yy += self.dot(y64, y64)
-            sg += self.dot(s64, g_old[sl])
-            yg += self.dot(y64, g_old[sl])
+            sy += dot(s64, y64)
+            yy += dot(y64, y64)
+            sg += dot(s64, g_old[sl])
+            yg += dot(y64, g_old[sl])
         if not sy > np.finfo(float).eps * yy:
             y[...] = 0.0
             s[...] = 0.0
@@ -281,11 +280,12 @@ def minimize_lbfgs(
         copying it: one parameter vector less in memory when the caller holds
         on to ``x0`` for the whole run. ``x0``'s content is then undefined.
     use_blas : bool, default=True
-        False: compute every vector product with numpy's own loops, so that
-        the solver wakes no BLAS thread pool (for objectives that run their
-        own threads on all cores; see ``_dot_blas``). Same iterates up to
-        rounding; slower for millions of parameters (91 vs 65 ms per
-        direction at 4e6 parameters, m=10, float32 history, 2 cores).
+        False: compute the products with the history with numpy's own loops
+        too (dot products never use BLAS), so that the solver wakes no BLAS
+        thread pool (for objectives that run their own threads on all cores;
+        see ``_matvec``). Same iterates up to rounding; slower for millions of
+        parameters (91 vs 65 ms per direction at 4e6 parameters, m=10,
+        float32 history, 2 cores).
 
     Returns
     -------
@@ -314,7 +314,6 @@ def minimize_lbfgs(
     if p == 0 or max_abs(g) <= gtol:
         return x, f, g, 0, True, "max|grad| <= tol"
     hist = _History(m, p, history_dtype, use_blas)
-    dot = hist.dot
     d = np.empty(p)
     # The iterate and the trial points live in two buffers that swap roles
     # when a step is accepted (no new vector per trial).
