@@ -34,7 +34,8 @@ from ._blas import private_gemm
 
 __all__ = ["numpy_blas_controllers", "chunk_workers", "run_in_threads"]
 
-_state = {"numpy_blas": None, "executor": None}
+# "busy": threads now running evaluations, in all threads of the process.
+_state = {"numpy_blas": None, "executor": None, "busy": 0}
 _lock = threading.Lock()
 
 
@@ -44,6 +45,7 @@ def _after_fork_in_child():
     global _lock
     _lock = threading.Lock()
     _state["executor"] = None
+    _state["busy"] = 0
 
 
 if hasattr(os, "register_at_fork"):
@@ -117,12 +119,23 @@ def chunk_workers(n_chunks):
     return workers
 
 
+def _run_share(fn, args, runner, n_runners):
+    """Results of the calls ``runner, runner + n_runners, ...`` of ``args``."""
+    return [fn(*a) for a in args[runner::n_runners]]
+
+
 def run_in_threads(fn, args):
     """``[fn(*a) for a in args]``, in parallel threads.
 
-    The calling thread runs the first call itself; the others go to a
-    process-wide executor (created on first use, and anew in a forked
-    child). Work functions must not submit work themselves.
+    The calls are shared between at most ``len(args)`` threads: the calling
+    thread and threads of a process-wide executor (created on first use, and
+    anew in a forked child). Threads already running other evaluations
+    (concurrent fits, e.g. ``GridSearchCV`` with joblib's threading backend)
+    count against the usable CPUs, so that concurrent fits share the cores
+    instead of oversubscribing them; a thread then runs several calls in
+    turn. Which thread runs a call never changes its arguments or the order
+    of the results, so results do not depend on the concurrency. Work
+    functions must not submit work themselves.
 
     Parameters
     ----------
@@ -130,7 +143,8 @@ def run_in_threads(fn, args):
         Work function; numpy releases the GIL in its ufuncs and the private
         BLAS calls release it too (ctypes).
     args : list of tuple
-        Arguments of each call.
+        Arguments of each call; calls must be independent (their own
+        buffers).
 
     Returns
     -------
@@ -143,11 +157,25 @@ def run_in_threads(fn, args):
                 max_workers=_available_cpus(), thread_name_prefix="sk_softmax"
             )
         executor = _state["executor"]
-    futures = [executor.submit(fn, *a) for a in args[1:]]
+        free = _available_cpus() - _state["busy"]
+        n_runners = max(1, min(len(args), free))
+        _state["busy"] += n_runners
     try:
-        first = fn(*args[0])  # the calling thread does the first share
+        futures = [
+            executor.submit(_run_share, fn, args, r, n_runners)
+            for r in range(1, n_runners)
+        ]
+        try:
+            shares = [_run_share(fn, args, 0, n_runners)]
+        finally:
+            # Never return (or raise) while workers still use the caller's
+            # buffers: wait for all of them, then raise the first error.
+            wait(futures)
+        shares += [f.result() for f in futures]
     finally:
-        # Never return (or raise) while workers still use the caller's
-        # buffers: wait for all of them, then raise the first error.
-        wait(futures)
-    return [first] + [f.result() for f in futures]
+        with _lock:
+            _state["busy"] -= n_runners
+    results = [None] * len(args)
+    for r, share in enumerate(shares):
+        results[r::n_runners] = share
+    return results
