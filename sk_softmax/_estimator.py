@@ -422,10 +422,18 @@ or float, default="auto"
                 order="C",
                 reset=reset,
             )
-            check_classification_targets(y)
+            # Integer (or bool) labels, 1-D after validate_data, are always
+            # "binary" or "multiclass" targets: the full check (type_of_target,
+            # 0.12 ms on iris) is for the other dtypes.
+            if y.dtype.kind not in "biu":
+                check_classification_targets(y)
             Y = None
             if classes is not None or not reset:
                 y_codes = self._encode_with_known_classes(y)
+            elif y.dtype.kind in "biuf":
+                # What LabelEncoder computes for numbers, without its
+                # array-API dispatch (0.07 ms on iris, np.unique 0.01 ms).
+                self.classes_, y_codes = np.unique(y, return_inverse=True)
             else:
                 le = LabelEncoder()
                 y_codes = le.fit_transform(y)
