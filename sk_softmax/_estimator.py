@@ -217,7 +217,8 @@ or float, default="auto"
     chunk_size : int or None, default=None
         Rows of ``X`` processed at a time by the loss and gradient; bounds the
         extra memory to ``O(chunk_size * n_classes)``. None chooses it from the
-        data shape (dense: a working set of about 2 MiB, at least 256 rows;
+        data shape (dense: a working set of about 2 MiB, at least 256 rows,
+        split over the usable CPUs where that leaves 256 rows per chunk;
         sparse: at least ``2 * n_features`` non-zeros per chunk and about 2 MiB
         of scores; see ``sk_softmax._objective.auto_chunk_size``). It does
         not change the result beyond rounding.
