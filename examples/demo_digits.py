@@ -25,7 +25,7 @@ def main():
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
 
     models = {
-        "SoftmaxRegression(lbfgs)": SoftmaxRegression(C=1.0, tol=1e-8),
+        "SoftmaxRegression(lbfgs)": SoftmaxRegression(C=1.0, tol=1e-8, solver="lbfgs"),
         "SoftmaxRegression(gd)": SoftmaxRegression(C=1.0, tol=1e-6, solver="gd"),
         "LogisticRegression(lbfgs)": LogisticRegression(
             C=1.0, tol=1e-8, max_iter=10_000

@@ -118,7 +118,7 @@ fig.tight_layout()
 # documentation build uses single-threaded BLAS unless told otherwise) and
 # will differ on yours.
 models = {
-    "SoftmaxRegression\n(lbfgs)": SoftmaxRegression(C=C),
+    "SoftmaxRegression\n(lbfgs)": SoftmaxRegression(C=C, solver="lbfgs"),
     "SoftmaxRegression\n(gd)": SoftmaxRegression(C=C, solver="gd"),
     "LogisticRegression\n(lbfgs)": LogisticRegression(C=C, max_iter=10_000),
 }

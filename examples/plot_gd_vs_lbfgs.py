@@ -2,9 +2,10 @@
 Gradient descent vs L-BFGS, and the learning rate
 =================================================
 
-:class:`~sk_softmax.SoftmaxRegression` has two solvers for the same convex
-objective: scipy's L-BFGS (``solver="lbfgs"``, the default) and batch gradient
-descent (``solver="gd"``). Both record the objective they reach at every
+:class:`~sk_softmax.SoftmaxRegression` has several solvers for the same
+convex objective; this example compares two: scipy's L-BFGS
+(``solver="lbfgs"``, what the default runs on data of this size) and batch
+gradient descent (``solver="gd"``). Both record the objective they reach at every
 iteration in ``loss_curve_``, which makes the optimisation itself easy to look
 at.
 

@@ -81,7 +81,8 @@ fig.tight_layout()
 # --------
 # Weaker penalties (larger ``C``) make the problem worse conditioned, and every
 # solver needs more iterations. L-BFGS, which builds a curvature model, suffers
-# much less than gradient descent; this is why ``"lbfgs"`` is the default.
+# much less than gradient descent; this is why the default (``"auto"``) runs
+# ``"lbfgs"`` on data of this size (``"newton-cholesky"`` on smaller ones).
 # Gradient descent is there when you want to study or control the optimisation
 # itself (see :ref:`sphx_glr_auto_examples_plot_gd_vs_lbfgs.py`).
 for solver in ["lbfgs", "gd"]:

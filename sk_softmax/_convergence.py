@@ -7,8 +7,10 @@ import numpy as np
 # float32 data: "lbfgs" reaches tol=1e-5 and not 1e-6 on iris, wine, digits,
 # breast_cancer and a 20000 x 50 make_classification (its line search and
 # ftol test see float32 rounding in the objective first); "gd" reaches 1e-8 on
-# iris and digits but not 1e-9 on iris (float64 data: 301 iterations).
-FLOAT32_MIN_TOL = {"lbfgs": 1e-5, "gd": 1e-8}
+# iris and digits but not 1e-9 on iris (float64 data: 301 iterations);
+# "newton-cholesky" reaches 1e-5 and not 1e-6 on iris (its gradient stops
+# improving at 1.9e-6; 1e-8 on wine and breast_cancer).
+FLOAT32_MIN_TOL = {"lbfgs": 1e-5, "newton-cholesky": 1e-5, "gd": 1e-8}
 
 
 def convergence_message(

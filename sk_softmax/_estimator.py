@@ -10,7 +10,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
@@ -24,6 +23,7 @@ from ._fit import FitSettings, fit_solver, partial_fit_epoch, start_sgd_run
 from ._objective import SoftmaxCrossEntropyL2
 from ._targets import (
     apply_class_weight,
+    check_label_targets,
     encode_labels,
     encode_with_known_classes,
     is_soft,
@@ -34,10 +34,6 @@ from ._vector import max_abs
 
 __all__ = ["SoftmaxRegression"]
 
-# max_iter=None means these. Chosen so that default fits reach tol=1e-4 on
-# standardised real data sets (iris, wine, digits, C=1); see tests.
-# "sgd" counts epochs, with MLPClassifier's default.
-_DEFAULT_MAX_ITER = {"lbfgs": 1000, "gd": 10000, "sgd": 200}
 _SCHEDULES = {"constant", "invscaling", "adaptive", "optimal"}
 # Private state that a fit or partial_fit sets beside the public attributes
 # ending in "_".
@@ -103,25 +99,38 @@ class SoftmaxRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         means no penalty. Same meaning as in ``LogisticRegression``.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept per class.
-    solver : {"lbfgs", "gd", "sgd"}, default="lbfgs"
-        ``"lbfgs"``: scipy's L-BFGS-B on the analytic loss and gradient.
+    solver : {"auto", "lbfgs", "newton-cholesky", "gd", "sgd"}, default="auto"
+        ``"lbfgs"``: scipy's L-BFGS-B on the analytic loss and gradient
+        (finished by Newton-CG where it stops short of ``tol``).
+        ``"newton-cholesky"``: Newton's method with the exact Hessian, a
+        dense ``(n_params, n_params)`` matrix, as in ``LogisticRegression``;
+        few iterations, each costing about ``n_samples * n_params ** 2 / 2``
+        multiply-adds, so only for few parameters (``n_params =
+        n_classes * (n_features + fit_intercept)``).
         ``"gd"``: batch gradient descent ``w <- w - eta * grad`` (with
         momentum, see ``momentum``). ``"sgd"``: mini-batch stochastic gradient
         descent on the same objective (see ``batch_size``).
+        ``"auto"``: ``"newton-cholesky"`` when
+        ``n_samples * n_params ** 2 <= 3e6`` and ``n_params <= 256`` (where
+        it was measured faster), ``"lbfgs"`` otherwise. Both stop at the same
+        criterion and reach the same optimum; ``solver_`` tells which one
+        ran.
     max_iter : int or None, default=None
         Maximum number of iterations: updates of the parameters for
-        ``"lbfgs"`` and ``"gd"``, epochs for ``"sgd"``. None means the
-        solver's default: 1000 for ``"lbfgs"``, 10000 for ``"gd"``, 200 for
-        ``"sgd"``. 0 returns the starting model (zeros, or the previous model
-        with ``warm_start``) with a ``ConvergenceWarning`` unless it meets
-        ``tol``, as ``LogisticRegression(max_iter=0)`` accepts.
+        ``"lbfgs"``, ``"newton-cholesky"`` and ``"gd"``, epochs for ``"sgd"``.
+        None means the solver's default: 1000 for ``"lbfgs"``, 100 for
+        ``"newton-cholesky"``, 10000 for ``"gd"``, 200 for ``"sgd"`` (with
+        ``"auto"``, the default of the solver that runs). 0 returns the
+        starting model (zeros, or the previous model with ``warm_start``)
+        with a ``ConvergenceWarning`` unless it meets ``tol``, as
+        ``LogisticRegression(max_iter=0)`` accepts.
     tol : float, default=1e-4
-        ``"lbfgs"`` and ``"gd"`` stop when the largest absolute entry of the
-        gradient of the mean-scaled objective is at most ``tol`` (the
-        criterion of ``LogisticRegression(solver="lbfgs")``). ``"sgd"`` stops,
-        as ``MLPClassifier`` does, when the epoch loss (or the validation score
-        with ``early_stopping``) has not improved by ``tol`` for
-        ``n_iter_no_change`` consecutive epochs.
+        ``"lbfgs"``, ``"newton-cholesky"`` and ``"gd"`` stop when the largest
+        absolute entry of the gradient of the mean-scaled objective is at most
+        ``tol`` (the criterion of ``LogisticRegression(solver="lbfgs")``).
+        ``"sgd"`` stops, as ``MLPClassifier`` does, when the epoch loss (or
+        the validation score with ``early_stopping``) has not improved by
+        ``tol`` for ``n_iter_no_change`` consecutive epochs.
     learning_rate : {"auto", "constant", "invscaling", "adaptive", "optimal"} \
 or float, default="auto"
         Step of ``"gd"``, ``"sgd"`` and :meth:`partial_fit`. A float is a fixed
@@ -136,7 +145,7 @@ or float, default="auto"
         mean-scaled objective, which converges to the optimum (see
         :meth:`partial_fit`). ``"auto"`` is ``"constant"`` for ``"gd"``,
         ``"adaptive"`` for ``"sgd"`` and ``"optimal"`` for
-        :meth:`partial_fit`. Ignored by ``"lbfgs"``.
+        :meth:`partial_fit`. Ignored by ``"lbfgs"`` and ``"newton-cholesky"``.
     learning_rate_init : "auto" or float, default="auto"
         Initial step of the schedules above. ``"auto"`` uses ``1 / L`` with
         ``L`` a guaranteed upper bound of the gradient's Lipschitz constant
@@ -185,7 +194,8 @@ or float, default="auto"
     chunk_size : int or None, default=None
         Rows of ``X`` processed at a time by the loss and gradient; bounds the
         extra memory to ``O(chunk_size * n_classes)``. None chooses it from the
-        data shape (dense: a working set of about 2 MiB, at least 256 rows;
+        data shape (dense: a working set of about 2 MiB, at least 256 rows,
+        split over the usable CPUs where that leaves 256 rows per chunk;
         sparse: at least ``2 * n_features`` non-zeros per chunk and about 2 MiB
         of scores; see ``sk_softmax._objective.auto_chunk_size``). It does
         not change the result beyond rounding.
@@ -209,15 +219,19 @@ or float, default="auto"
         :meth:`partial_fit`).
     loss_curve_ : list of float
         Objective (mean-scaled: the ``LogisticRegression`` objective divided by
-        the sum of sample weights), one entry per iteration. ``"lbfgs"``: the
-        objective after each iteration (empty if the starting point already
-        meets ``tol``). ``"gd"``: the objective after each update, at the point
-        where the gradient is then evaluated (with Nesterov momentum, the
-        look-ahead point); the last entry is the returned model's. ``"sgd"``:
-        the mean mini-batch objective of each epoch.
+        the sum of sample weights), one entry per iteration. ``"lbfgs"`` and
+        ``"newton-cholesky"``: the objective after each iteration (empty if
+        the starting point already meets ``tol``). ``"gd"``: the objective
+        after each update, at the point where the gradient is then evaluated
+        (with Nesterov momentum, the look-ahead point); the last entry is the
+        returned model's. ``"sgd"``: the mean mini-batch objective of each
+        epoch.
     learning_rate_ : float or None
         Step used by ``"gd"``, and the current step of ``"sgd"`` (None for
-        ``"lbfgs"``).
+        ``"lbfgs"`` and ``"newton-cholesky"``).
+    solver_ : str
+        The solver that ran: ``solver``, or what ``"auto"`` chose
+        (``"sgd"`` after :meth:`partial_fit`).
     validation_scores_ : list of float or None
         Validation accuracy per epoch with ``early_stopping``, else None.
     See Also
@@ -240,7 +254,7 @@ or float, default="auto"
     _parameter_constraints: dict = {
         "C": [Interval(Real, 0, None, closed="right")],
         "fit_intercept": ["boolean"],
-        "solver": [StrOptions({"lbfgs", "gd", "sgd"})],
+        "solver": [StrOptions({"auto", "lbfgs", "newton-cholesky", "gd", "sgd"})],
         "max_iter": [Interval(Integral, 0, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [
@@ -275,7 +289,7 @@ or float, default="auto"
         C=1.0,
         *,
         fit_intercept=True,
-        solver="lbfgs",
+        solver="auto",
         max_iter=None,
         tol=1e-4,
         learning_rate="auto",
@@ -364,7 +378,7 @@ or float, default="auto"
                 order="C",
                 reset=reset,
             )
-            check_classification_targets(y)
+            check_label_targets(y)
             Y = None
             if classes is not None or not reset:
                 y_codes = encode_with_known_classes(y, self.classes_)
@@ -490,9 +504,8 @@ or float, default="auto"
         X, target, sample_weight = self._validate_fit_input(X, y, sample_weight)
         objective = self._objective(X, target, sample_weight)
         w0 = self._initial_params(objective)
-        max_iter = self.max_iter
-        if max_iter is None:
-            max_iter = _DEFAULT_MAX_ITER[self.solver]
+        settings = FitSettings.for_fit(self, objective)  # solver "auto" decided
+        self.solver_, max_iter = settings.solver, settings.max_iter
         metadata = {"sample_weight": sample_weight}
         callbacks = IterationCallbacks(
             self, X, y, metadata, max_iter, self._attributes(objective, X.dtype), w0
@@ -502,7 +515,7 @@ or float, default="auto"
         result, self.learning_rate_, self._sgd_run = fit_solver(
             objective,
             w0,  # not used after this: the solver may reuse its memory
-            FitSettings.from_estimator(self, max_iter),
+            settings,
             callback=callbacks,
             validation_scores=self.validation_scores_,
         )
@@ -513,7 +526,7 @@ or float, default="auto"
             scores = self.validation_scores_
             warnings.warn(
                 convergence_message(
-                    self.solver,
+                    self.solver_,
                     dtype=X.dtype,
                     tol=self.tol,
                     max_iter=max_iter,
@@ -647,6 +660,7 @@ or float, default="auto"
         self._set_fitted(objective, result.x, X.dtype)
         self.learning_rate_ = state.step
         self.validation_scores_ = None
+        self.solver_ = "sgd"
         self.n_iter_ += 1
         self.loss_curve_.extend(result.loss_curve)
         return self

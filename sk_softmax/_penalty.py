@@ -104,6 +104,21 @@ class L2Penalty:
         """
         self.add_gradient(out_W, V_W)
 
+    def add_hessian(self, hess_W_diag):
+        """``hess_W_diag += strength``: the penalty's Hessian is ``strength * I``.
+
+        Only the diagonal entries of the weights' block of a dense Hessian
+        change (the intercepts are not penalised).
+
+        Parameters
+        ----------
+        hess_W_diag : ndarray of shape (n_classes, n_features)
+            The diagonal entries of a dense Hessian at the weights ``W`` (a
+            view into it), updated in place.
+        """
+        if self.strength:
+            hess_W_diag += self.strength
+
     def lipschitz(self):
         """Lipschitz constant of the penalty's gradient.
 

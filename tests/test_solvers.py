@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sk_softmax._solvers import gradient_descent, lbfgs, newton_cg
+from sk_softmax._solvers import gradient_descent, lbfgs, newton_cg, newton_cholesky
 
 
 def _quadratic_matrix(p, cond, seed=0, spectrum=np.geomspace):
@@ -279,3 +279,87 @@ def test_newton_cg_at_tol_0_stops_at_the_rounding_level_without_drift():
     assert res.grad_max < 1e-12  # from 3e-7: the rounding floor is reached
     assert abs(null @ (res.x - x0)) < 1e-9
     np.testing.assert_allclose(res.x, x_star, atol=1e-9)
+
+
+def _log_cosh_problem(p=20, mu=1e-3, seed=1):
+    """``f(x) = sum log cosh(x - c) + mu/2 |x|^2`` with its dense Hessian."""
+    c = np.random.default_rng(seed).normal(size=p)
+
+    def fun_hess(x):
+        t = x - c
+        f = np.sum(np.logaddexp(t, -t) - np.log(2.0)) + 0.5 * mu * x @ x
+        return f, np.tanh(t) + mu * x, np.diag(1.0 - np.tanh(t) ** 2 + mu)
+
+    return fun_hess
+
+
+def test_newton_cholesky_solves_a_quadratic_in_one_step():
+    A, b = _quadratic_matrix(12, cond=1e4, seed=3)
+    res = newton_cholesky(
+        lambda x: (0.5 * x @ A @ x - b @ x, A @ x - b, A),
+        np.zeros(12),
+        tol=1e-10,
+        max_iter=10,
+    )
+    assert res.converged and res.n_iter == 1 and res.grad_max <= 1e-10
+    np.testing.assert_allclose(res.x, np.linalg.solve(A, b), rtol=1e-9)
+
+
+def test_newton_cholesky_backtracks_and_converges_on_a_non_quadratic():
+    fun_hess = _log_cosh_problem()
+    x0 = np.full(20, 8.0)
+    res = newton_cholesky(fun_hess, x0, tol=1e-10, max_iter=50)
+    assert res.converged and res.grad_max <= 1e-10
+    assert 2 < res.n_iter < 50 and len(res.loss_curve) == res.n_iter
+    # Every step decreases f, but for rounding (64 eps relative) where f
+    # can no longer tell the iterates apart and the gradient decides.
+    curve = np.array([fun_hess(x0)[0]] + res.loss_curve)
+    assert np.all(np.diff(curve) <= 64 * np.finfo(float).eps * np.abs(curve[1:]))
+
+
+def test_newton_cholesky_keeps_null_directions_fixed():
+    # H is singular along `null` and f constant along it (like the common
+    # shift of the intercepts of a softmax); the gradient's rounding noise
+    # must not move the iterate along it: with the null space given, the
+    # step along it stays at rounding level.
+    p = 10
+    rng = np.random.default_rng(5)
+    Q, _ = np.linalg.qr(rng.normal(size=(p, p)))
+    eig = np.geomspace(1e-2, 1.0, p)
+    eig[0] = 0.0
+    A = Q @ np.diag(eig) @ Q.T
+    null = Q[:, :1]
+    x_star = Q[:, 1:] @ rng.normal(size=p - 1)
+    noise = np.random.default_rng(6)
+
+    def fun_hess(x):
+        e = x - x_star
+        g = A @ e + 1e-15 * noise.normal(size=p)
+        return 0.5 * e @ A @ e, g, A
+
+    res = newton_cholesky(
+        fun_hess, np.zeros(p), tol=1e-12, max_iter=20, null_space=null
+    )
+    assert res.converged
+    assert abs(float(null[:, 0] @ res.x)) < 1e-12
+    np.testing.assert_allclose(res.x, x_star, atol=1e-11)
+    # Without it, the singular system still gives a finite step (ridge).
+    res = newton_cholesky(fun_hess, np.zeros(p), tol=1e-10, max_iter=20)
+    assert np.isfinite(res.x).all()
+
+
+def test_newton_cholesky_max_iter_0_and_callback_stop():
+    fun_hess = _log_cosh_problem(p=5, seed=4)
+    x0 = np.full(5, 3.0)
+    res = newton_cholesky(fun_hess, x0, tol=1e-12, max_iter=0)
+    assert res.n_iter == 0 and not res.converged
+    np.testing.assert_array_equal(res.x, x0)
+    seen = []
+    res = newton_cholesky(
+        fun_hess,
+        x0,
+        tol=1e-12,
+        max_iter=50,
+        callback=lambda w, f, g: seen.append(g) or True,
+    )
+    assert res.stopped_by_callback and res.n_iter == 1 and len(seen) == 1

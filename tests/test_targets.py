@@ -203,3 +203,35 @@ def test_target_functions_are_pure():
     np.testing.assert_array_equal(found, ["x", "z"])
     np.testing.assert_array_equal(codes, [1, 0, 1])
     assert _targets.is_soft([[0.5, 0.5]]) and not _targets.is_soft([1, 2])
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([3, 1, 2, 1, 3, 2]),
+        np.array([3, 1, 2, 1, 3, 2], dtype=np.uint8),
+        np.array([True, False, True, False, True, False]),
+        np.array([2.0, -1.0, 0.0, -1.0, 2.0, 0.0]),
+        np.array(["c", "a", "b", "a", "c", "b"]),
+        np.array(["c", "a", "b", "a", "c", "b"], dtype=object),
+    ],
+)
+def test_label_encoding_is_labelencoders(labels):
+    # Numeric labels are encoded by np.unique instead of LabelEncoder (a
+    # fixed-cost shortcut): same classes_, same model.
+    from sklearn.preprocessing import LabelEncoder
+
+    X = np.random.default_rng(0).normal(size=(6, 2))
+    clf = SoftmaxRegression(solver="lbfgs").fit(X, labels)
+    le = LabelEncoder().fit(labels)
+    np.testing.assert_array_equal(clf.classes_, le.classes_)
+    assert clf.classes_.dtype == le.classes_.dtype
+    ref = SoftmaxRegression(solver="lbfgs").fit(X, le.transform(labels))
+    np.testing.assert_array_equal(clf.coef_, ref.coef_)
+    np.testing.assert_array_equal(clf.predict(X), le.inverse_transform(ref.predict(X)))
+
+
+def test_continuous_float_labels_are_still_rejected():
+    X = np.random.default_rng(0).normal(size=(6, 2))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        SoftmaxRegression().fit(X, [0.5, 1.5, 0.25, 0.5, 1.5, 0.3])

@@ -14,9 +14,11 @@ the parameter layout (one flat float64 vector, the ravel of ``[W, b]``), the
 normalisation by the global weight sum ``S``, the penalty (an
 :class:`~sk_softmax._penalty.L2Penalty`, added here and never seen by a
 kernel), and the contract the solvers rely on: :meth:`loss_gradient`,
-:meth:`hessian_product`, :meth:`lipschitz_bound`, and :meth:`minibatch`, the
-unbiased mini-batch estimate used by SGD. A backend (``_numpy.py``) subclasses
-it and computes the data term only, through the ``_data_*`` hooks.
+:meth:`hessian_product`, the dense Hessian of small problems
+(:meth:`loss_gradient_hessian`, :meth:`invariant_directions`),
+:meth:`lipschitz_bound`, and :meth:`minibatch`, the unbiased mini-batch
+estimate used by SGD. A backend (``_numpy.py``) subclasses it and computes
+the data term only, through the ``_data_*`` hooks.
 """
 
 import numpy as np
@@ -32,8 +34,8 @@ class SoftmaxObjective:
     Subclasses set ``n_samples``, ``n_features``, ``n_classes``,
     ``fit_intercept``, ``dtype``, ``y`` and ``soft`` and implement the data
     term: ``_data_loss_gradient``, ``_data_hessian_product``,
-    ``_data_lipschitz_bound``, ``_rows`` (a data-only objective of some rows)
-    and ``accuracy``.
+    ``_data_loss_gradient_hessian``, ``_data_lipschitz_bound``, ``_rows`` (a
+    data-only objective of some rows) and ``accuracy``.
 
     Parameters
     ----------
@@ -199,6 +201,61 @@ class SoftmaxObjective:
             return out
 
         return hessp
+
+    def loss_gradient_hessian(self, w):
+        """Objective, gradient and the dense Hessian at ``w``, in one pass.
+
+        For the small problems of ``solver="newton-cholesky"``: the Hessian
+        has ``n_params ** 2`` entries. The backend computes the data term's
+        three (see its ``_data_loss_gradient_hessian``; the Hessian of the
+        cross-entropy is ``sum_i (s_i/S) (diag(p_i) - p_i p_i^T) (x) x~_i
+        x~_i^T`` with ``x~ = [x, 1]``); the penalty adds its value, its
+        gradient and ``1 / (C S)`` on the diagonal entries of ``W``.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_params,)
+            Flat parameters.
+
+        Returns
+        -------
+        loss : float
+            Objective value.
+        grad : ndarray of shape (n_params,)
+            Gradient, float64.
+        hess : ndarray of shape (n_params, n_params)
+            Hessian, float64, symmetric.
+        """
+        w64 = np.ascontiguousarray(w, dtype=np.float64)
+        loss, grad, H = self._data_loss_gradient_hessian(w64)
+        loss, grad = self._add_penalty(self.penalty, w64, loss, grad)
+        p = self.n_params
+        diag = H.reshape(-1)[:: p + 1]  # a view of diag(H) ...
+        self.penalty.add_hessian(self.unpack(diag)[0])  # ... and of its W part
+        return loss, grad, H
+
+    def invariant_directions(self):
+        """Orthonormal directions along which the objective is constant.
+
+        Softmax probabilities do not change when the same number is added to
+        every class's score: the intercepts can shift together (with
+        ``fit_intercept``), and without a penalty (``C=np.inf``) so can every
+        column of ``W``. The Hessian is singular along these directions,
+        and the gradient is orthogonal to them.
+
+        Returns
+        -------
+        directions : ndarray of shape (n_params, m)
+            ``m = 1`` (intercepts), ``d`` or ``d + 1`` (``C=np.inf``) or 0.
+        """
+        K, d = self.n_classes, self.n_features
+        d1 = d + int(self.fit_intercept)
+        cols = list(range(d)) if self.penalty.strength == 0 else []
+        if self.fit_intercept:
+            cols.append(d)
+        N = np.zeros((K, d1, len(cols)), dtype=np.float64)
+        N[:, cols, np.arange(len(cols))] = 1.0 / np.sqrt(K)
+        return N.reshape(K * d1, len(cols))
 
     def lipschitz_bound(self):
         """An upper bound ``L`` of the gradient's Lipschitz constant.
