@@ -1,6 +1,7 @@
 """SoftmaxRegression against independent truths: LogisticRegression, repetition,
 hand-computed objectives, and every bad input."""
 
+import functools
 import inspect
 import pickle
 import tracemalloc
@@ -708,13 +709,24 @@ def _independent_max_gradient(clf, X, y, C):
     return max(np.abs(gW).max(), np.abs(gb).max())
 
 
-@pytest.mark.parametrize("name", ["iris", "wine", "breast_cancer", "digits"])
-@pytest.mark.parametrize("solver", ["newton-cholesky", "auto"])
-def test_newton_cholesky_reaches_tol_and_logistic_regressions_optimum(name, solver):
+@functools.lru_cache
+def _newton_cg_reference(name):
+    """Standardised data and LogisticRegression(newton-cg, tol=1e-10) on it.
+
+    Computed once per data set (digits takes seconds) for both solvers below.
+    """
     loader = {"breast_cancer": load_breast_cancer, **LOADERS}[name]
     X, y = loader(return_X_y=True)
     X = StandardScaler().fit_transform(X)
-    binary = len(np.unique(y)) == 2
+    # SoftmaxRegression(C=1) is LogisticRegression(C=2) for two classes.
+    C = 2.0 if len(np.unique(y)) == 2 else 1.0
+    return X, y, logreg(C=C, tol=1e-10, solver="newton-cg").fit(X, y)
+
+
+@pytest.mark.parametrize("name", ["iris", "wine", "breast_cancer", "digits"])
+@pytest.mark.parametrize("solver", ["newton-cholesky", "auto"])
+def test_newton_cholesky_reaches_tol_and_logistic_regressions_optimum(name, solver):
+    X, y, ref = _newton_cg_reference(name)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         # tol=1e-10: at 1e-8 L-BFGS's iterate is still 1.6e-6 away in
@@ -726,8 +738,6 @@ def test_newton_cholesky_reaches_tol_and_logistic_regressions_optimum(name, solv
     # Newton's method converges quadratically: a handful of iterations.
     if ours.solver_ == "newton-cholesky":
         assert ours.n_iter_ <= 12 and len(ours.loss_curve_) == ours.n_iter_
-    # SoftmaxRegression(C=1) is LogisticRegression(C=2) for two classes.
-    ref = logreg(C=2.0 if binary else 1.0, tol=1e-10, solver="newton-cg").fit(X, y)
     np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-6)
     # The common shift of the intercepts (a null direction) does not drift.
     assert abs(ours.intercept_.sum()) < 1e-8
