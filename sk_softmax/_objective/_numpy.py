@@ -62,6 +62,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 
 from .._blas import private_gemm
 from .._threadpool import _available_cpus, chunk_workers, run_in_threads
+from .._vector import dot
 from ._base import SoftmaxObjective
 from ._sparse import csc_matmat_add, csr_matmat_add
 
@@ -528,7 +529,7 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
                 rows = sl.stop - sl.start
                 Z = self._scores(i, sl, W, WT, b, zt[: K * rows].reshape(K, rows), bufs)
                 nll, s = self._softmax_block(Z, sl)
-                loss += float(np.dot(sw64[sl], nll))
+                loss += dot(sw64[sl], nll)  # numpy loop: no BLAS pool wakes
                 if need_gradient:
                     # G = s_w * (P - Y): subtract at the true class, no one-hot Y.
                     G = self._gradient_block(Z, s, sl)
@@ -675,7 +676,7 @@ def _dense_loss_gradient_hessian(obj, w64):
         Z = Wb @ Xt  # (K, rows) scores, intercepts included
         nll, s = obj._softmax_block(Z, sl)
         sw = obj._sw64[sl]
-        loss += float(np.dot(sw, nll))
+        loss += dot(sw, nll)
         P = Z / s  # probabilities; Z itself becomes the gradient block
         for k in range(K - 1):
             sP_k = sw * P[k]
