@@ -6,8 +6,17 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import log_softmax, softmax
+from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.externals.array_api_compat import array_namespace, is_array_api_obj
+from sklearn.utils._array_api import (
+    _convert_to_numpy,
+    _is_numpy_namespace,
+    check_same_namespace,
+    get_namespace_and_device,
+    move_to,
+)
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
@@ -22,6 +31,7 @@ from ._callbacks import CallbackSupportMixin, IterationCallbacks
 from ._convergence import convergence_message, diverged_message
 from ._fit import FitSettings, fit_solver, partial_fit_epoch, start_sgd_run
 from ._objective import SoftmaxCrossEntropyL2
+from ._objective._array_api import ArrayAPISoftmaxCrossEntropy
 from ._targets import (
     apply_class_weight,
     encode_labels,
@@ -42,6 +52,19 @@ _SCHEDULES = {"constant", "invscaling", "adaptive", "optimal"}
 # Private state that a fit or partial_fit sets beside the public attributes
 # ending in "_".
 _PRIVATE_FIT_STATE = ("_sgd_run", "_fit_classes")
+
+
+def _to_host(a):
+    """``a`` as a numpy array if it is an array of another namespace, else ``a``."""
+    if isinstance(a, np.ndarray) or not is_array_api_obj(a):
+        return a
+    return _convert_to_numpy(a, array_namespace(a))
+
+
+def _float_dtypes(X):
+    """float64 and float32 of ``X``'s namespace, for ``validate_data``."""
+    xp, _, _ = get_namespace_and_device(X)
+    return [xp.float64, xp.float32]
 
 
 def _is_fit_state(name):
@@ -320,6 +343,7 @@ or float, default="auto"
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = True
         return tags
 
     # ------------------------------------------------------------ validation
@@ -328,7 +352,7 @@ or float, default="auto"
             self,
             X,
             accept_sparse="csr",
-            dtype=[np.float64, np.float32],
+            dtype=_float_dtypes(X),
             order="C",
             reset=reset,
         )
@@ -338,6 +362,11 @@ or float, default="auto"
 
         ``target`` is the class codes (n,) or the soft targets (n, K).
         """
+        # Array API input (array_api_dispatch=True, X not numpy): X stays on
+        # its device; y and sample_weight (O(n) or O(n K), copied once) are
+        # validated and encoded on the host, and the objective copies the
+        # result to X's device once.
+        y, sample_weight = _to_host(y), _to_host(sample_weight)
         if is_soft(y):
             X = self._validate_X(X, reset=reset)
             columns = getattr(y, "columns", None)
@@ -360,7 +389,7 @@ or float, default="auto"
                 X,
                 y,
                 accept_sparse="csr",
-                dtype=[np.float64, np.float32],
+                dtype=_float_dtypes(X),
                 order="C",
                 reset=reset,
             )
@@ -375,9 +404,10 @@ or float, default="auto"
                 "This solver needs samples of at least 2 classes in the data, but "
                 f"the data contains only one class: {self.classes_.tolist()[0]!r}"
             )
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
-        )
+        with config_context(array_api_dispatch=False):  # host weights
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
+            )
         if not np.any(sample_weight > 0):  # scikit-learn < 1.8 does not check
             raise ValueError(
                 "Sample weights must contain at least one non-zero number."
@@ -390,9 +420,9 @@ or float, default="auto"
 
     # ------------------------------------------------------------ objective
     def _objective(self, X, target, sample_weight):
-        return SoftmaxCrossEntropyL2(
-            X,
-            target,
+        """The objective of the backend for ``X``: numpy / scipy.sparse, or
+        the Array API one for other arrays under ``array_api_dispatch``."""
+        kwargs = dict(
             n_classes=self.classes_.shape[0],
             sample_weight=sample_weight,
             C=self.C,
@@ -400,6 +430,10 @@ or float, default="auto"
             chunk_size=self.chunk_size,
             label_smoothing=self.label_smoothing,
         )
+        xp, _, device = get_namespace_and_device(X)
+        if _is_numpy_namespace(xp):
+            return SoftmaxCrossEntropyL2(X, target, **kwargs)
+        return ArrayAPISoftmaxCrossEntropy(X, target, xp=xp, device=device, **kwargs)
 
     def _fitted_params(self):
         """A new flat float64 parameter vector from ``coef_``/``intercept_``.
@@ -408,9 +442,10 @@ or float, default="auto"
         buffer (``lbfgs(overwrite_w0=True)``), and the previous model must
         stay untouched, also when the refit is interrupted.
         """
-        Wb = np.asarray(self.coef_, dtype=np.float64)
+        Wb = np.asarray(_to_host(self.coef_), dtype=np.float64)
         if self.fit_intercept:  # hstack makes a new array
-            Wb = np.hstack([Wb, np.asarray(self.intercept_, dtype=np.float64)[:, None]])
+            b = np.asarray(_to_host(self.intercept_), dtype=np.float64)
+            Wb = np.hstack([Wb, b[:, None]])
         else:
             Wb = Wb.copy()
         return Wb.ravel()
@@ -422,27 +457,43 @@ or float, default="auto"
             and hasattr(self, "coef_")
             and self.coef_.shape == (K, d)
             and getattr(self, "_fit_classes", None) is not None
-            and np.array_equal(self._fit_classes, self.classes_)
+            and np.array_equal(np.asarray(self._fit_classes), self.classes_)
         ):
             return self._fitted_params()
         return np.zeros(objective.n_params, dtype=np.float64)
 
-    def _attributes(self, objective, dtype):
-        """``w -> {coef_, intercept_}``, as the fitted model would hold them."""
+    def _attributes(self, objective, X):
+        """``w -> {coef_, intercept_}``, as the fitted model would hold them
+        (in the namespace, on the device and in the dtype of ``X``)."""
+        xp, _, device = get_namespace_and_device(X)
 
         def attributes(w):
             coef, intercept = objective.unpack(np.asarray(w))
+            if not _is_numpy_namespace(xp):
+                coef = move_to(np.ascontiguousarray(coef), xp=xp, device=device)
+                intercept = move_to(intercept, xp=xp, device=device)
+                return {
+                    "coef_": xp.astype(coef, X.dtype),
+                    "intercept_": xp.astype(intercept, X.dtype),
+                }
             return {
-                "coef_": np.array(coef, dtype=dtype),
-                "intercept_": np.array(intercept, dtype=dtype),
+                "coef_": np.array(coef, dtype=X.dtype),
+                "intercept_": np.array(intercept, dtype=X.dtype),
             }
 
         return attributes
 
-    def _set_fitted(self, objective, w, dtype):
-        attrs = self._attributes(objective, dtype)(w)
+    def _set_fitted(self, objective, w, X, y):
+        attrs = self._attributes(objective, X)(w)
         self.coef_, self.intercept_ = attrs["coef_"], attrs["intercept_"]
-        self._fit_classes = self.classes_
+        # The labels as a tuple, not an array: scikit-learn's array API
+        # checks want every array attribute in X's namespace.
+        self._fit_classes = tuple(self.classes_.tolist())
+        # As LogisticRegression: classes_ in the namespace and on the device
+        # of y (numpy for lists, numpy arrays and DataFrames).
+        xp_y, _, device_y = get_namespace_and_device(y if is_array_api_obj(y) else None)
+        if not _is_numpy_namespace(xp_y):
+            self.classes_ = move_to(self.classes_, xp=xp_y, device=device_y)
 
     # ----------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -495,7 +546,7 @@ or float, default="auto"
             max_iter = _DEFAULT_MAX_ITER[self.solver]
         metadata = {"sample_weight": sample_weight}
         callbacks = IterationCallbacks(
-            self, X, y, metadata, max_iter, self._attributes(objective, X.dtype), w0
+            self, X, y, metadata, max_iter, self._attributes(objective, X), w0
         )
         early_stopping = self.solver == "sgd" and self.early_stopping
         self.validation_scores_ = [] if early_stopping else None  # filled per epoch
@@ -514,7 +565,7 @@ or float, default="auto"
             warnings.warn(
                 convergence_message(
                     self.solver,
-                    dtype=X.dtype,
+                    dtype=objective.dtype,
                     tol=self.tol,
                     max_iter=max_iter,
                     result=result,
@@ -525,7 +576,7 @@ or float, default="auto"
                 ConvergenceWarning,
                 stacklevel=3,  # user code -> _fit_context wrapper -> fit
             )
-        self._set_fitted(objective, result.x, X.dtype)
+        self._set_fitted(objective, result.x, X, y)
         self.n_iter_ = int(result.n_iter)
         self.loss_curve_ = list(result.loss_curve)
         return self
@@ -611,6 +662,9 @@ or float, default="auto"
                 "class weights instead."
             )
         first = not hasattr(self, "coef_")
+        classes = _to_host(classes)
+        if not first:  # host labels while validating (put back on error)
+            self.classes_ = _to_host(self.classes_)
         if first:
             self._validate_params()
             if classes is None and not is_soft(y):
@@ -644,7 +698,7 @@ or float, default="auto"
                 diverged_message(self.get_params(), result.message, "partial_fit")
             )
         self._sgd_run.state = state
-        self._set_fitted(objective, result.x, X.dtype)
+        self._set_fitted(objective, result.x, X, y)
         self.learning_rate_ = state.step
         self.validation_scores_ = None
         self.n_iter_ += 1
@@ -652,15 +706,25 @@ or float, default="auto"
         return self
 
     # ------------------------------------------------------------- predict
-    def _raw_scores(self, X):
-        """Validated ``X`` times ``coef_^T`` plus ``intercept_``: (n, K)."""
+    def _raw_scores(self, X, method):
+        """Validated ``X`` times ``coef_^T`` plus ``intercept_``: (n, K).
+
+        Also its namespace ``xp`` (numpy or, under ``array_api_dispatch``,
+        that of ``X``, which must be the fitted model's).
+        """
         check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method=method)
         X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+            self, X, accept_sparse="csr", dtype=_float_dtypes(X), reset=False
         )
-        Z = safe_sparse_dot(X, self.coef_.T, dense_output=True)
-        Z += self.intercept_
-        return Z
+        xp, _, _ = get_namespace_and_device(X)
+        if _is_numpy_namespace(xp):
+            Z = safe_sparse_dot(X, self.coef_.T, dense_output=True)
+            Z += self.intercept_
+            return Z, xp
+        dtype = xp.result_type(X.dtype, self.coef_.dtype)  # numpy's promotion
+        coef = xp.astype(self.coef_, dtype)
+        return xp.astype(X, dtype) @ coef.T + xp.astype(self.intercept_, dtype), xp
 
     def decision_function(self, X):
         """Raw class scores ``z = W x + b``.
@@ -696,7 +760,7 @@ or float, default="auto"
         >>> binary.decision_function(X[:2]).shape
         (2,)
         """
-        Z = self._raw_scores(X)
+        Z, _ = self._raw_scores(X, "decision_function")
         if Z.shape[1] == 2:
             return Z[:, 1] - Z[:, 0]
         return Z
@@ -723,8 +787,17 @@ or float, default="auto"
         >>> clf.predict(X[[0, 50, 100]])
         array([0, 1, 2])
         """
-        scores = self._raw_scores(X)  # checks fitted before classes_ is read
-        return self.classes_[np.argmax(scores, axis=1)]
+        scores, xp = self._raw_scores(X, "predict")  # checks fitted first
+        if _is_numpy_namespace(xp) and isinstance(self.classes_, np.ndarray):
+            return self.classes_[np.argmax(scores, axis=1)]
+        # Array API (LinearClassifierMixin's way): indices to the namespace
+        # of classes_, labels back to X's unless they are strings.
+        indices = xp.argmax(scores, axis=1)
+        xp_c, _, device_c = get_namespace_and_device(self.classes_)
+        labels = xp_c.take(self.classes_, move_to(indices, xp=xp_c, device=device_c))
+        if isinstance(self.classes_, np.ndarray) and self.classes_.dtype.kind in "OUS":
+            return labels
+        return move_to(labels, xp=xp, device=get_namespace_and_device(scores)[2])
 
     def predict_proba(self, X):
         """Class probabilities ``softmax(W x + b)``.
@@ -753,7 +826,11 @@ or float, default="auto"
         >>> proba.sum(axis=1)
         array([1., 1., 1.])
         """
-        return softmax(self._raw_scores(X), axis=1)
+        Z, xp = self._raw_scores(X, "predict_proba")
+        if _is_numpy_namespace(xp):
+            return softmax(Z, axis=1)
+        E = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
+        return E / xp.sum(E, axis=1, keepdims=True)
 
     def predict_log_proba(self, X):
         """Log of the class probabilities, from log-softmax.
@@ -790,4 +867,8 @@ or float, default="auto"
         >>> bool(np.isfinite(clf.predict_log_proba(x_far)).all())
         True
         """
-        return log_softmax(self._raw_scores(X), axis=1)
+        Z, xp = self._raw_scores(X, "predict_log_proba")
+        if _is_numpy_namespace(xp):
+            return log_softmax(Z, axis=1)
+        Z = Z - xp.max(Z, axis=1, keepdims=True)
+        return Z - xp.log(xp.sum(xp.exp(Z), axis=1, keepdims=True))
