@@ -5,20 +5,15 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import log_softmax, softmax
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.externals.array_api_compat import array_namespace, is_array_api_obj
 from sklearn.utils._array_api import (
-    _convert_to_numpy,
     _is_numpy_namespace,
     check_same_namespace,
     get_namespace_and_device,
-    move_to,
 )
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -30,6 +25,16 @@ from sklearn.utils.validation import (
 from ._callbacks import CallbackSupportMixin, IterationCallbacks
 from ._convergence import convergence_message, diverged_message
 from ._fit import FitSettings, fit_solver, partial_fit_epoch, start_sgd_run
+from ._namespaces import (
+    classes_like,
+    float_dtypes,
+    log_probabilities,
+    model_arrays,
+    predicted_labels,
+    probabilities,
+    scores,
+    to_host,
+)
 from ._objective import SoftmaxCrossEntropyL2
 from ._objective._array_api import ArrayAPISoftmaxCrossEntropy
 from ._targets import (
@@ -52,19 +57,6 @@ _SCHEDULES = {"constant", "invscaling", "adaptive", "optimal"}
 # Private state that a fit or partial_fit sets beside the public attributes
 # ending in "_".
 _PRIVATE_FIT_STATE = ("_sgd_run", "_fit_classes")
-
-
-def _to_host(a):
-    """``a`` as a numpy array if it is an array of another namespace, else ``a``."""
-    if isinstance(a, np.ndarray) or not is_array_api_obj(a):
-        return a
-    return _convert_to_numpy(a, array_namespace(a))
-
-
-def _float_dtypes(X):
-    """float64 and float32 of ``X``'s namespace, for ``validate_data``."""
-    xp, _, _ = get_namespace_and_device(X)
-    return [xp.float64, xp.float32]
 
 
 def _is_fit_state(name):
@@ -352,7 +344,7 @@ or float, default="auto"
             self,
             X,
             accept_sparse="csr",
-            dtype=_float_dtypes(X),
+            dtype=float_dtypes(X),
             order="C",
             reset=reset,
         )
@@ -366,7 +358,7 @@ or float, default="auto"
         # its device; y and sample_weight (O(n) or O(n K), copied once) are
         # validated and encoded on the host, and the objective copies the
         # result to X's device once.
-        y, sample_weight = _to_host(y), _to_host(sample_weight)
+        y, sample_weight = to_host(y), to_host(sample_weight)
         if is_soft(y):
             X = self._validate_X(X, reset=reset)
             columns = getattr(y, "columns", None)
@@ -389,7 +381,7 @@ or float, default="auto"
                 X,
                 y,
                 accept_sparse="csr",
-                dtype=_float_dtypes(X),
+                dtype=float_dtypes(X),
                 order="C",
                 reset=reset,
             )
@@ -442,9 +434,9 @@ or float, default="auto"
         buffer (``lbfgs(overwrite_w0=True)``), and the previous model must
         stay untouched, also when the refit is interrupted.
         """
-        Wb = np.asarray(_to_host(self.coef_), dtype=np.float64)
+        Wb = np.asarray(to_host(self.coef_), dtype=np.float64)
         if self.fit_intercept:  # hstack makes a new array
-            b = np.asarray(_to_host(self.intercept_), dtype=np.float64)
+            b = np.asarray(to_host(self.intercept_), dtype=np.float64)
             Wb = np.hstack([Wb, b[:, None]])
         else:
             Wb = Wb.copy()
@@ -465,21 +457,10 @@ or float, default="auto"
     def _attributes(self, objective, X):
         """``w -> {coef_, intercept_}``, as the fitted model would hold them
         (in the namespace, on the device and in the dtype of ``X``)."""
-        xp, _, device = get_namespace_and_device(X)
 
         def attributes(w):
-            coef, intercept = objective.unpack(np.asarray(w))
-            if not _is_numpy_namespace(xp):
-                coef = move_to(np.ascontiguousarray(coef), xp=xp, device=device)
-                intercept = move_to(intercept, xp=xp, device=device)
-                return {
-                    "coef_": xp.astype(coef, X.dtype),
-                    "intercept_": xp.astype(intercept, X.dtype),
-                }
-            return {
-                "coef_": np.array(coef, dtype=X.dtype),
-                "intercept_": np.array(intercept, dtype=X.dtype),
-            }
+            coef, intercept = model_arrays(*objective.unpack(np.asarray(w)), X)
+            return {"coef_": coef, "intercept_": intercept}
 
         return attributes
 
@@ -489,11 +470,7 @@ or float, default="auto"
         # The labels as a tuple, not an array: scikit-learn's array API
         # checks want every array attribute in X's namespace.
         self._fit_classes = tuple(self.classes_.tolist())
-        # As LogisticRegression: classes_ in the namespace and on the device
-        # of y (numpy for lists, numpy arrays and DataFrames).
-        xp_y, _, device_y = get_namespace_and_device(y if is_array_api_obj(y) else None)
-        if not _is_numpy_namespace(xp_y):
-            self.classes_ = move_to(self.classes_, xp=xp_y, device=device_y)
+        self.classes_ = classes_like(self.classes_, y)  # LogisticRegression's
 
     # ----------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -662,9 +639,9 @@ or float, default="auto"
                 "class weights instead."
             )
         first = not hasattr(self, "coef_")
-        classes = _to_host(classes)
+        classes = to_host(classes)
         if not first:  # host labels while validating (put back on error)
-            self.classes_ = _to_host(self.classes_)
+            self.classes_ = to_host(self.classes_)
         if first:
             self._validate_params()
             if classes is None and not is_soft(y):
@@ -715,16 +692,9 @@ or float, default="auto"
         check_is_fitted(self)
         check_same_namespace(X, self, attribute="coef_", method=method)
         X = validate_data(
-            self, X, accept_sparse="csr", dtype=_float_dtypes(X), reset=False
+            self, X, accept_sparse="csr", dtype=float_dtypes(X), reset=False
         )
-        xp, _, _ = get_namespace_and_device(X)
-        if _is_numpy_namespace(xp):
-            Z = safe_sparse_dot(X, self.coef_.T, dense_output=True)
-            Z += self.intercept_
-            return Z, xp
-        dtype = xp.result_type(X.dtype, self.coef_.dtype)  # numpy's promotion
-        coef = xp.astype(self.coef_, dtype)
-        return xp.astype(X, dtype) @ coef.T + xp.astype(self.intercept_, dtype), xp
+        return scores(X, self.coef_, self.intercept_)
 
     def decision_function(self, X):
         """Raw class scores ``z = W x + b``.
@@ -787,17 +757,8 @@ or float, default="auto"
         >>> clf.predict(X[[0, 50, 100]])
         array([0, 1, 2])
         """
-        scores, xp = self._raw_scores(X, "predict")  # checks fitted first
-        if _is_numpy_namespace(xp) and isinstance(self.classes_, np.ndarray):
-            return self.classes_[np.argmax(scores, axis=1)]
-        # Array API (LinearClassifierMixin's way): indices to the namespace
-        # of classes_, labels back to X's unless they are strings.
-        indices = xp.argmax(scores, axis=1)
-        xp_c, _, device_c = get_namespace_and_device(self.classes_)
-        labels = xp_c.take(self.classes_, move_to(indices, xp=xp_c, device=device_c))
-        if isinstance(self.classes_, np.ndarray) and self.classes_.dtype.kind in "OUS":
-            return labels
-        return move_to(labels, xp=xp, device=get_namespace_and_device(scores)[2])
+        Z, xp = self._raw_scores(X, "predict")  # checks fitted first
+        return predicted_labels(self.classes_, Z, xp)
 
     def predict_proba(self, X):
         """Class probabilities ``softmax(W x + b)``.
@@ -826,11 +787,7 @@ or float, default="auto"
         >>> proba.sum(axis=1)
         array([1., 1., 1.])
         """
-        Z, xp = self._raw_scores(X, "predict_proba")
-        if _is_numpy_namespace(xp):
-            return softmax(Z, axis=1)
-        E = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
-        return E / xp.sum(E, axis=1, keepdims=True)
+        return probabilities(*self._raw_scores(X, "predict_proba"))
 
     def predict_log_proba(self, X):
         """Log of the class probabilities, from log-softmax.
@@ -867,8 +824,4 @@ or float, default="auto"
         >>> bool(np.isfinite(clf.predict_log_proba(x_far)).all())
         True
         """
-        Z, xp = self._raw_scores(X, "predict_log_proba")
-        if _is_numpy_namespace(xp):
-            return log_softmax(Z, axis=1)
-        Z = Z - xp.max(Z, axis=1, keepdims=True)
-        return Z - xp.log(xp.sum(xp.exp(Z), axis=1, keepdims=True))
+        return log_probabilities(*self._raw_scores(X, "predict_log_proba"))
