@@ -691,10 +691,11 @@ or float, default="auto"
         """
         check_is_fitted(self)
         check_same_namespace(X, self, attribute="coef_", method=method)
+        xp, _, _ = get_namespace_and_device(X)
         X = validate_data(
-            self, X, accept_sparse="csr", dtype=float_dtypes(X), reset=False
+            self, X, accept_sparse="csr", dtype=[xp.float64, xp.float32], reset=False
         )
-        return scores(X, self.coef_, self.intercept_)
+        return scores(X, self.coef_, self.intercept_, xp)
 
     def decision_function(self, X):
         """Raw class scores ``z = W x + b``.

@@ -114,8 +114,8 @@ def classes_like(classes, y):
     return move_to(classes, xp=xp_y, device=device_y)
 
 
-def scores(X, coef, intercept):
-    """``X coef^T + intercept`` (n, K) and the namespace of ``X``.
+def scores(X, coef, intercept, xp):
+    """``X coef^T + intercept`` (n, K) and the namespace ``xp`` of ``X``.
 
     Parameters
     ----------
@@ -125,13 +125,14 @@ def scores(X, coef, intercept):
         ``coef_``.
     intercept : array of shape (n_classes,)
         ``intercept_``.
+    xp : namespace
+        The namespace of ``X``.
 
     Returns
     -------
     Z : array of shape (n_samples, n_classes)
     xp : namespace
     """
-    xp, _, _ = get_namespace_and_device(X)
     if _is_numpy_namespace(xp):
         Z = safe_sparse_dot(X, coef.T, dense_output=True)
         Z += intercept
