@@ -5,11 +5,15 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import log_softmax, softmax
+from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._array_api import (
+    _is_numpy_namespace,
+    check_same_namespace,
+    get_namespace_and_device,
+)
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
@@ -20,7 +24,18 @@ from sklearn.utils.validation import (
 from ._callbacks import CallbackSupportMixin, IterationCallbacks
 from ._convergence import convergence_message, diverged_message
 from ._fit import FitSettings, fit_solver, partial_fit_epoch, start_sgd_run
+from ._namespaces import (
+    classes_like,
+    float_dtypes,
+    log_probabilities,
+    model_arrays,
+    predicted_labels,
+    probabilities,
+    scores,
+    to_host,
+)
 from ._objective import SoftmaxCrossEntropyL2
+from ._objective._array_api import ArrayAPISoftmaxCrossEntropy
 from ._targets import (
     apply_class_weight,
     check_label_targets,
@@ -334,6 +349,7 @@ or float, default="auto"
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = True
         return tags
 
     # ------------------------------------------------------------ validation
@@ -342,7 +358,7 @@ or float, default="auto"
             self,
             X,
             accept_sparse="csr",
-            dtype=[np.float64, np.float32],
+            dtype=float_dtypes(X),
             order="C",
             reset=reset,
         )
@@ -352,6 +368,11 @@ or float, default="auto"
 
         ``target`` is the class codes (n,) or the soft targets (n, K).
         """
+        # Array API input (array_api_dispatch=True, X not numpy): X stays on
+        # its device; y and sample_weight (O(n) or O(n K), copied once) are
+        # validated and encoded on the host, and the objective copies the
+        # result to X's device once.
+        y, sample_weight = to_host(y), to_host(sample_weight)
         if is_soft(y):
             X = self._validate_X(X, reset=reset)
             columns = getattr(y, "columns", None)
@@ -374,7 +395,7 @@ or float, default="auto"
                 X,
                 y,
                 accept_sparse="csr",
-                dtype=[np.float64, np.float32],
+                dtype=float_dtypes(X),
                 order="C",
                 reset=reset,
             )
@@ -389,9 +410,10 @@ or float, default="auto"
                 "This solver needs samples of at least 2 classes in the data, but "
                 f"the data contains only one class: {self.classes_.tolist()[0]!r}"
             )
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
-        )
+        with config_context(array_api_dispatch=False):  # host weights
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
+            )
         if not np.any(sample_weight > 0):  # scikit-learn < 1.8 does not check
             raise ValueError(
                 "Sample weights must contain at least one non-zero number."
@@ -404,9 +426,9 @@ or float, default="auto"
 
     # ------------------------------------------------------------ objective
     def _objective(self, X, target, sample_weight):
-        return SoftmaxCrossEntropyL2(
-            X,
-            target,
+        """The objective of the backend for ``X``: numpy / scipy.sparse, or
+        the Array API one for other arrays under ``array_api_dispatch``."""
+        kwargs = dict(
             n_classes=self.classes_.shape[0],
             sample_weight=sample_weight,
             C=self.C,
@@ -414,6 +436,10 @@ or float, default="auto"
             chunk_size=self.chunk_size,
             label_smoothing=self.label_smoothing,
         )
+        xp, _, device = get_namespace_and_device(X)
+        if _is_numpy_namespace(xp):
+            return SoftmaxCrossEntropyL2(X, target, **kwargs)
+        return ArrayAPISoftmaxCrossEntropy(X, target, xp=xp, device=device, **kwargs)
 
     def _fitted_params(self):
         """A new flat float64 parameter vector from ``coef_``/``intercept_``.
@@ -422,9 +448,10 @@ or float, default="auto"
         buffer (``lbfgs(overwrite_w0=True)``), and the previous model must
         stay untouched, also when the refit is interrupted.
         """
-        Wb = np.asarray(self.coef_, dtype=np.float64)
+        Wb = np.asarray(to_host(self.coef_), dtype=np.float64)
         if self.fit_intercept:  # hstack makes a new array
-            Wb = np.hstack([Wb, np.asarray(self.intercept_, dtype=np.float64)[:, None]])
+            b = np.asarray(to_host(self.intercept_), dtype=np.float64)
+            Wb = np.hstack([Wb, b[:, None]])
         else:
             Wb = Wb.copy()
         return Wb.ravel()
@@ -436,27 +463,28 @@ or float, default="auto"
             and hasattr(self, "coef_")
             and self.coef_.shape == (K, d)
             and getattr(self, "_fit_classes", None) is not None
-            and np.array_equal(self._fit_classes, self.classes_)
+            and np.array_equal(np.asarray(self._fit_classes), self.classes_)
         ):
             return self._fitted_params()
         return np.zeros(objective.n_params, dtype=np.float64)
 
-    def _attributes(self, objective, dtype):
-        """``w -> {coef_, intercept_}``, as the fitted model would hold them."""
+    def _attributes(self, objective, X):
+        """``w -> {coef_, intercept_}``, as the fitted model would hold them
+        (in the namespace, on the device and in the dtype of ``X``)."""
 
         def attributes(w):
-            coef, intercept = objective.unpack(np.asarray(w))
-            return {
-                "coef_": np.array(coef, dtype=dtype),
-                "intercept_": np.array(intercept, dtype=dtype),
-            }
+            coef, intercept = model_arrays(*objective.unpack(np.asarray(w)), X)
+            return {"coef_": coef, "intercept_": intercept}
 
         return attributes
 
-    def _set_fitted(self, objective, w, dtype):
-        attrs = self._attributes(objective, dtype)(w)
+    def _set_fitted(self, objective, w, X, y):
+        attrs = self._attributes(objective, X)(w)
         self.coef_, self.intercept_ = attrs["coef_"], attrs["intercept_"]
-        self._fit_classes = self.classes_
+        # The labels as a tuple, not an array: scikit-learn's array API
+        # checks want every array attribute in X's namespace.
+        self._fit_classes = tuple(self.classes_.tolist())
+        self.classes_ = classes_like(self.classes_, y)  # LogisticRegression's
 
     # ----------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -508,7 +536,7 @@ or float, default="auto"
         self.solver_, max_iter = settings.solver, settings.max_iter
         metadata = {"sample_weight": sample_weight}
         callbacks = IterationCallbacks(
-            self, X, y, metadata, max_iter, self._attributes(objective, X.dtype), w0
+            self, X, y, metadata, max_iter, self._attributes(objective, X), w0
         )
         early_stopping = self.solver == "sgd" and self.early_stopping
         self.validation_scores_ = [] if early_stopping else None  # filled per epoch
@@ -527,7 +555,7 @@ or float, default="auto"
             warnings.warn(
                 convergence_message(
                     self.solver_,
-                    dtype=X.dtype,
+                    dtype=objective.dtype,
                     tol=self.tol,
                     max_iter=max_iter,
                     result=result,
@@ -538,7 +566,7 @@ or float, default="auto"
                 ConvergenceWarning,
                 stacklevel=3,  # user code -> _fit_context wrapper -> fit
             )
-        self._set_fitted(objective, result.x, X.dtype)
+        self._set_fitted(objective, result.x, X, y)
         self.n_iter_ = int(result.n_iter)
         self.loss_curve_ = list(result.loss_curve)
         return self
@@ -624,6 +652,9 @@ or float, default="auto"
                 "class weights instead."
             )
         first = not hasattr(self, "coef_")
+        classes = to_host(classes)
+        if not first:  # host labels while validating (put back on error)
+            self.classes_ = to_host(self.classes_)
         if first:
             self._validate_params()
             if classes is None and not is_soft(y):
@@ -657,7 +688,7 @@ or float, default="auto"
                 diverged_message(self.get_params(), result.message, "partial_fit")
             )
         self._sgd_run.state = state
-        self._set_fitted(objective, result.x, X.dtype)
+        self._set_fitted(objective, result.x, X, y)
         self.learning_rate_ = state.step
         self.validation_scores_ = None
         self.solver_ = "sgd"
@@ -666,15 +697,19 @@ or float, default="auto"
         return self
 
     # ------------------------------------------------------------- predict
-    def _raw_scores(self, X):
-        """Validated ``X`` times ``coef_^T`` plus ``intercept_``: (n, K)."""
+    def _raw_scores(self, X, method):
+        """Validated ``X`` times ``coef_^T`` plus ``intercept_``: (n, K).
+
+        Also its namespace ``xp`` (numpy or, under ``array_api_dispatch``,
+        that of ``X``, which must be the fitted model's).
+        """
         check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method=method)
+        xp, _, _ = get_namespace_and_device(X)
         X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+            self, X, accept_sparse="csr", dtype=[xp.float64, xp.float32], reset=False
         )
-        Z = safe_sparse_dot(X, self.coef_.T, dense_output=True)
-        Z += self.intercept_
-        return Z
+        return scores(X, self.coef_, self.intercept_, xp)
 
     def decision_function(self, X):
         """Raw class scores ``z = W x + b``.
@@ -710,7 +745,7 @@ or float, default="auto"
         >>> binary.decision_function(X[:2]).shape
         (2,)
         """
-        Z = self._raw_scores(X)
+        Z, _ = self._raw_scores(X, "decision_function")
         if Z.shape[1] == 2:
             return Z[:, 1] - Z[:, 0]
         return Z
@@ -737,8 +772,8 @@ or float, default="auto"
         >>> clf.predict(X[[0, 50, 100]])
         array([0, 1, 2])
         """
-        scores = self._raw_scores(X)  # checks fitted before classes_ is read
-        return self.classes_[np.argmax(scores, axis=1)]
+        Z, xp = self._raw_scores(X, "predict")  # checks fitted first
+        return predicted_labels(self.classes_, Z, xp)
 
     def predict_proba(self, X):
         """Class probabilities ``softmax(W x + b)``.
@@ -767,7 +802,7 @@ or float, default="auto"
         >>> proba.sum(axis=1)
         array([1., 1., 1.])
         """
-        return softmax(self._raw_scores(X), axis=1)
+        return probabilities(*self._raw_scores(X, "predict_proba"))
 
     def predict_log_proba(self, X):
         """Log of the class probabilities, from log-softmax.
@@ -804,4 +839,4 @@ or float, default="auto"
         >>> bool(np.isfinite(clf.predict_log_proba(x_far)).all())
         True
         """
-        return log_softmax(self._raw_scores(X), axis=1)
+        return log_probabilities(*self._raw_scores(X, "predict_log_proba"))

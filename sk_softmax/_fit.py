@@ -66,7 +66,8 @@ def choose_solver(solver, objective):
     """``solver``, with ``"auto"`` decided from the problem's size.
 
     ``"newton-cholesky"`` where its Hessian is cheap (see
-    ``_NEWTON_MAX_WORK`` for the measurement), ``"lbfgs"`` otherwise.
+    ``_NEWTON_MAX_WORK`` for the measurement) and the backend computes it
+    (numpy / scipy.sparse), ``"lbfgs"`` otherwise.
 
     Parameters
     ----------
@@ -80,10 +81,20 @@ def choose_solver(solver, objective):
     solver : str
         The solver to run (never ``"auto"``).
     """
+    if solver == "newton-cholesky" and not objective.dense_hessian:
+        raise ValueError(
+            "solver='newton-cholesky' needs numpy or scipy.sparse input (its "
+            "dense Hessian has no Array API backend); use solver='lbfgs' or "
+            "'auto' for this input."
+        )
     if solver != "auto":
         return solver
     p = objective.n_params
-    if p <= _NEWTON_MAX_PARAMS and objective.n_samples * p * p <= _NEWTON_MAX_WORK:
+    if (
+        objective.dense_hessian
+        and p <= _NEWTON_MAX_PARAMS
+        and objective.n_samples * p * p <= _NEWTON_MAX_WORK
+    ):
         return "newton-cholesky"
     return "lbfgs"
 

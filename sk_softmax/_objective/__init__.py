@@ -8,6 +8,9 @@
 - ``_numpy.py``: the numpy / scipy.sparse backend, a chunked kernel with its
   worker threads and private BLAS.
 - ``_sparse.py``: the two in-place sparse products of that kernel.
+- ``_array_api.py``: the Array API backend (torch, cupy, array-api-strict
+  arrays under ``array_api_dispatch``): the same data term in ``xp``
+  operations, on the data's device.
 """
 
 from ._base import MiniBatchObjective, SoftmaxObjective

@@ -50,6 +50,10 @@ class SoftmaxObjective:
         data set here.
     """
 
+    #: Whether the backend computes the dense Hessian
+    #: (:meth:`loss_gradient_hessian`, for ``solver="newton-cholesky"``).
+    dense_hessian = False
+
     def __init__(self, sample_weight, C, weight_sum=None):
         if sample_weight is None:
             sample_weight = np.ones(self.n_samples, dtype=np.float64)

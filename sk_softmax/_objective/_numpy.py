@@ -174,6 +174,8 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         (see :class:`SoftmaxObjective`).
     """
 
+    dense_hessian = True
+
     def __init__(
         self,
         X,
