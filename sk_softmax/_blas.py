@@ -7,7 +7,7 @@ state: its thread count is one global setting that the user, other libraries
 and other threads also own. Measured on the project's 2-core machine
 (numpy 2.4.6, OpenBLAS 0.3.31, 60000 x 784, K=10, float64, one evaluation):
 
-- chunk threads with numpy's BLAS held at one thread (the design up to 0.1):
+- chunk threads with numpy's BLAS held at one thread (the earlier design):
   44 ms, but holding it broke the programs around the estimator: after the
   main thread has called ``openblas_set_num_threads``, OpenBLAS 0.3.31 ignores
   the calls of every other thread (a user's ``threadpool_limits`` in a worker

@@ -232,7 +232,6 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         self._arange = np.arange(max(self.chunk_size, self._hessian_rows))
         self._bufs = []
         self._blocks = None
-        self._tblocks = None
 
     def n_workers(self):
         """Threads an evaluation runs now (the user's BLAS limit is read live).
