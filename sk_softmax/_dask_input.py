@@ -28,7 +28,7 @@ from sklearn.utils.validation import (
 )
 
 from ._namespaces import log_probabilities, predicted_labels, probabilities, scores
-from ._objective._dask import DaskTarget
+from ._objective._dask import DaskTarget, per_block
 from ._targets import check_label_targets, class_weights, validate_soft_targets
 
 __all__ = [
@@ -150,7 +150,7 @@ def _block_summary(X, y, sw, soft):
     return summary
 
 
-def _class_counts(y, sw, soft, classes):
+def _class_counts(_, y, sw, soft, classes):
     """(Weighted) count of each class in one row block."""
     from ._targets import encode_with_known_classes
 
@@ -193,8 +193,6 @@ def validate_dask_fit_input(estimator, X, y, sample_weight):
     sample_weight : dask.array.Array or None
         Weights with ``X``'s row blocks.
     """
-    import dask
-
     if estimator.solver == "sgd":
         raise ValueError(
             "solver='sgd' does not run on Dask input: mini-batches would move "
@@ -210,9 +208,8 @@ def validate_dask_fit_input(estimator, X, y, sample_weight):
         sample_weight = _aligned(sample_weight, X, "sample_weight")
     n = len(X.chunks[0])
     parts = zip(_blocks(X, n), _blocks(y, n), _blocks(sample_weight, n), strict=True)
-    summaries = dask.compute(
-        *[dask.delayed(_block_summary)(xb, yb, sb, soft) for xb, yb, sb in parts]
-    )
+    parts = [(xb, yb, sb, soft) for xb, yb, sb in parts]
+    summaries = per_block(_block_summary, parts, "summary")
     if any(s["nan"] for s in summaries):
         raise ValueError("Input X contains NaN.")
     if any(s["inf"] for s in summaries):
@@ -242,9 +239,8 @@ def validate_dask_fit_input(estimator, X, y, sample_weight):
     cw = None
     if estimator.class_weight is not None:
         parts = zip(_blocks(y, n), _blocks(sample_weight, n), strict=True)
-        counts = dask.compute(
-            *[dask.delayed(_class_counts)(yb, sb, soft, classes) for yb, sb in parts]
-        )
+        parts = [(None, yb, sb, soft, classes) for yb, sb in parts]
+        counts = per_block(_class_counts, parts, "counts")
         counts = np.sum(counts, axis=0)
         # The codes arange(K) weighted by the counts: class_weights' formula.
         K = classes.shape[0]

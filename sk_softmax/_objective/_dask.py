@@ -39,6 +39,7 @@ continues with the same result. Where the lineage is gone (e.g. data
 scattered by the user), the fit stops with a RuntimeError naming the cause.
 """
 
+import functools
 import mmap
 import uuid
 
@@ -53,7 +54,7 @@ from ._numpy import (
     weighted_gram,
 )
 
-__all__ = ["DaskSoftmaxObjective", "DaskTarget"]
+__all__ = ["DaskSoftmaxObjective", "DaskTarget", "current_client", "per_block"]
 
 # Parameter vectors up to this size go inline in each block's task (dense
 # shapes: K * (d + 1) floats, 16 KB for 200000 x 100, K=20); larger ones
@@ -226,39 +227,164 @@ def current_client():
         return None
 
 
+def _home(client, x_block, i, n):
+    """The worker for block ``i`` of ``n``: where ``X``'s block already is
+    (persisted ``X``), else the ``i``-th of ``n`` contiguous shares of the
+    workers (balanced, whatever the graph of ``X``)."""
+    from distributed import futures_of
+
+    held = futures_of(x_block)
+    if held:
+        for workers in client.who_has(held).values():
+            if workers:
+                return workers[0]
+    workers = sorted(client.nthreads())
+    return workers[i * len(workers) // n]
+
+
+def pinned_futures(client, fn, parts, name):
+    """Futures of ``fn(*part)`` per block, each run where its block lives.
+
+    Each block's whole lineage (the tasks of ``X``'s, ``y``'s and the
+    weights' block, ``part[:3]``) is annotated to the block's worker, so
+    that no block of ``X`` moves between workers (dask's placement by data
+    size alone moved small blocks; measured in tests/test_dask.py). The
+    restriction is loose: a block lost with its worker is recomputed
+    elsewhere from its lineage.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The cluster.
+    fn : callable
+        ``fn(x_block, y_block, sw_block, *rest)``.
+    parts : list of tuple
+        Per block: delayed blocks (or None) then other arguments.
+    name : str
+        Key prefix.
+
+    Returns
+    -------
+    futures : list of distributed.Future
+    """
+    import dask
+
+    token = uuid.uuid4().hex
+    tasks, placement = [], {}
+    for i, part in enumerate(parts):
+        key = f"sk_softmax-{name}-{token}-{i}"
+        where = [_home(client, part[0], i, len(parts))]
+        for p in part[:3]:
+            if p is not None:
+                placement.update(dict.fromkeys(p.dask.keys(), where))
+        placement[key] = where
+        tasks.append(dask.delayed(fn)(*part, dask_key_name=key))
+    with dask.annotate(
+        workers=functools.partial(dict.get, placement), allow_other_workers=True
+    ):
+        return client.compute(tasks, optimize_graph=False)
+
+
+def per_block(fn, parts, name):
+    """``[fn(*part) for part in parts]`` computed by dask, in block order.
+
+    On the current cluster with :func:`pinned_futures` (the blocks of ``X``
+    computed where they will live), else with dask's local scheduler.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(x_block, y_block, sw_block, *rest)``, small result.
+    parts : list of tuple
+        Per block: delayed blocks (or None) then other arguments.
+    name : str
+        Key prefix.
+
+    Returns
+    -------
+    results : list
+    """
+    import dask
+
+    client = current_client()
+    if client is None:
+        return list(dask.compute(*[dask.delayed(fn)(*p) for p in parts]))
+    return client.gather(pinned_futures(client, fn, parts, name))
+
+
 class _ClusterBlocks:
-    """The blocks as futures on a cluster; one round of tasks per call."""
+    """The blocks as futures on a cluster; one round of tasks per call.
+
+    Each evaluation task is restricted to the worker that holds its block
+    (strict restrictions: work stealing never moves a block; dask's
+    placement by data size alone did move small blocks between workers,
+    measured in tests/test_dask.py). A strict restriction to a worker that
+    died would wait forever, so the client polls: when a holder is gone it
+    cancels the round and sends it again to where the blocks are now (the
+    scheduler recomputes lost blocks from their lineage).
+    """
+
+    #: Seconds between checks for dead workers while a round runs.
+    poll = 1.0
 
     def __init__(self, client, parts):
-        import dask
+        from distributed import wait
 
         self.client = client
-        tasks = [dask.delayed(_build, pure=False)(*p) for p in parts]
-        self.futures = client.compute(tasks)
+        self.futures = pinned_futures(client, _build, parts, "block")
+        wait(self.futures)
+        self._locate()
         self.n_workers = 1
+
+    def _locate(self):
+        """Record the worker holding each block (any worker when in flight)."""
+        who_has = self.client.who_has(self.futures)
+        alive = sorted(self.client.nthreads())
+        self.holders = [list(who_has.get(f.key, ())) or alive for f in self.futures]
+
+    def _submit(self, fn, args):
+        import dask
+
+        token = uuid.uuid4().hex
+        n = len(self.futures)
+        keys = [f"sk_softmax-{fn.__name__.lstrip('_')}-{token}-{i}" for i in range(n)]
+        placement = dict(zip(keys, self.holders, strict=True))
+        # One graph of n tasks; each pinned to its block's worker (the
+        # scheduler calls the annotation with each key).
+        with dask.annotate(
+            workers=functools.partial(dict.get, placement), allow_other_workers=False
+        ):
+            return self.client.map(
+                _call,
+                self.futures,
+                *([x] * n for x in [fn, *args]),
+                key=keys,
+                pure=False,
+            )
 
     def map(self, fn, *args):
         """``[fn(kernel_b, *args) for each block b]``, one task per block."""
-        from distributed import CancelledError, KilledWorker
+        from distributed import CancelledError, KilledWorker, wait
 
-        client, scattered = self.client, []
-        sent = []
+        client, sent = self.client, []
         for a in args:
             if isinstance(a, np.ndarray) and a.nbytes > _INLINE_BYTES:
                 a = client.scatter(a, broadcast=True, hash=False)
-                scattered.append(a)
             sent.append(a)
-        token = uuid.uuid4().hex
-        n = len(self.futures)
-        futures = client.map(
-            _call,
-            self.futures,
-            *([x] * n for x in [fn, *sent]),
-            key=[f"sk_softmax-{fn.__name__.lstrip('_')}-{token}-{i}" for i in range(n)],
-            pure=False,
-        )
+        futures = self._submit(fn, sent)
         try:
-            return client.gather(futures)
+            while True:
+                try:
+                    wait(futures, timeout=self.poll)
+                    return client.gather(futures)
+                except TimeoutError:
+                    alive = set(client.nthreads())
+                    if all(set(h) & alive for h in self.holders):
+                        continue
+                    client.cancel(futures)
+                    wait(self.futures)  # lost blocks recomputed
+                    self._locate()
+                    futures = self._submit(fn, sent)
         except (KilledWorker, CancelledError) as exc:
             raise RuntimeError(
                 "The Dask fit lost data it cannot recompute: "
@@ -266,8 +392,6 @@ class _ClusterBlocks:
                 "blocks of X without a lineage (scattered data) were lost; "
                 "the fit was stopped."
             ) from exc
-        finally:
-            del futures, scattered
 
     def close(self):
         """Release the blocks' futures (their memory on the workers)."""
