@@ -275,8 +275,9 @@ def pinned_futures(client, fn, parts, name):
         key = f"sk_softmax-{name}-{token}-{i}"
         where = [_home(client, part[0], i, len(parts))]
         for p in part[:3]:
-            if p is not None:
-                placement.update(dict.fromkeys(p.dask.keys(), where))
+            if p is not None:  # the block's own tasks (its graph has all)
+                own = p.dask.cull({p.key}).keys()
+                placement.update(dict.fromkeys(own, where))
         placement[key] = where
         tasks.append(dask.delayed(fn)(*part, dask_key_name=key))
     with dask.annotate(

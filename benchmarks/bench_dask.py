@@ -1,0 +1,168 @@
+"""In memory vs a 2-worker ``LocalCluster``: per evaluation and whole fit.
+
+Usage::
+
+    python benchmarks/bench_dask.py [--quick] [--big-rows N]
+
+- Per evaluation: ``loss_gradient`` of the in-memory objective and of the
+  Dask objective (4 row blocks, 2 one-thread worker processes), interleaved
+  in one process, median of the repetitions; the ratio is Dask / in memory.
+- Whole fit: ``SoftmaxRegression(solver="lbfgs", max_iter=30)`` on both (the
+  Dask one including its validation round and the build of the blocks).
+- Cluster start-up is timed apart.
+- Larger than memory: ``--big-rows`` x 100 float64 written as ``.npy``
+  blocks, fitted from memory maps by workers whose ``memory_limit`` is
+  smaller than their share of the data; peak resident memory of each worker
+  (``ru_maxrss``) is reported.
+
+The load average is printed with the results: on a shared machine the
+timings are noisy, the ratios measured in one process less so.
+"""
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from datasets import make_data  # noqa: E402
+
+from sk_softmax import SoftmaxRegression  # noqa: E402
+from sk_softmax._dask_input import validate_dask_fit_input  # noqa: E402
+from sk_softmax._objective import SoftmaxCrossEntropyL2  # noqa: E402
+from sk_softmax._objective._dask import DaskSoftmaxObjective  # noqa: E402
+
+
+def _peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _dask_objective(Xd, yd):
+    est = SoftmaxRegression()
+    X, target, sw = validate_dask_fit_input(est, Xd, yd, None)
+    return DaskSoftmaxObjective(X, target, len(target.classes), sample_weight=sw)
+
+
+def _blocks_on_workers(client, X, y, n_blocks):
+    """Scatter row blocks round-robin over the workers (one copy each)."""
+    import dask.array as da
+
+    rows = -(-X.shape[0] // n_blocks)
+    xs, ys = [], []
+    for start in range(0, X.shape[0], rows):
+        xb, yb = X[start : start + rows], y[start : start + rows]
+        fx, fy = client.scatter([xb, yb])
+        xs.append(da.from_delayed(fx, shape=xb.shape, dtype=xb.dtype, meta=xb[:0]))
+        ys.append(da.from_delayed(fy, shape=yb.shape, dtype=yb.dtype))
+    return da.concatenate(xs), da.concatenate(ys)
+
+
+def per_evaluation(name, X, y, client, reps):
+    K = int(y.max()) + 1
+    mem = SoftmaxCrossEntropyL2(X, y, K)
+    Xd, yd = _blocks_on_workers(client, X, y, 4)
+    dsk = _dask_objective(Xd, yd)
+    w = np.random.default_rng(0).standard_normal(mem.n_params) * 0.01
+    mem.loss_gradient(w), dsk.loss_gradient(w)  # warm-up (buffers, imports)
+    t_mem, t_dsk = [], []
+    for _ in range(reps):  # interleaved
+        t0 = time.perf_counter()
+        mem.loss_gradient(w)
+        t1 = time.perf_counter()
+        dsk.loss_gradient(w)
+        t2 = time.perf_counter()
+        t_mem.append(t1 - t0)
+        t_dsk.append(t2 - t1)
+    m, d = np.median(t_mem) * 1e3, np.median(t_dsk) * 1e3
+    print(f"{name}: per evaluation in memory {m:.1f} ms, dask {d:.1f} ms, "
+          f"ratio {d / m:.2f}  (medians of {reps}, loadavg {os.getloadavg()[0]:.2f})")
+    t0 = time.perf_counter()
+    ref = SoftmaxRegression(solver="lbfgs", max_iter=30).fit(X, y)
+    t1 = time.perf_counter()
+    fit = SoftmaxRegression(solver="lbfgs", max_iter=30).fit(Xd, yd)
+    t2 = time.perf_counter()
+    print(f"{name}: whole fit (max_iter=30) in memory {t1 - t0:.2f} s "
+          f"({ref.n_iter_} it), dask {t2 - t1:.2f} s ({fit.n_iter_} it), "
+          f"ratio {(t2 - t1) / (t1 - t0):.2f}, max|coef diff| "
+          f"{np.abs(fit.coef_ - ref.coef_).max():.2e}, loadavg "
+          f"{os.getloadavg()[0]:.2f}")
+    dsk.close()
+
+
+def larger_than_memory(rows, limit):
+    import dask.array as da
+    import distributed
+
+    d, K = 100, 20
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        block = 25000
+        stack = os.path.join(tmp, "X")
+        os.makedirs(stack)
+        ys = []
+        for i, start in enumerate(range(0, rows, block)):
+            n = min(block, rows - start)
+            Xb = rng.standard_normal((n, d))
+            ys.append((Xb[:, :K] + rng.gumbel(size=(n, K))).argmax(axis=1))
+            np.save(os.path.join(stack, f"{i}.npy"), Xb)
+        n_blocks = len(ys)
+        import pickle
+
+        with open(os.path.join(stack, "info"), "wb") as f:
+            pickle.dump(
+                {"chunks": ((block,) * (rows // block), (d,)), "dtype": np.float64,
+                 "axis": 0}, f)
+        y = np.concatenate(ys)
+        nbytes = rows * d * 8
+        with distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True,
+            memory_limit=limit, dashboard_address=":0", silence_logs=40,
+        ) as cluster, distributed.Client(cluster) as client:
+            base = client.run(_peak_rss_mb)
+            Xd = da.from_npy_stack(stack, mmap_mode="r")
+            yd = da.from_array(y, chunks=block)
+            t0 = time.perf_counter()
+            fit = SoftmaxRegression(solver="lbfgs", max_iter=10).fit(Xd, yd)
+            t1 = time.perf_counter()
+            peak = client.run(_peak_rss_mb)
+        print(f"larger than memory: {rows} x {d} float64 = {nbytes / 2**20:.0f} MiB "
+              f"in {n_blocks} .npy blocks, 2 workers with memory_limit={limit}; "
+              f"fit (max_iter=10, {fit.n_iter_} it) {t1 - t0:.1f} s; worker peak "
+              f"RSS (MiB) before {[round(v) for v in base.values()]}, after "
+              f"{[round(v) for v in peak.values()]}; loadavg {os.getloadavg()[0]:.2f}")
+
+
+def main():
+    import distributed
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--big-rows", type=int, default=1_000_000)
+    parser.add_argument("--limit", default="400MiB")
+    parser.add_argument("--skip", default="")
+    args = parser.parse_args()
+    reps = 3 if args.quick else 7
+    t0 = time.perf_counter()
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True,
+        dashboard_address=":0", silence_logs=40,
+    ) as cluster, distributed.Client(cluster) as client:
+        client.run(lambda: __import__("sk_softmax._objective._dask"))
+        print(f"cluster start-up (2 worker processes, imports): "
+              f"{time.perf_counter() - t0:.1f} s")
+        for name in ["dense_200000x100_K20", "csr_50000x200000_K20"]:
+            if name in args.skip:
+                continue
+            X, y = make_data(name, quick=args.quick)
+            per_evaluation(name, X, y, client, reps)
+    if "big" not in args.skip:
+        larger_than_memory(args.big_rows, args.limit)
+
+
+if __name__ == "__main__":
+    main()
