@@ -112,10 +112,14 @@ class _Block:
     def __init__(self, X, y, sample_weight, spec):
         self._args = (X, y, sample_weight, spec)
         if sp.issparse(X):
-            X = sp.csr_matrix(X)
-        elif not isinstance(X, np.ndarray) or not X.flags.c_contiguous:
-            X = np.ascontiguousarray(X)
-        X = X.astype(spec["dtype"], copy=False)
+            X = sp.csr_matrix(X).astype(spec["dtype"], copy=False)
+        else:
+            # Blocks received from another process (scattered, transferred)
+            # can sit at any byte offset of their message: numpy's loops and
+            # BLAS on unaligned float64 were ~10x slower (measured on a
+            # scattered 10000 x 100 block: 170-200 ms per evaluation instead
+            # of 20 ms), so such a block is copied once, here.
+            X = np.require(X, dtype=spec["dtype"], requirements=["C", "A"])
         self.mapped = None if sp.issparse(X) else _mapped_range(X)
         sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
         sw = np.array(sw, dtype=np.float64)  # a copy: reweighted below
