@@ -5,8 +5,9 @@ Usage::
     python benchmarks/bench_dask.py [--quick] [--big-rows N]
 
 - Per evaluation: ``loss_gradient`` of the in-memory objective and of the
-  Dask objective (4 row blocks, 2 one-thread worker processes), interleaved
+  Dask objective (2 one-thread worker processes), interleaved
   in one process, median of the repetitions; the ratio is Dask / in memory.
+  ``--blocks`` row blocks (default 4), in contiguous shares over the workers.
 - Whole fit: ``SoftmaxRegression(solver="lbfgs", max_iter=100)`` on both (the
   Dask one including its validation round and the build of the blocks).
 - Cluster start-up is timed apart.
@@ -89,10 +90,10 @@ def _blocks_on_workers(client, X, y, n_blocks):
     return da.concatenate(xs), da.concatenate(ys)
 
 
-def per_evaluation(name, X, y, client, reps):
+def per_evaluation(name, X, y, client, reps, n_blocks):
     K = int(y.max()) + 1
     mem = SoftmaxCrossEntropyL2(X, y, K)
-    Xd, yd = _blocks_on_workers(client, X, y, 4)
+    Xd, yd = _blocks_on_workers(client, X, y, n_blocks)
     dsk = _dask_objective(Xd, yd)
     w = np.random.default_rng(0).standard_normal(mem.n_params) * 0.01
     mem.loss_gradient(w), dsk.loss_gradient(w)  # warm-up (buffers, imports)
@@ -154,6 +155,8 @@ def larger_than_memory(rows, limit):
                 f,
             )
         y = np.concatenate(ys)
+        # labels as .npy blocks too: no data in the graph
+        da.to_npy_stack(os.path.join(tmp, "y"), da.from_array(y, chunks=block))
         nbytes = rows * d * 8
         with (
             distributed.LocalCluster(
@@ -170,10 +173,7 @@ def larger_than_memory(rows, limit):
             base = [_rss_mb(p) for p in pids]
             sampler = _PeakRSS(pids)
             Xd = da.from_npy_stack(stack, mmap_mode="r")
-            np.save(os.path.join(tmp, "y.npy"), y)
-            yd = da.from_array(
-                np.load(os.path.join(tmp, "y.npy"), mmap_mode="r"), chunks=block
-            )
+            yd = da.from_npy_stack(os.path.join(tmp, "y"), mmap_mode="r")
             t0 = time.perf_counter()
             with sampler:
                 fit = SoftmaxRegression(solver="lbfgs", max_iter=10).fit(Xd, yd)
@@ -182,9 +182,9 @@ def larger_than_memory(rows, limit):
         print(
             f"larger than memory: {rows} x {d} float64 = {nbytes / 2**20:.0f} MiB "
             f"in {n_blocks} .npy blocks, 2 workers with memory_limit={limit}; "
-            f"fit (max_iter=10, {fit.n_iter_} it) {t1 - t0:.1f} s; worker peak "
-            f"RSS (MiB) before {[round(v) for v in base.values()]}, after "
-            f"{[round(v) for v in peak.values()]}; loadavg {os.getloadavg()[0]:.2f}"
+            f"fit (max_iter=10, {fit.n_iter_} it) {t1 - t0:.1f} s; worker RSS "
+            f"(MiB) before the fit {[round(v) for v in base]}, peak during the "
+            f"fit {[round(v) for v in peak]}; loadavg {os.getloadavg()[0]:.2f}"
         )
 
 
@@ -196,6 +196,7 @@ def main():
     parser.add_argument("--big-rows", type=int, default=1_000_000)
     parser.add_argument("--limit", default="400MiB")
     parser.add_argument("--skip", default="")
+    parser.add_argument("--blocks", type=int, default=4)
     args = parser.parse_args()
     reps = 3 if args.quick else 7
     t0 = time.perf_counter()
@@ -215,11 +216,11 @@ def main():
             f"{time.perf_counter() - t0:.1f} s"
         )
         for name in ["dense_200000x100_K20", "csr_50000x200000_K20"]:
-            if name in args.skip:
+            if name.split("_")[0] in args.skip.split(","):
                 continue
             X, y = make_data(name, quick=args.quick)
-            per_evaluation(name, X, y, client, reps)
-    if "big" not in args.skip:
+            per_evaluation(name, X, y, client, reps, args.blocks)
+    if "big" not in args.skip.split(","):
         larger_than_memory(args.big_rows, args.limit)
 
 

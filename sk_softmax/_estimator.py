@@ -510,6 +510,8 @@ or float, default="auto"
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. float32 data is kept float32 (no float64 copy), as
             are ``coef_`` and ``intercept_``. CSC input is converted to CSR.
+            A Dask array or DataFrame is fitted where its blocks are, with
+            the same result (user guide: "Dask arrays and clusters").
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Target labels (any hashable, sortable values), or soft targets: a
             matrix of non-negative class probabilities whose rows sum to 1

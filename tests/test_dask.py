@@ -13,10 +13,12 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 
 from sk_softmax import SoftmaxRegression
 
@@ -315,12 +317,31 @@ def test_cluster_one_round_of_tasks_per_evaluation(client, cluster, monkeypatch)
     assert all(len(g) == 3 for g in evaluations)
 
 
-def test_cluster_sparse_blocks_exact(client):
-    X, y, sw = _problem(n=900, d=40, sparse=True, seed=3)
-    Xd = _blocks(X, 300)
+@pytest.mark.parametrize("d", [40, 45000])
+def test_cluster_sparse_blocks_exact(client, monkeypatch, d):
+    """d=45000: 135003 parameters (> 1 MiB), scattered to the workers, and
+    the blocks' gradients summed per worker before coming to the client."""
+    X, y, sw = _problem(n=600, d=d, sparse=True, seed=3)
+    Xd = _blocks(X, 150)
     assert sp.issparse(Xd._meta)
-    model = SoftmaxRegression(tol=1e-10).fit(Xd, _blocks(y, 300), _blocks(sw, 300))
-    _assert_same_model(model, _reference(X, y, sw))
+    # d=45000: 5 iterations, then the same iterate as in memory; d=40: to
+    # tol=1e-10
+    params = dict(max_iter=5) if d > 40000 else {}
+    before = set(_transfers(client, to_client=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = SoftmaxRegression(tol=1e-10, **params).fit(
+            Xd, _blocks(y, 150), _blocks(sw, 150)
+        )
+        ref = _reference(X, y, sw, **params)
+    gathered = {str(k) for k in set(_transfers(client, to_client=True)) - before}
+    _assert_same_model(model, ref)
+    sums = [k for k in gathered if k.startswith("sk_softmax-sum-")]
+    gradients = [k for k in gathered if k.startswith("sk_softmax-loss_gradient-")]
+    if d > 40000:  # only the two workers' sums came to the client
+        assert sums and not gradients
+    else:
+        assert gradients and not sums
 
 
 def test_cluster_dataframe_and_series(client):
@@ -371,9 +392,9 @@ def test_cluster_predictions_are_lazy(client):
     assert isinstance(dec, da.Array) and dec.shape == (600,)
 
 
-def _kill_on_call(monkeypatch, client, call_number, calls):
-    """Kill the worker process holding block 0 at the ``call_number``-th
-    evaluation (before its tasks are sent)."""
+def _kill_on_call(monkeypatch, client, call_number, calls, target=None):
+    """Kill the worker process ``target`` (default: the one holding block 0)
+    at the ``call_number``-th evaluation (before its tasks are sent)."""
     from sk_softmax._objective import _dask as backend
 
     original = backend._ClusterBlocks.map
@@ -381,7 +402,7 @@ def _kill_on_call(monkeypatch, client, call_number, calls):
     def map_then_kill(self, fn, *args):
         calls.append(fn.__name__)
         if len(calls) == call_number:
-            holder = next(iter(client.who_has(self.futures[:1]).values()))[0]
+            holder = target or next(iter(client.who_has(self.futures[:1]).values()))[0]
             pid = client.run(os.getpid, workers=[holder])[holder]
             os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + 30
@@ -412,11 +433,12 @@ def test_worker_killed_mid_fit_same_coefficients(client, monkeypatch):
 def test_worker_killed_with_scattered_blocks_clear_error(client, monkeypatch):
     X, y, _ = _problem(n=600, seed=9)
     X = X + 1.0  # not the data of another test (scatter keys hash the data)
-    parts = [client.scatter(X[i : i + 300]) for i in (0, 300)]
+    target = sorted(client.nthreads())[0]  # all blocks (and kernels) there
+    parts = [client.scatter(X[i : i + 300], workers=[target]) for i in (0, 300)]
     Xd = da.concatenate(
         [da.from_delayed(p, shape=(300, 5), dtype=X.dtype) for p in parts]
     )
-    _kill_on_call(monkeypatch, client, 3, [])
+    _kill_on_call(monkeypatch, client, 3, [], target=target)
     # scattered data have no lineage: the fit stops, naming the cause
     with pytest.raises(RuntimeError, match="lost data it cannot recompute"):
         SoftmaxRegression(tol=1e-10, solver="lbfgs").fit(Xd, _blocks(y, 300))

@@ -110,7 +110,6 @@ class _Block:
     """
 
     def __init__(self, X, y, sample_weight, spec):
-        self._args = (X, y, sample_weight, spec)
         if sp.issparse(X):
             X = sp.csr_matrix(X).astype(spec["dtype"], copy=False)
         else:
@@ -120,6 +119,7 @@ class _Block:
             # scattered 10000 x 100 block: 170-200 ms per evaluation instead
             # of 20 ms), so such a block is copied once, here.
             X = np.require(X, dtype=spec["dtype"], requirements=["C", "A"])
+        self._args = (X, y, sample_weight, spec)  # no second copy of X
         self.mapped = None if sp.issparse(X) else _mapped_range(X)
         sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
         sw = np.array(sw, dtype=np.float64)  # a copy: reweighted below
@@ -337,6 +337,11 @@ class _ClusterBlocks:
 
         self.client = client
         self.futures = pinned_futures(client, _build, parts, "block")
+        n, shares = len(parts), len(client.nthreads())
+        self.groups = [
+            [i for i in range(n) if i * shares // n == j] for j in range(shares)
+        ]
+        self.groups = [g for g in self.groups if g]
         wait(self.futures)
         self._locate()
         self.n_workers = 1
@@ -347,7 +352,7 @@ class _ClusterBlocks:
         alive = sorted(self.client.nthreads())
         self.holders = [list(who_has.get(f.key, ())) or alive for f in self.futures]
 
-    def _submit(self, fn, args):
+    def _submit(self, fn, args, group):
         import dask
 
         token = uuid.uuid4().hex
@@ -359,13 +364,25 @@ class _ClusterBlocks:
         with dask.annotate(
             workers=functools.partial(dict.get, placement), allow_other_workers=False
         ):
-            return self.client.map(
+            futures = self.client.map(
                 _call,
                 self.futures,
                 *([x] * n for x in [fn, *args]),
                 key=keys,
                 pure=False,
             )
+        if not group:
+            return futures
+        # Large parts (a gradient of many parameters): each worker's share
+        # of the blocks is summed where it was computed, in block order, and
+        # only the shares' sums come to the client (fixed groups, so the
+        # order of the additions does not depend on where blocks are).
+        return [
+            self.client.submit(
+                _sum, [futures[i] for i in g], key=f"sk_softmax-sum-{token}-{j}"
+            )
+            for j, g in enumerate(self.groups)
+        ]
 
     def map(self, fn, *args):
         """``[fn(kernel_b, *args) for each block b]``, one task per block."""
@@ -376,7 +393,10 @@ class _ClusterBlocks:
             if isinstance(a, np.ndarray) and a.nbytes > _INLINE_BYTES:
                 a = client.scatter(a, broadcast=True, hash=False)
             sent.append(a)
-        futures = self._submit(fn, sent)
+        group = len(self.groups) < len(self.futures) and any(
+            not isinstance(a, np.ndarray) for a in sent[:1]
+        )
+        futures = self._submit(fn, sent, group)
         try:
             while True:
                 try:
@@ -389,7 +409,7 @@ class _ClusterBlocks:
                     client.cancel(futures)
                     wait(self.futures)  # lost blocks recomputed
                     self._locate()
-                    futures = self._submit(fn, sent)
+                    futures = self._submit(fn, sent, group)
         except (KilledWorker, CancelledError) as exc:
             raise RuntimeError(
                 "The Dask fit lost data it cannot recompute: "
@@ -423,7 +443,12 @@ class _LocalBlocks:
 
 
 def _sum(parts):
-    """Sum a list of arrays (or floats) in list order, into a new array."""
+    """Sum a list of parts in list order: arrays or floats into a new float64
+    array, tuples of them entry by entry (None stays None)."""
+    if isinstance(parts[0], tuple):
+        return tuple(
+            None if p[0] is None else _sum(list(p)) for p in zip(*parts, strict=True)
+        )
     total = np.array(parts[0], dtype=np.float64)
     for p in parts[1:]:
         total += p
