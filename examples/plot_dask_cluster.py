@@ -45,13 +45,18 @@ cluster = LocalCluster(
     n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
 )
 client = Client(cluster)
-on_dask = SoftmaxRegression(C=1.0, tol=1e-8).fit(X_dask, y_dask)
+on_dask = SoftmaxRegression(C=1.0, tol=1e-10).fit(X_dask, y_dask)
 print("solver:", on_dask.solver_, "iterations:", on_dask.n_iter_)
 
 # %%
 # The same model as in memory
 # ---------------------------
-in_memory = SoftmaxRegression(C=1.0, tol=1e-8).fit(X, y)
+# Both fits minimise the same objective (the blocks' parts are normalised by
+# the global weight sum) and stop when the largest gradient entry is at most
+# ``tol``; their coefficients agree to what that criterion resolves (here
+# about 1e-8 at ``tol=1e-10``: the objective is flat along some directions),
+# and their loss curves overlap.
+in_memory = SoftmaxRegression(C=1.0, tol=1e-10).fit(X, y)
 print(
     "largest coefficient difference:",
     f"{np.abs(on_dask.coef_ - in_memory.coef_).max():.1e}",
