@@ -112,6 +112,21 @@ def test_local_scheduler_exact(solver):
     _assert_same_model(model, ref)
 
 
+def test_host_targets_and_soft_target_frame():
+    """numpy y / weights beside a Dask X are split into X's row blocks; a
+    DataFrame of soft targets names the classes by its columns."""
+    X, y, sw = _problem(n=300)
+    Xd = da.from_array(X, chunks=100)
+    model = SoftmaxRegression(tol=1e-10).fit(Xd, list(y), sample_weight=sw)
+    _assert_same_model(model, _reference(X, y, sw))
+    _, Y, _ = _problem(n=300, soft=True)
+    frame = pd.DataFrame(Y, columns=["a", "b", "c"])
+    model = SoftmaxRegression(tol=1e-10).fit(Xd, dd.from_pandas(frame, npartitions=2))
+    ref = _reference(X, frame)
+    _assert_same_model(model, ref)
+    assert model.classes_.tolist() == ["a", "b", "c"]
+
+
 def test_auto_solver_follows_the_in_memory_rule():
     X, y, _ = _problem()
     Xd, yd = da.from_array(X, chunks=250), da.from_array(y, chunks=250)
