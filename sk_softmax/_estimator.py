@@ -23,6 +23,13 @@ from sklearn.utils.validation import (
 
 from ._callbacks import CallbackSupportMixin, IterationCallbacks
 from ._convergence import convergence_message, diverged_message
+from ._dask_input import (
+    DaskTarget,
+    is_dask_collection,
+    lazy_on_dask,
+    reject_dask,
+    validate_dask_fit_input,
+)
 from ._fit import FitSettings, fit_solver, partial_fit_epoch, start_sgd_run
 from ._namespaces import (
     classes_like,
@@ -36,6 +43,7 @@ from ._namespaces import (
 )
 from ._objective import SoftmaxCrossEntropyL2
 from ._objective._array_api import ArrayAPISoftmaxCrossEntropy
+from ._objective._dask import DaskSoftmaxObjective
 from ._targets import (
     apply_class_weight,
     check_label_targets,
@@ -367,7 +375,10 @@ or float, default="auto"
         """Validated ``(X, target, sample_weight)``; sets ``classes_`` if reset.
 
         ``target`` is the class codes (n,) or the soft targets (n, K).
+        Dask ``X``: validated on the workers (see ``_dask_input``).
         """
+        if is_dask_collection(X):
+            return validate_dask_fit_input(self, X, y, sample_weight)
         # Array API input (array_api_dispatch=True, X not numpy): X stays on
         # its device; y and sample_weight (O(n) or O(n K), copied once) are
         # validated and encoded on the host, and the objective copies the
@@ -436,6 +447,8 @@ or float, default="auto"
             chunk_size=self.chunk_size,
             label_smoothing=self.label_smoothing,
         )
+        if isinstance(target, DaskTarget):  # Dask X: summed over its blocks
+            return DaskSoftmaxObjective(X, target, **kwargs)
         xp, _, device = get_namespace_and_device(X)
         if _is_numpy_namespace(xp):
             return SoftmaxCrossEntropyL2(X, target, **kwargs)
@@ -497,6 +510,8 @@ or float, default="auto"
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. float32 data is kept float32 (no float64 copy), as
             are ``coef_`` and ``intercept_``. CSC input is converted to CSR.
+            A Dask array or DataFrame is fitted where its blocks are, with
+            the same result (user guide: "Dask arrays and clusters").
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Target labels (any hashable, sortable values), or soft targets: a
             matrix of non-negative class probabilities whose rows sum to 1
@@ -651,6 +666,7 @@ or float, default="auto"
                 "batch does not show the class frequencies. Pass a dict of "
                 "class weights instead."
             )
+        reject_dask(X, "partial_fit")
         first = not hasattr(self, "coef_")
         classes = to_host(classes)
         if not first:  # host labels while validating (put back on error)
@@ -711,6 +727,7 @@ or float, default="auto"
         )
         return scores(X, self.coef_, self.intercept_, xp)
 
+    @lazy_on_dask
     def decision_function(self, X):
         """Raw class scores ``z = W x + b``.
 
@@ -750,6 +767,7 @@ or float, default="auto"
             return Z[:, 1] - Z[:, 0]
         return Z
 
+    @lazy_on_dask
     def predict(self, X):
         """Most probable class of each sample.
 
@@ -775,6 +793,7 @@ or float, default="auto"
         Z, xp = self._raw_scores(X, "predict")  # checks fitted first
         return predicted_labels(self.classes_, Z, xp)
 
+    @lazy_on_dask
     def predict_proba(self, X):
         """Class probabilities ``softmax(W x + b)``.
 
@@ -804,6 +823,7 @@ or float, default="auto"
         """
         return probabilities(*self._raw_scores(X, "predict_proba"))
 
+    @lazy_on_dask
     def predict_log_proba(self, X):
         """Log of the class probabilities, from log-softmax.
 

@@ -19,6 +19,7 @@ __all__ = [
     "encode_labels",
     "encode_with_known_classes",
     "is_soft",
+    "reweight_by_class",
     "soft_classes",
     "validate_soft_targets",
 ]
@@ -262,20 +263,52 @@ def apply_class_weight(class_weight, classes, y_codes, Y, sample_weight):
         The same array, multiplied.
     """
     cw = class_weights(class_weight, classes, y_codes, Y, sample_weight)
-    if Y is None:
-        sample_weight *= cw[y_codes]
-    else:
-        Yw = Y * cw
-        row = Yw.sum(axis=1)
-        sample_weight *= row
-        Y = np.divide(
-            Yw,
-            row[:, None],
-            out=np.full_like(Yw, 1 / Y.shape[1]),
-            where=row[:, None] > 0,
-        )
+    soft = Y is not None
+    target, sample_weight = reweight_by_class(
+        cw, Y if soft else y_codes, soft, sample_weight
+    )
+    Y = target if soft else None
     if not np.any(sample_weight > 0):
         raise ValueError(
             "Sample weights times class weights are all zero: nothing to fit."
         )
+    return Y, sample_weight
+
+
+def reweight_by_class(weights, target, soft, sample_weight):
+    """``s_i *= w_{y_i}`` (codes), or the soft rows reweighted and renormalised.
+
+    The rule of :func:`apply_class_weight` for given per-class ``weights``,
+    row by row, so that it also applies to one row block at a time.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_classes,)
+        Per-class weights.
+    target : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        Class codes, or soft targets ``Y``.
+    soft : bool
+        Whether ``target`` is ``Y``.
+    sample_weight : ndarray of shape (n_samples,), float64
+        Sample weights; multiplied in place.
+
+    Returns
+    -------
+    target : ndarray
+        The codes as given, or the reweighted soft targets (a new array).
+    sample_weight : ndarray of shape (n_samples,)
+        The same array, multiplied.
+    """
+    if not soft:
+        sample_weight *= weights[target]
+        return target, sample_weight
+    Yw = target * weights
+    row = Yw.sum(axis=1)
+    sample_weight *= row
+    Y = np.divide(
+        Yw,
+        row[:, None],
+        out=np.full_like(Yw, 1 / target.shape[1]),
+        where=row[:, None] > 0,
+    )
     return Y, sample_weight

@@ -11,6 +11,8 @@
 - ``_array_api.py``: the Array API backend (torch, cupy, array-api-strict
   arrays under ``array_api_dispatch``): the same data term in ``xp``
   operations, on the data's device.
+- ``_dask.py``: the Dask backend: the numpy kernel on each row block of a
+  Dask array, on the worker holding it; the parts summed on the client.
 """
 
 from ._base import MiniBatchObjective, SoftmaxObjective

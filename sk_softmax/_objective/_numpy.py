@@ -710,15 +710,8 @@ def _lambda_max_weighted_gram(X, sw, fi, chunks, a):
     """
     d = X.shape[1]
     sqrt_sw = np.sqrt(sw) / a  # the intercept column of M / a
-    if d + fi <= 2048 and X.shape[0] * (d + fi) ** 2 <= 2e10:
-        gram = np.zeros((d + fi, d + fi), dtype=np.float64)
-        for sl in chunks:
-            Xc = X[sl]
-            Xc = Xc.toarray() if sp.issparse(Xc) else Xc
-            M = np.asarray(Xc, dtype=np.float64) * sqrt_sw[sl, None]
-            if fi:
-                M = np.hstack([M, sqrt_sw[sl, None]])
-            gram += M.T @ M
+    if gram_fits(X.shape[0], d + fi):
+        gram = weighted_gram(X, sqrt_sw, fi, chunks)
         lam = float(np.linalg.eigvalsh(gram)[-1]) * (1 + 1e-8)
     else:
         if sp.issparse(X):
@@ -742,3 +735,30 @@ def _lambda_max_weighted_gram(X, sw, fi, chunks, a):
         holder = float(row_abs.max() * col_abs.max())
         lam = min(trace, holder)
     return lam
+
+
+def gram_fits(n_samples, n_columns):
+    """Whether the Lipschitz bound uses the exact ``(d+1, d+1)`` Gram matrix.
+
+    Moderate ``d``: at most 2048 columns and ``n * (d + 1) ** 2 <= 2e10``
+    multiply-adds; beyond, the cheaper trace / norm bounds are used.
+    """
+    return n_columns <= 2048 and n_samples * n_columns**2 <= 2e10
+
+
+def weighted_gram(X, sqrt_sw, fi, chunks):
+    """``M^T M`` with ``M = diag(sqrt_sw) [X, 1]`` (``fi``: the ones column).
+
+    Accumulated over the row ``chunks`` in float64; ``sqrt_sw`` already
+    carries any ``1 / a`` scale (see :func:`_lambda_max_weighted_gram`).
+    """
+    d = X.shape[1]
+    gram = np.zeros((d + fi, d + fi), dtype=np.float64)
+    for sl in chunks:
+        Xc = X[sl]
+        Xc = Xc.toarray() if sp.issparse(Xc) else Xc
+        M = np.asarray(Xc, dtype=np.float64) * sqrt_sw[sl, None]
+        if fi:
+            M = np.hstack([M, sqrt_sw[sl, None]])
+        gram += M.T @ M
+    return gram

@@ -1,0 +1,316 @@
+"""The estimator's side of Dask input: detection, validation, lazy predictions.
+
+``SoftmaxRegression.fit`` on a Dask array or DataFrame must not bring ``X``
+to the client: ``validate_data`` would (it calls ``np.asarray``). Here the
+same checks run on the workers, one task per row block, in one round
+(:func:`validate_dask_fit_input`): ``X`` finite, the labels' per-block
+uniques (merged on the client into ``classes_``: one distributed unique),
+soft targets valid, weights finite and non-negative, and the global weight
+sum ``S``. A second round counts the (weighted) classes when
+``class_weight`` is set. The fit itself is the Dask objective's
+(:mod:`sk_softmax._objective._dask`); predictions on Dask input are lazy
+Dask arrays, one task per block (:func:`lazy_on_dask`).
+
+Dask is imported only when the input is a Dask collection: the estimator
+does not depend on it.
+"""
+
+import functools
+import sys
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils import check_array
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    check_is_fitted,
+)
+
+from ._namespaces import log_probabilities, predicted_labels, probabilities, scores
+from ._objective._dask import DaskTarget, per_block
+from ._targets import check_label_targets, class_weights, validate_soft_targets
+
+__all__ = [
+    "DaskTarget",
+    "is_dask_collection",
+    "lazy_on_dask",
+    "reject_dask",
+    "validate_dask_fit_input",
+]
+
+
+def is_dask_collection(obj):
+    """Whether ``obj`` is a Dask collection (without importing dask).
+
+    Parameters
+    ----------
+    obj : object
+        Any input.
+
+    Returns
+    -------
+    is_dask : bool
+    """
+    dask = sys.modules.get("dask")
+    return dask is not None and dask.is_dask_collection(obj)
+
+
+def reject_dask(X, method):
+    """Raise a TypeError for Dask ``X`` in ``method`` (``partial_fit``).
+
+    Parameters
+    ----------
+    X : object
+        The input.
+    method : str
+        The method's name.
+    """
+    if is_dask_collection(X):
+        raise TypeError(
+            f"{method} takes in-memory blocks, not a Dask collection. Use "
+            "fit on the whole Dask array (exact full-batch fit), or wrap the "
+            "estimator in dask_ml.wrappers.Incremental, which calls "
+            f"{method} on one block at a time."
+        )
+
+
+def _is_frame(obj):
+    return hasattr(obj, "to_dask_array") and hasattr(obj, "dtypes")
+
+
+def _as_array(obj, name):
+    """A Dask DataFrame / Series as a Dask array with known row blocks."""
+    if _is_frame(obj) or hasattr(obj, "to_dask_array"):
+        obj = obj.to_dask_array(lengths=True)
+    if any(np.isnan(c) for c in obj.chunks[0]):
+        obj = obj.compute_chunk_sizes()
+    return obj
+
+
+def _validated_X(estimator, X):
+    """``X`` as a float Dask array with one block of columns; sets
+    ``n_features_in_`` and ``feature_names_in_``."""
+    _check_feature_names(estimator, getattr(X, "_meta", None), reset=True)
+    X = _as_array(X, "X")
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2D array, got a {X.ndim}D Dask array instead: "
+            "reshape your data."
+        )
+    if X.dtype not in (np.float32, np.float64):
+        if X.dtype.kind not in "biuf":
+            raise ValueError(
+                f"X has dtype {X.dtype}: numeric data are needed (float32 or "
+                "float64 are used as they are, other numbers as float64)."
+            )
+        X = X.astype(np.float64)
+    if len(X.chunks[1]) > 1:  # each task needs whole rows
+        X = X.rechunk({1: -1})
+    _check_n_features(estimator, X, reset=True)
+    return X
+
+
+def _aligned(a, X, name):
+    """``a`` (n,) or (n, k) as a Dask array with ``X``'s row blocks."""
+    import dask.array as da
+
+    if not is_dask_collection(a):
+        a = np.asarray(a)
+        if a.ndim == 0:  # a scalar weight
+            a = np.full(X.shape[0], float(a))
+        a = da.from_array(a, chunks=(X.chunks[0],) + a.shape[1:])
+    a = _as_array(a, name)
+    if a.shape[0] != X.shape[0]:
+        raise ValueError(
+            "Found input variables with inconsistent numbers of samples: "
+            f"[{X.shape[0]}, {a.shape[0]}]"
+        )
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    return a.rechunk((X.chunks[0],) + tuple((s,) for s in a.shape[1:]))
+
+
+def _block_summary(X, y, sw, soft):
+    """Checks of one row block, on its worker; what the client needs of it."""
+    data = X.data if sp.issparse(X) else X
+    summary = {"nan": bool(np.isnan(data).any()), "inf": bool(np.isinf(data).any())}
+    if soft:
+        validate_soft_targets(y)  # raises on the worker, re-raised by dask
+        summary["labels"] = None
+    else:
+        y = np.asarray(y)
+        check_label_targets(y)
+        summary["labels"] = np.unique(y)
+    if sw is not None:
+        sw = np.asarray(sw, dtype=np.float64)
+        summary["sw_finite"] = bool(np.isfinite(sw).all())
+        summary["sw_min"] = float(sw.min()) if sw.size else 0.0
+        summary["sw_sum"] = float(sw.sum())
+    return summary
+
+
+def _class_counts(_, y, sw, soft, classes):
+    """(Weighted) count of each class in one row block."""
+    from ._targets import encode_with_known_classes
+
+    sw = np.ones(len(y)) if sw is None else np.asarray(sw, dtype=np.float64)
+    if soft:
+        return sw @ np.asarray(y, dtype=np.float64)
+    codes = encode_with_known_classes(np.asarray(y), classes)
+    return np.bincount(codes, weights=sw, minlength=len(classes))
+
+
+def _blocks(a, n):
+    return [None] * n if a is None else list(a.to_delayed().ravel())
+
+
+def validate_dask_fit_input(estimator, X, y, sample_weight):
+    """Validate Dask ``(X, y, sample_weight)`` on the workers; set ``classes_``.
+
+    Nothing of ``X`` comes to the client: each row block is checked on its
+    worker (one task per block, one round), and only small summaries
+    return (flags, per-block unique labels, weight sums).
+
+    Parameters
+    ----------
+    estimator : SoftmaxRegression
+        The estimator (``classes_``, ``n_features_in_`` and
+        ``feature_names_in_`` are set on it).
+    X : dask.array.Array or dask.dataframe.DataFrame
+        Training data (dense or scipy.sparse blocks).
+    y : dask array, Series or DataFrame, or array-like
+        Labels, or soft targets (n, K); rechunked to ``X``'s row blocks.
+    sample_weight : dask array, Series, array-like or None
+        Weights.
+
+    Returns
+    -------
+    X : dask.array.Array
+        Float data with one block of columns and known row blocks.
+    target : DaskTarget
+        Targets, classes, class weights and the global weight sum.
+    sample_weight : dask.array.Array or None
+        Weights with ``X``'s row blocks.
+    """
+    if estimator.solver == "sgd":
+        raise ValueError(
+            "solver='sgd' does not run on Dask input: mini-batches would move "
+            "rows between workers. Use solver='lbfgs', 'newton-cholesky' or "
+            "'gd' (exact full-batch fits), or partial_fit under "
+            "dask_ml.wrappers.Incremental."
+        )
+    columns = getattr(y, "columns", None) if _is_frame(y) else None
+    X = _validated_X(estimator, X)
+    y = _aligned(y, X, "y")
+    soft = y.ndim == 2
+    if sample_weight is not None:
+        sample_weight = _aligned(sample_weight, X, "sample_weight")
+    n = len(X.chunks[0])
+    parts = zip(_blocks(X, n), _blocks(y, n), _blocks(sample_weight, n), strict=True)
+    parts = [(xb, yb, sb, soft) for xb, yb, sb in parts]
+    summaries = per_block(_block_summary, parts, "summary")
+    if any(s["nan"] for s in summaries):
+        raise ValueError("Input X contains NaN.")
+    if any(s["inf"] for s in summaries):
+        raise ValueError(
+            f"Input X contains infinity or a value too large for {X.dtype!r}."
+        )
+    if soft:
+        K = y.shape[1]
+        classes = np.asarray(columns) if columns is not None else np.arange(K)
+    else:  # the distributed unique: per-block uniques, merged here
+        classes = np.unique(np.concatenate([s["labels"] for s in summaries]))
+    estimator.classes_ = classes
+    if classes.shape[0] < 2:
+        raise ValueError(
+            "This solver needs samples of at least 2 classes in the data, but "
+            f"the data contains only one class: {classes.tolist()[0]!r}"
+        )
+    weight_sum = float(X.shape[0])
+    if sample_weight is not None:
+        if not all(s["sw_finite"] for s in summaries):
+            raise ValueError("Input sample_weight contains NaN or infinity.")
+        if min(s["sw_min"] for s in summaries) < 0:
+            raise ValueError("Negative values in data passed to `sample_weight`.")
+        weight_sum = float(np.sum([s["sw_sum"] for s in summaries]))
+    if not weight_sum > 0:
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    cw = None
+    if estimator.class_weight is not None:
+        parts = zip(_blocks(y, n), _blocks(sample_weight, n), strict=True)
+        parts = [(None, yb, sb, soft, classes) for yb, sb in parts]
+        counts = per_block(_class_counts, parts, "counts")
+        counts = np.sum(counts, axis=0)
+        # The codes arange(K) weighted by the counts: class_weights' formula.
+        K = classes.shape[0]
+        cw = class_weights(estimator.class_weight, classes, np.arange(K), None, counts)
+        weight_sum = float(cw @ counts)
+        if not weight_sum > 0:
+            raise ValueError(
+                "Sample weights times class weights are all zero: nothing to fit."
+            )
+    return X, DaskTarget(y, soft, classes, cw, weight_sum), sample_weight
+
+
+# ------------------------------------------------------------------ predictions
+def _predict_block(X, coef, intercept, classes, method):
+    """One block's predictions, with the in-memory functions."""
+    X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32])
+    Z, xp = scores(X, coef, intercept, np)
+    if method == "predict":
+        return predicted_labels(classes, Z, xp)
+    if method == "predict_proba":
+        return probabilities(Z, xp)
+    if method == "predict_log_proba":
+        return log_probabilities(Z, xp)
+    return Z[:, 1] - Z[:, 0] if Z.shape[1] == 2 else Z
+
+
+def _lazy_predictions(estimator, X, method):
+    check_is_fitted(estimator)
+    _check_feature_names(estimator, getattr(X, "_meta", None), reset=False)
+    if _is_frame(X):
+        X = X.to_dask_array()
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2D array, got a {X.ndim}D Dask array instead.")
+    _check_n_features(estimator, X, reset=False)
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    coef, intercept = np.asarray(estimator.coef_), np.asarray(estimator.intercept_)
+    classes = np.asarray(estimator.classes_)
+    x_dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    dtype = np.result_type(x_dtype, coef.dtype)
+    K = classes.shape[0]
+    if method == "predict" or (method == "decision_function" and K == 2):
+        dtype = classes.dtype if method == "predict" else dtype
+        kwargs = dict(drop_axis=1, meta=np.empty((0,), dtype=dtype))
+    else:
+        kwargs = dict(chunks=(X.chunks[0], (K,)), meta=np.empty((0, 0), dtype=dtype))
+    return X.map_blocks(
+        _predict_block, coef, intercept, classes, method, dtype=dtype, **kwargs
+    )
+
+
+def lazy_on_dask(method):
+    """Make a prediction method return a lazy Dask array on Dask input.
+
+    Parameters
+    ----------
+    method : callable
+        ``method(self, X)``, e.g. ``predict``.
+
+    Returns
+    -------
+    wrapper : callable
+        The method; on a Dask array or DataFrame ``X``, a Dask array with
+        ``X``'s row blocks, one task per block (nothing computed).
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, X):
+        if is_dask_collection(X):
+            return _lazy_predictions(self, X, method.__name__)
+        return method(self, X)
+
+    return wrapper

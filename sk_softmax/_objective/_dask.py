@@ -1,0 +1,602 @@
+"""The Dask backend: the data term summed over the row blocks of a Dask array.
+
+:class:`DaskSoftmaxObjective` computes the data term of the objective of
+:mod:`sk_softmax._objective._base` on ``X`` split into row blocks (a Dask
+array, dense or with scipy.sparse blocks): each block's part is computed by
+the numpy kernel (:class:`~sk_softmax._objective.SoftmaxCrossEntropyL2`) on
+the worker that holds the block, and the client sums the parts in block
+order. Since the objective is a sum over rows::
+
+    f(w) = sum_blocks sum_{i in block} (s_i / S) CE_i(w) + penalty(w)
+
+each block's kernel divides by the *global* weight sum ``S`` (computed once
+in the validation pass), so the sum of the parts is the in-memory data term
+up to the order of the floating-point additions: the fit is exact. The
+solvers (L-BFGS with its Newton-CG finish, gd, newton-cholesky) run on the
+client unchanged and never see the data.
+
+Per block a :class:`_Block` is built once on its worker (the kernel with its
+block of ``X``, the class codes and the weights) and kept there as a future.
+An evaluation is one round of tasks, one per block, depending only on the
+block's future and on the parameters (sent inline when small, else scattered
+once to every worker): no data in the graph, and the scheduler places each
+task where its (large, see ``_Block.__sizeof__``) block already is.
+
+Blocks of ``X`` that are memory maps of files (``.npy`` opened with
+``mmap_mode="r"``, e.g. by ``dask.array.from_npy_stack``) stay on disk: the
+kernel reads them through the map at each evaluation and afterwards drops
+the mapped pages from the worker's resident memory (``madvise``), so that
+data larger than the workers' memory are fitted with a flat worker memory.
+
+Without a ``distributed.Client`` the blocks are computed with dask's local
+scheduler and the evaluations run in the calling process, block after
+block, each block's kernel on its own worker threads (running blocks in
+dask's thread pool as well would nest two thread pools on the same cores).
+
+Faults: a worker lost during a fit loses its blocks' futures; the scheduler
+recomputes them from their lineage (the graph of ``X``) and the fit
+continues with the same result. Where the lineage is gone (e.g. data
+scattered by the user), the fit stops with a RuntimeError naming the cause.
+"""
+
+import functools
+import mmap
+import uuid
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._base import SoftmaxObjective
+from ._numpy import (
+    SoftmaxCrossEntropyL2,
+    _lambda_max_weighted_gram,
+    gram_fits,
+    weighted_gram,
+)
+
+__all__ = ["DaskSoftmaxObjective", "DaskTarget", "current_client", "per_block"]
+
+# Parameter vectors up to this size go inline in each block's task (dense
+# shapes: K * (d + 1) floats, 16 KB for 200000 x 100, K=20); larger ones
+# (sparse, 32 MB for 200000 features, K=20) are scattered once per evaluation
+# to every worker instead of once per block.
+_INLINE_BYTES = 2**20
+
+
+class DaskTarget:
+    """The validated targets of a Dask fit (see ``sk_softmax._dask_input``).
+
+    Parameters
+    ----------
+    y : dask.array.Array
+        Labels (n,) or soft targets (n, K), row blocks matching ``X``'s.
+    soft : bool
+        Whether ``y`` holds soft targets.
+    classes : ndarray of shape (n_classes,)
+        The sorted classes (labels are encoded on the workers).
+    class_weights : ndarray of shape (n_classes,) or None
+        Per-class weights multiplied into the sample weights, or None.
+    weight_sum : float
+        ``S``, the global sum of the (class-weighted) sample weights.
+    """
+
+    def __init__(self, y, soft, classes, class_weights, weight_sum):
+        self.y, self.soft, self.classes = y, soft, classes
+        self.class_weights, self.weight_sum = class_weights, weight_sum
+
+
+# ----------------------------------------------------------------- worker side
+def _mapped_range(a):
+    """``(mmap, start, length)`` of the pages of file map under ``a``, or None."""
+    base = a
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "_mmap", None) or getattr(base, "base", None)
+    if base is None or base.closed or a.nbytes == 0:
+        return None
+    page = mmap.PAGESIZE
+    origin = np.frombuffer(base, dtype=np.uint8).ctypes.data
+    start = (a.ctypes.data - origin) // page * page
+    stop = min(len(base), a.ctypes.data - origin + a.nbytes)
+    return base, start, stop - start
+
+
+class _Block:
+    """One row block's kernel state, built once on the worker that holds it.
+
+    Holds the numpy kernel on the block (``X`` as given, the class codes,
+    the weights scaled by the global ``S``). A memory-mapped dense block is
+    read through its map at each evaluation; :meth:`release` then drops its
+    pages from the resident memory.
+    """
+
+    def __init__(self, X, y, sample_weight, spec):
+        if sp.issparse(X):
+            X = sp.csr_matrix(X).astype(spec["dtype"], copy=False)
+        else:
+            # Blocks received from another process (scattered, transferred)
+            # can sit at any byte offset of their message: numpy's loops and
+            # BLAS on unaligned float64 were ~10x slower (measured on a
+            # scattered 10000 x 100 block: 170-200 ms per evaluation instead
+            # of 20 ms), so such a block is copied once, here.
+            X = np.require(X, dtype=spec["dtype"], requirements=["C", "A"])
+        self._args = (X, y, sample_weight, spec)  # no second copy of X
+        self.mapped = None if sp.issparse(X) else _mapped_range(X)
+        sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+        sw = np.array(sw, dtype=np.float64)  # a copy: reweighted below
+        y = np.asarray(y)
+        if spec["soft"]:
+            from .._targets import validate_soft_targets
+
+            y = validate_soft_targets(y, n_classes=len(spec["classes"]))
+        else:
+            from .._targets import encode_with_known_classes
+
+            y = encode_with_known_classes(y, spec["classes"])
+        if spec["class_weights"] is not None:
+            from .._targets import reweight_by_class
+
+            y, sw = reweight_by_class(spec["class_weights"], y, spec["soft"], sw)
+        self.kernel = SoftmaxCrossEntropyL2(
+            X,
+            y,
+            len(spec["classes"]),
+            sample_weight=sw,
+            C=np.inf,  # the penalty is added once, on the client
+            fit_intercept=spec["fit_intercept"],
+            chunk_size=spec["chunk_size"],
+            label_smoothing=spec["label_smoothing"],
+            weight_sum=spec["weight_sum"],
+        )
+
+    def __reduce__(self):
+        # Moved or spilled: rebuilt from its inputs (buffers are not pickled).
+        return (_Block, self._args)
+
+    def __sizeof__(self):
+        # What the block keeps in memory, so that dask's scheduler keeps its
+        # tasks where it is (a mapped X stays on disk and is not counted).
+        k = self.kernel
+        X = k.X
+        if sp.issparse(X):
+            x_bytes = 2 * (X.data.nbytes + X.indices.nbytes) + X.indptr.nbytes
+        else:
+            x_bytes = 0 if self.mapped else X.nbytes
+        return int(x_bytes + k.y.nbytes + 2 * k.sample_weight.nbytes + 1000)
+
+    def release(self):
+        """Drop the mapped pages of a memory-mapped block from resident memory."""
+        if self.mapped is not None:
+            base, start, length = self.mapped
+            if not base.closed:
+                base.madvise(mmap.MADV_DONTNEED, start, length)
+
+    def run(self, fn, *args):
+        """``fn(kernel, *args)``, then :meth:`release`."""
+        try:
+            return fn(self.kernel, *args)
+        finally:
+            self.release()
+
+
+def _loss_gradient(k, w, need_gradient):
+    return k._data_loss_gradient(w, need_gradient)
+
+
+def _hessian_product(k, w, v):
+    return k._data_hessian_product(w)(v)
+
+
+def _loss_gradient_hessian(k, w):
+    return k._data_loss_gradient_hessian(w)
+
+
+def _max_abs(k):
+    return k.max_abs_feature()
+
+
+def _gram(k, a):
+    return weighted_gram(k.X, np.sqrt(k._sw64) / a, int(k.fit_intercept), k._chunks())
+
+
+def _lambda_bound(k, a):
+    chunks = list(k._chunks())
+    return _lambda_max_weighted_gram(k.X, k._sw64, int(k.fit_intercept), chunks, a)
+
+
+def _build(X, y, sample_weight, spec):
+    return _Block(X, y, sample_weight, spec)
+
+
+def _call(block, fn, *args):
+    # Runs on the worker holding ``block``; parameters come inline or as
+    # scattered futures (resolved by dask before the call).
+    return block.run(fn, *args)
+
+
+# ----------------------------------------------------------------- client side
+def current_client():
+    """The user's connected ``distributed.Client``, or None.
+
+    Returns
+    -------
+    client : distributed.Client or None
+    """
+    try:
+        from distributed import default_client
+    except ImportError:
+        return None
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
+def _home(client, x_block, i, n):
+    """The worker for block ``i`` of ``n``: where ``X``'s block already is
+    (persisted ``X``), else the ``i``-th of ``n`` contiguous shares of the
+    workers (balanced, whatever the graph of ``X``)."""
+    from distributed import futures_of
+
+    held = futures_of(x_block)
+    if held:
+        for workers in client.who_has(held).values():
+            if workers:
+                return workers[0]
+    workers = sorted(client.nthreads())
+    return workers[i * len(workers) // n]
+
+
+def pinned_futures(client, fn, parts, name):
+    """Futures of ``fn(*part)`` per block, each run where its block lives.
+
+    Each block's whole lineage (the tasks of ``X``'s, ``y``'s and the
+    weights' block, ``part[:3]``) is annotated to the block's worker, so
+    that no block of ``X`` moves between workers (dask's placement by data
+    size alone moved small blocks; measured in tests/test_dask.py). The
+    restriction is loose: a block lost with its worker is recomputed
+    elsewhere from its lineage.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The cluster.
+    fn : callable
+        ``fn(x_block, y_block, sw_block, *rest)``.
+    parts : list of tuple
+        Per block: delayed blocks (or None) then other arguments.
+    name : str
+        Key prefix.
+
+    Returns
+    -------
+    futures : list of distributed.Future
+    """
+    import dask
+
+    token = uuid.uuid4().hex
+    tasks, placement = [], {}
+    for i, part in enumerate(parts):
+        key = f"sk_softmax-{name}-{token}-{i}"
+        where = [_home(client, part[0], i, len(parts))]
+        for p in part[:3]:
+            if p is not None:  # the block's own tasks (its graph has all)
+                own = p.dask.cull({p.key}).keys()
+                placement.update(dict.fromkeys(own, where))
+        placement[key] = where
+        tasks.append(dask.delayed(fn)(*part, dask_key_name=key))
+    with dask.annotate(
+        workers=functools.partial(dict.get, placement), allow_other_workers=True
+    ):
+        return client.compute(tasks, optimize_graph=False)
+
+
+def per_block(fn, parts, name):
+    """``[fn(*part) for part in parts]`` computed by dask, in block order.
+
+    On the current cluster with :func:`pinned_futures` (the blocks of ``X``
+    computed where they will live), else with dask's local scheduler.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(x_block, y_block, sw_block, *rest)``, small result.
+    parts : list of tuple
+        Per block: delayed blocks (or None) then other arguments.
+    name : str
+        Key prefix.
+
+    Returns
+    -------
+    results : list
+    """
+    import dask
+
+    client = current_client()
+    if client is None:
+        return list(dask.compute(*[dask.delayed(fn)(*p) for p in parts]))
+    return client.gather(pinned_futures(client, fn, parts, name))
+
+
+class _ClusterBlocks:
+    """The blocks as futures on a cluster; one round of tasks per call.
+
+    Each evaluation task is restricted to the worker that holds its block
+    (strict restrictions: work stealing never moves a block; dask's
+    placement by data size alone did move small blocks between workers,
+    measured in tests/test_dask.py). A strict restriction to a worker that
+    died would wait forever, so the client polls: when a holder is gone it
+    cancels the round and sends it again to where the blocks are now (the
+    scheduler recomputes lost blocks from their lineage).
+    """
+
+    #: Seconds between checks for dead workers while a round runs.
+    poll = 1.0
+
+    def __init__(self, client, parts):
+        from distributed import wait
+
+        self.client = client
+        self.futures = pinned_futures(client, _build, parts, "block")
+        n, shares = len(parts), len(client.nthreads())
+        self.groups = [
+            [i for i in range(n) if i * shares // n == j] for j in range(shares)
+        ]
+        self.groups = [g for g in self.groups if g]
+        wait(self.futures)
+        self._locate()
+        self.n_workers = 1
+
+    def _locate(self):
+        """Record the worker holding each block (any worker when in flight)."""
+        who_has = self.client.who_has(self.futures)
+        alive = sorted(self.client.nthreads())
+        self.holders = [list(who_has.get(f.key, ())) or alive for f in self.futures]
+
+    def _submit(self, fn, args, group):
+        import dask
+
+        token = uuid.uuid4().hex
+        n = len(self.futures)
+        keys = [f"sk_softmax-{fn.__name__.lstrip('_')}-{token}-{i}" for i in range(n)]
+        placement = dict(zip(keys, self.holders, strict=True))
+        # One graph of n tasks; each pinned to its block's worker (the
+        # scheduler calls the annotation with each key).
+        with dask.annotate(
+            workers=functools.partial(dict.get, placement), allow_other_workers=False
+        ):
+            futures = self.client.map(
+                _call,
+                self.futures,
+                *([x] * n for x in [fn, *args]),
+                key=keys,
+                pure=False,
+            )
+        if not group:
+            return futures
+        # Large parts (a gradient of many parameters): each worker's share
+        # of the blocks is summed where it was computed, in block order, and
+        # only the shares' sums come to the client (fixed groups, so the
+        # order of the additions does not depend on where blocks are).
+        return [
+            self.client.submit(
+                _sum, [futures[i] for i in g], key=f"sk_softmax-sum-{token}-{j}"
+            )
+            for j, g in enumerate(self.groups)
+        ]
+
+    def map(self, fn, *args):
+        """``[fn(kernel_b, *args) for each block b]``, one task per block."""
+        from distributed import CancelledError, KilledWorker, wait
+
+        client, sent = self.client, []
+        for a in args:
+            if isinstance(a, np.ndarray) and a.nbytes > _INLINE_BYTES:
+                a = client.scatter(a, broadcast=True, hash=False)
+            sent.append(a)
+        group = len(self.groups) < len(self.futures) and any(
+            not isinstance(a, np.ndarray) for a in sent[:1]
+        )
+        futures = self._submit(fn, sent, group)
+        try:
+            while True:
+                try:
+                    wait(futures, timeout=self.poll)
+                    return client.gather(futures)
+                except TimeoutError:
+                    alive = set(client.nthreads())
+                    if all(set(h) & alive for h in self.holders):
+                        continue
+                    client.cancel(futures)
+                    wait(self.futures)  # lost blocks recomputed
+                    self._locate()
+                    futures = self._submit(fn, sent, group)
+        except (KilledWorker, CancelledError) as exc:
+            raise RuntimeError(
+                "The Dask fit lost data it cannot recompute: "
+                f"{type(exc).__name__}: {exc}. Workers died repeatedly, or "
+                "blocks of X without a lineage (scattered data) were lost; "
+                "the fit was stopped."
+            ) from exc
+
+    def close(self):
+        """Release the blocks' futures (their memory on the workers)."""
+        self.futures = []
+
+
+class _LocalBlocks:
+    """The blocks in this process (dask's local scheduler built them)."""
+
+    def __init__(self, parts):
+        import dask
+
+        tasks = [dask.delayed(_build, pure=False)(*p) for p in parts]
+        self.blocks = list(dask.compute(*tasks))
+        self.n_workers = max(b.kernel.n_workers() for b in self.blocks)
+
+    def map(self, fn, *args):
+        """``[fn(kernel_b, *args) for each block b]``, in block order."""
+        return [b.run(fn, *args) for b in self.blocks]
+
+    def close(self):
+        """Drop the blocks."""
+        self.blocks = []
+
+
+def _sum(parts):
+    """Sum a list of parts in list order: arrays or floats into a new float64
+    array, tuples of them entry by entry (None stays None)."""
+    if isinstance(parts[0], tuple):
+        return tuple(
+            None if p[0] is None else _sum(list(p)) for p in zip(*parts, strict=True)
+        )
+    total = np.array(parts[0], dtype=np.float64)
+    for p in parts[1:]:
+        total += p
+    return total
+
+
+class DaskSoftmaxObjective(SoftmaxObjective):
+    """Mean-scaled softmax cross-entropy on a Dask array, plus an L2 penalty.
+
+    The Dask backend of :class:`SoftmaxObjective`; same parameters as
+    :class:`~sk_softmax._objective.SoftmaxCrossEntropyL2`, except:
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+        Validated training data: float32 or float64, one block of columns,
+        known row blocks (numpy or scipy.sparse blocks).
+    y : DaskTarget
+        The targets, classes, class weights and the global weight sum ``S``.
+    n_classes : int
+        Number of classes ``K``.
+    sample_weight : dask.array.Array of shape (n_samples,) or None
+        Non-negative weights, row blocks matching ``X``'s.
+    C : float
+        Inverse of the L2 regularisation strength.
+    fit_intercept : bool
+        Whether the model has an intercept.
+    chunk_size : int or None
+        Rows per chunk of each block's kernel; None chooses it per block.
+    label_smoothing : float, default=0.0
+        ``eps`` in [0, 1).
+    client : distributed.Client or None, default=None
+        The cluster to compute on; None uses the current client if there is
+        one, else dask's local scheduler.
+    """
+
+    dense_hessian = True
+
+    def __init__(
+        self,
+        X,
+        y,
+        n_classes,
+        sample_weight=None,
+        C=1.0,
+        fit_intercept=True,
+        chunk_size=None,
+        label_smoothing=0.0,
+        client=None,
+    ):
+        self.n_samples, self.n_features = (int(s) for s in X.shape)
+        self.n_classes = int(n_classes)
+        self.fit_intercept = bool(fit_intercept)
+        self.dtype = np.dtype(X.dtype)
+        self.soft = y.soft
+        self.y = None  # on the workers
+        # The base class keeps S and builds the penalty; the weights stay on
+        # the workers (a placeholder here: only SGD reads them, not run here).
+        super().__init__(np.empty(0), C, weight_sum=float(y.weight_sum))
+        spec = dict(
+            dtype=self.dtype,
+            soft=y.soft,
+            classes=y.classes,
+            class_weights=y.class_weights,
+            fit_intercept=self.fit_intercept,
+            chunk_size=chunk_size,
+            label_smoothing=float(label_smoothing),
+            weight_sum=self.sw_sum,
+        )
+        x_blocks = X.to_delayed().ravel()
+        y_blocks = y.y.to_delayed().ravel()
+        if sample_weight is None:
+            sw_blocks = [None] * len(x_blocks)
+        else:
+            sw_blocks = sample_weight.to_delayed().ravel()
+        specs = [spec] * len(x_blocks)
+        parts = list(zip(x_blocks, y_blocks, sw_blocks, specs, strict=True))
+        client = current_client() if client is None else client
+        if client is None:
+            self._blocks = _LocalBlocks(parts)
+        else:
+            self._blocks = _ClusterBlocks(client, parts)
+
+    def n_workers(self):
+        """Threads an evaluation keeps busy in this process (see base class).
+
+        Returns
+        -------
+        n_workers : int
+        """
+        return self._blocks.n_workers
+
+    def close(self):
+        """Release the blocks (on the workers, or in this process)."""
+        self._blocks.close()
+
+    def _data_loss_gradient(self, w64, need_gradient):
+        parts = self._blocks.map(_loss_gradient, w64, need_gradient)
+        loss = float(_sum([p[0] for p in parts]))
+        if not need_gradient:
+            return loss, None
+        return loss, _sum([p[1] for p in parts])
+
+    def _data_hessian_product(self, w):
+        w = np.array(w, dtype=np.float64)
+
+        def hessp(v):
+            return _sum(self._blocks.map(_hessian_product, w, v))
+
+        return hessp
+
+    def _data_loss_gradient_hessian(self, w64):
+        parts = self._blocks.map(_loss_gradient_hessian, w64)
+        loss = float(_sum([p[0] for p in parts]))
+        return loss, _sum([p[1] for p in parts]), _sum([p[2] for p in parts])
+
+    def max_abs_feature(self):
+        """float: ``max |X_ij|`` over all blocks.
+
+        Returns
+        -------
+        max_abs : float
+        """
+        return max(self._blocks.map(_max_abs), default=0.0)
+
+    def _data_lipschitz_bound(self):
+        """The in-memory bound (see ``SoftmaxCrossEntropyL2``), from the blocks.
+
+        Moderate ``d``: the exact ``lambda_max`` of the sum of the blocks'
+        weighted Gram matrices, as in memory. Otherwise the sum of the
+        blocks' own bounds, an upper bound of the ``lambda_max`` of the sum.
+        """
+        a = max(1.0, self.max_abs_feature())
+        fi = int(self.fit_intercept)
+        if gram_fits(self.n_samples, self.n_features + fi):
+            gram = _sum(self._blocks.map(_gram, a))
+            lam = float(np.linalg.eigvalsh(gram)[-1]) * (1 + 1e-8)
+        else:
+            lam = float(sum(self._blocks.map(_lambda_bound, a)))
+        return 0.5 * lam * a * a
+
+    def _rows(self, idx, sample_weight, weight_sum):
+        raise ValueError(
+            "solver='sgd' does not run on Dask input: mini-batches would move "
+            "rows between workers. Use solver='lbfgs' or 'gd', or partial_fit "
+            "under dask_ml.wrappers.Incremental."
+        )
+
+    def accuracy(self, rows):
+        """Not available on Dask input (SGD's early stopping)."""
+        self._rows(None, None, None)

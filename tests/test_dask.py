@@ -1,0 +1,460 @@
+"""Fits on Dask arrays: exactness against the in-memory fit, data locality, faults.
+
+The in-memory fit of the same data is the independent truth: the Dask
+objective sums the blocks' parts of the same data term, so at ``tol=1e-10``
+both fits reach the same optimum. The cluster tests run on a real
+``LocalCluster(processes=True)`` (two one-thread workers) started once for
+the module; the first tests run before it, on dask's local scheduler. Every
+test that waits on the cluster has a timeout (pytest-timeout).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from sk_softmax import SoftmaxRegression
+
+dask = pytest.importorskip("dask")
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+pd = pytest.importorskip("pandas")
+
+pytestmark = pytest.mark.timeout(120)
+
+EXACT = dict(rtol=0, atol=1e-10)
+
+
+def _problem(n=600, d=5, k=3, seed=0, sparse=False, soft=False):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    if sparse:
+        X = sp.csr_matrix(X * (rng.random((n, d)) < 0.4))
+    if soft:
+        y = rng.random((n, k))
+        y /= y.sum(axis=1, keepdims=True)
+    else:
+        y = rng.integers(0, k, n)
+    sw = rng.uniform(0.1, 2.0, n)
+    sw[3] = 0.0
+    return X, y, sw
+
+
+def _copy(a):
+    return a.copy()
+
+
+def _blocks(a, rows):
+    """``a`` as a Dask array of row blocks, each a root task of the graph
+    (spread over the workers, recomputable from the graph)."""
+    parts = []
+    for start in range(0, a.shape[0], rows):
+        part = a[start : start + rows]
+        meta = part[:0]
+        parts.append(
+            da.from_delayed(
+                dask.delayed(_copy)(part), shape=part.shape, dtype=a.dtype, meta=meta
+            )
+        )
+    return da.concatenate(parts)
+
+
+def _fit_in_memory(X, y, sw=None, **params):
+    params = {"tol": 1e-10, **params}
+    return SoftmaxRegression(**params).fit(X, y, sample_weight=sw)
+
+
+def _reference(X, y, sw=None, **params):
+    """The in-memory fit, on a worker when a cluster is up.
+
+    A fit at ``tol=1e-10`` pins the optimum only to the solver's resolution:
+    two in-memory fits whose sums round differently (numpy's BLAS threads
+    here, one thread in a worker) may take different last steps and end
+    ~1e-10 apart (measured: 2.4e-10 on one of these problems, 1.4e-10
+    between two chunk sizes in memory). The reference is therefore fitted
+    in the same threading as the blocks' kernels.
+    """
+    client = distributed.client._get_global_client()
+    if client is None:
+        return _fit_in_memory(X, y, sw, **params)
+    return client.submit(_fit_in_memory, X, y, sw, pure=False, **params).result()
+
+
+def _assert_same_model(model, ref, **tol):
+    tol = tol or EXACT
+    np.testing.assert_allclose(model.coef_, ref.coef_, **tol)
+    np.testing.assert_allclose(model.intercept_, ref.intercept_, **tol)
+    np.testing.assert_array_equal(model.classes_, ref.classes_)
+
+
+# ----------------------------------------------------- without a cluster
+def test_import_does_not_import_dask():
+    code = "import sys, sk_softmax; assert 'dask' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "gd", "newton-cholesky"])
+def test_local_scheduler_exact(solver):
+    assert distributed.client._get_global_client() is None
+    X, y, sw = _problem()
+    ref = _reference(X, y, sw, solver=solver)
+    Xd, yd, swd = (da.from_array(a, chunks=250) for a in (X, y, sw))
+    model = SoftmaxRegression(tol=1e-10, solver=solver).fit(Xd, yd, sample_weight=swd)
+    assert model.solver_ == solver
+    _assert_same_model(model, ref)
+
+
+def test_host_targets_and_soft_target_frame():
+    """numpy y / weights beside a Dask X are split into X's row blocks; a
+    DataFrame of soft targets names the classes by its columns."""
+    X, y, sw = _problem(n=300)
+    Xd = da.from_array(X, chunks=100)
+    model = SoftmaxRegression(tol=1e-10).fit(Xd, list(y), sample_weight=sw)
+    _assert_same_model(model, _reference(X, y, sw))
+    _, Y, _ = _problem(n=300, soft=True)
+    frame = pd.DataFrame(Y, columns=["a", "b", "c"])
+    model = SoftmaxRegression(tol=1e-10).fit(Xd, dd.from_pandas(frame, npartitions=2))
+    ref = _reference(X, frame)
+    _assert_same_model(model, ref)
+    assert model.classes_.tolist() == ["a", "b", "c"]
+
+
+def test_auto_solver_follows_the_in_memory_rule():
+    X, y, _ = _problem()
+    Xd, yd = da.from_array(X, chunks=250), da.from_array(y, chunks=250)
+    # small problem: newton-cholesky, as in memory (the per-block dense
+    # Hessians are summed); many parameters: lbfgs
+    assert SoftmaxRegression().fit(Xd, yd).solver_ == "newton-cholesky"
+    X2 = np.hstack([X] * 20)
+    model = SoftmaxRegression().fit(da.from_array(X2, chunks=(250, 50)), yd)
+    assert model.solver_ == "lbfgs" == SoftmaxRegression().fit(X2, y).solver_
+
+
+def test_memmapped_blocks_stay_on_disk(tmp_path):
+    X, y, sw = _problem(n=900)
+    da.to_npy_stack(tmp_path, da.from_array(X, chunks=(300, 5)))
+    Xd = da.from_npy_stack(tmp_path, mmap_mode="r")
+    ref = _reference(X, y, sw)
+    model = SoftmaxRegression(tol=1e-10).fit(
+        Xd, da.from_array(y, chunks=300), sample_weight=da.from_array(sw, chunks=300)
+    )
+    _assert_same_model(model, ref)
+    # the kernel reads the file through its map (no in-memory copy)
+    from sk_softmax._objective._dask import _Block
+
+    block = _Block(np.load(tmp_path / "0.npy", mmap_mode="r"), y[:300], None, _spec())
+    assert block.mapped is not None
+    assert block.__sizeof__() < X[:300].nbytes
+    block.release()
+
+
+def test_unaligned_block_is_copied_aligned():
+    """A block received from another process can sit at any byte offset;
+    the kernel works on an aligned copy (10x faster, see _Block)."""
+    from sk_softmax._objective._dask import _Block
+
+    X, y, _ = _problem(n=300)
+    raw = np.zeros(X.nbytes + 3, dtype=np.uint8)
+    unaligned = np.frombuffer(raw.data, dtype=np.uint8, count=X.nbytes, offset=3)
+    unaligned = unaligned.view(np.float64).reshape(X.shape)
+    unaligned[...] = X
+    assert not unaligned.flags.aligned
+    block = _Block(unaligned, y, None, _spec())
+    assert block.kernel.X.flags.aligned and block.kernel.X.flags.c_contiguous
+    np.testing.assert_array_equal(block.kernel.X, X)
+
+
+def _spec():
+    return dict(
+        dtype=np.dtype(np.float64),
+        soft=False,
+        classes=np.arange(3),
+        class_weights=None,
+        fit_intercept=True,
+        chunk_size=None,
+        label_smoothing=0.0,
+        weight_sum=300.0,
+    )
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_objective_equals_in_memory_objective(sparse):
+    """The backend itself: loss, gradient, Hessian products, dense Hessian and
+    Lipschitz bound equal the numpy objective's at random points."""
+    from sk_softmax._dask_input import validate_dask_fit_input
+    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._objective._dask import DaskSoftmaxObjective
+
+    X, y, sw = _problem(n=500, d=8, sparse=sparse, seed=11)
+    est = SoftmaxRegression(C=0.5)
+    Xd, target, swd = validate_dask_fit_input(
+        est, _blocks(X, 150), _blocks(y, 150), _blocks(sw, 150)
+    )
+    kwargs = dict(C=0.5, fit_intercept=True, chunk_size=None)
+    obj = DaskSoftmaxObjective(Xd, target, 3, sample_weight=swd, **kwargs)
+    ref = SoftmaxCrossEntropyL2(X, y, 3, sample_weight=sw, **kwargs)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        w, v = rng.standard_normal((2, obj.n_params))
+        loss, grad = obj.loss_gradient(w)
+        loss_ref, grad_ref = ref.loss_gradient(w)
+        np.testing.assert_allclose(loss, loss_ref, rtol=1e-13)
+        np.testing.assert_allclose(grad, grad_ref, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(
+            obj.hessian_product(w)(v), ref.hessian_product(w)(v), rtol=1e-12
+        )
+    H = obj.loss_gradient_hessian(w)[2]
+    np.testing.assert_allclose(H, ref.loss_gradient_hessian(w)[2], atol=1e-13)
+    np.testing.assert_allclose(obj.lipschitz_bound(), ref.lipschitz_bound())
+    assert obj.max_abs_feature() == ref.max_abs_feature()
+
+
+def test_bad_input_clear_errors():
+    X, y, _ = _problem(n=100)
+    Xd, yd = da.from_array(X, chunks=50), da.from_array(y, chunks=50)
+    with pytest.raises(ValueError, match="solver='sgd' does not run on Dask"):
+        SoftmaxRegression(solver="sgd").fit(Xd, yd)
+    with pytest.raises(TypeError, match="Incremental"):
+        SoftmaxRegression().partial_fit(Xd, yd, classes=[0, 1, 2])
+    Xnan = X.copy()
+    Xnan[70, 1] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        SoftmaxRegression().fit(da.from_array(Xnan, chunks=50), yd)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        SoftmaxRegression().fit(Xd, da.from_array(y[:90], chunks=50))
+    with pytest.raises(ValueError, match="only one class"):
+        SoftmaxRegression().fit(Xd, da.zeros(100, chunks=50, dtype=int))
+    with pytest.raises(ValueError, match="Negative values"):
+        SoftmaxRegression().fit(Xd, yd, sample_weight=-da.ones(100, chunks=50))
+    Y = np.full((100, 3), 0.5)
+    with pytest.raises(ValueError, match="must sum to 1"):
+        SoftmaxRegression().fit(Xd, da.from_array(Y, chunks=50))
+
+
+# -------------------------------------------------------------- cluster
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        memory_limit="1GiB",
+        dashboard_address=":0",
+        silence_logs=40,
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def client(cluster):
+    with distributed.Client(cluster) as client:
+        yield client
+
+
+def _transfers(client, to_client=False):
+    """Every key any worker sent (``to_client``: to the client only, whose
+    requests carry no worker address)."""
+    logs = client.run(lambda dask_worker: list(dask_worker.transfer_outgoing_log))
+    return [
+        key
+        for log in logs.values()
+        for entry in log
+        if not to_client or entry["who"] is None
+        for key in entry["keys"]
+    ]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cluster_dense_exact_and_nothing_of_X_on_the_client(client, dtype):
+    X, y, sw = _problem(n=1200, d=6, k=4, seed=1)
+    X = X.astype(dtype)
+    Xd, yd, swd = _blocks(X, 300), _blocks(y, 300), _blocks(sw, 300)
+    before = set(_transfers(client))
+    tol = 1e-10 if dtype == np.float64 else 1e-5  # float32 resolves 1e-5
+    model = SoftmaxRegression(tol=tol, solver="lbfgs").fit(Xd, yd, sample_weight=swd)
+    moved = set(_transfers(client)) - before
+    gathered = {str(k) for k in _transfers(client, to_client=True)} - {
+        str(k) for k in before
+    }
+    ref = _reference(X, y, sw, solver="lbfgs", tol=tol)
+    same = EXACT if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
+    _assert_same_model(model, ref, **same)
+    assert model.coef_.dtype == dtype
+    moved = {str(k) for k in moved}
+    x_keys = {str(k) for k in Xd.dask.keys()}
+    assert moved, "the transfer log saw nothing: the check would be empty"
+    assert str(next(iter(Xd.dask.keys()))).startswith(("(", "'"))  # same format
+    assert not moved & x_keys  # no block of X went anywhere
+    assert not gathered & x_keys  # (nor came to the client)
+    # the kernels never moved (evaluations pinned to their workers)
+    assert not [k for k in moved if k.startswith("sk_softmax-block")]
+    # what came to the client: per-block results and summaries only
+    assert gathered and all(k.startswith("sk_softmax-") for k in gathered)
+
+
+def test_cluster_one_round_of_tasks_per_evaluation(client, cluster, monkeypatch):
+    from sk_softmax._objective import _dask as backend
+
+    calls = []
+    original = backend._ClusterBlocks.map
+
+    def counting_map(self, fn, *args):
+        calls.append(fn.__name__)
+        return original(self, fn, *args)
+
+    monkeypatch.setattr(backend._ClusterBlocks, "map", counting_map)
+    graphs = []
+
+    class Recorder(distributed.diagnostics.plugin.SchedulerPlugin):
+        def update_graph(self, scheduler, *, keys, **kwargs):
+            graphs.append(sorted(map(str, keys)))
+
+    plugin = Recorder()
+    cluster.scheduler.add_plugin(plugin, name="sk-softmax-test")
+    try:
+        X, y, _ = _problem(n=1200, seed=2)
+        SoftmaxRegression(tol=1e-8, solver="lbfgs").fit(
+            _blocks(X, 400), _blocks(y, 400)
+        )
+    finally:
+        cluster.scheduler.remove_plugin(name="sk-softmax-test")
+    evaluations = [g for g in graphs if g and g[0].startswith("sk_softmax-loss_")]
+    assert len(evaluations) == calls.count("_loss_gradient") > 3
+    # each evaluation: one graph of exactly one task per block, nothing else
+    assert all(len(g) == 3 for g in evaluations)
+
+
+@pytest.mark.parametrize("d", [40, 45000])
+def test_cluster_sparse_blocks_exact(client, monkeypatch, d):
+    """d=45000: 135003 parameters (> 1 MiB), scattered to the workers, and
+    the blocks' gradients summed per worker before coming to the client."""
+    X, y, sw = _problem(n=600, d=d, sparse=True, seed=3)
+    Xd = _blocks(X, 150)
+    assert sp.issparse(Xd._meta)
+    # d=45000: 5 iterations, then the same iterate as in memory; d=40: to
+    # tol=1e-10
+    params = dict(max_iter=5) if d > 40000 else {}
+    before = set(_transfers(client, to_client=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = SoftmaxRegression(tol=1e-10, **params).fit(
+            Xd, _blocks(y, 150), _blocks(sw, 150)
+        )
+        ref = _reference(X, y, sw, **params)
+    gathered = {str(k) for k in set(_transfers(client, to_client=True)) - before}
+    _assert_same_model(model, ref)
+    sums = [k for k in gathered if k.startswith("sk_softmax-sum-")]
+    gradients = [k for k in gathered if k.startswith("sk_softmax-loss_gradient-")]
+    if d > 40000:  # only the two workers' sums came to the client
+        assert sums and not gradients
+    else:
+        assert gradients and not sums
+
+
+def test_cluster_dataframe_and_series(client):
+    X, y, sw = _problem(n=800, seed=4)
+    labels = np.array(["ant", "bee", "cat"])[y]
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    frame["label"], frame["w"] = labels, sw
+    ddf = dd.from_pandas(frame, npartitions=3)
+    features = ddf[list(frame.columns[:-2])]
+    model = SoftmaxRegression(tol=1e-10).fit(
+        features, ddf["label"], sample_weight=ddf["w"]
+    )
+    ref = _reference(frame.iloc[:, :-2], labels, sw)
+    _assert_same_model(model, ref)
+    np.testing.assert_array_equal(model.feature_names_in_, ref.feature_names_in_)
+    pred = model.predict(features)
+    assert isinstance(pred, da.Array)
+    np.testing.assert_array_equal(pred.compute(), ref.predict(frame.iloc[:, :-2]))
+
+
+def test_cluster_soft_targets_class_weight_label_smoothing(client):
+    X, Y, sw = _problem(n=900, soft=True, seed=5)
+    params = dict(class_weight="balanced", label_smoothing=0.1)
+    model = SoftmaxRegression(tol=1e-10, **params).fit(
+        _blocks(X, 300), _blocks(Y, 300), sample_weight=_blocks(sw, 300)
+    )
+    _assert_same_model(model, _reference(X, Y, sw, **params))
+    X, y, sw = _problem(n=900, seed=6)
+    params = dict(class_weight={0: 3.0, 1: 0.5, 2: 1.0}, solver="gd")
+    model = SoftmaxRegression(tol=1e-10, **params).fit(
+        _blocks(X, 300), _blocks(y, 300), sample_weight=_blocks(sw, 300)
+    )
+    _assert_same_model(model, _reference(X, y, sw, **params))
+
+
+def test_cluster_predictions_are_lazy(client):
+    X, y, _ = _problem(n=600, k=2, seed=7)
+    Xd = _blocks(X, 200)
+    model = SoftmaxRegression().fit(Xd, _blocks(y, 200))
+    ref = SoftmaxRegression().fit(X, y)
+    for method in ["predict", "predict_proba", "predict_log_proba"]:
+        out = getattr(model, method)(Xd)
+        assert isinstance(out, da.Array) and out.chunks[0] == Xd.chunks[0]
+        expected = getattr(ref, method)(X)
+        assert out.shape == expected.shape and out.dtype == expected.dtype
+        np.testing.assert_allclose(out.compute(), expected, rtol=1e-6, atol=1e-6)
+    dec = model.decision_function(Xd)
+    assert isinstance(dec, da.Array) and dec.shape == (600,)
+
+
+def _kill_on_call(monkeypatch, client, call_number, calls, target=None):
+    """Kill the worker process ``target`` (default: the one holding block 0)
+    at the ``call_number``-th evaluation (before its tasks are sent)."""
+    from sk_softmax._objective import _dask as backend
+
+    original = backend._ClusterBlocks.map
+
+    def map_then_kill(self, fn, *args):
+        calls.append(fn.__name__)
+        if len(calls) == call_number:
+            holder = target or next(iter(client.who_has(self.futures[:1]).values()))[0]
+            pid = client.run(os.getpid, workers=[holder])[holder]
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 30
+            while holder in client.scheduler_info()["workers"]:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        return original(self, fn, *args)
+
+    monkeypatch.setattr(backend._ClusterBlocks, "map", map_then_kill)
+
+
+@pytest.mark.timeout(90)
+def test_worker_killed_mid_fit_same_coefficients(client, monkeypatch):
+    X, y, sw = _problem(n=1200, seed=8)
+    args = (_blocks(X, 300), _blocks(y, 300), _blocks(sw, 300))
+    undisturbed = SoftmaxRegression(tol=1e-10, solver="lbfgs").fit(*args)
+    calls = []
+    _kill_on_call(monkeypatch, client, 4, calls)
+    model = SoftmaxRegression(tol=1e-10, solver="lbfgs").fit(*args)
+    assert len(calls) > 4  # the fit went on after the kill
+    # lost blocks recomputed from the graph, parts summed in the same order
+    np.testing.assert_array_equal(model.coef_, undisturbed.coef_)
+    np.testing.assert_array_equal(model.intercept_, undisturbed.intercept_)
+    client.wait_for_workers(2, timeout=30)
+
+
+@pytest.mark.timeout(90)
+def test_worker_killed_with_scattered_blocks_clear_error(client, monkeypatch):
+    X, y, _ = _problem(n=600, seed=9)
+    X = X + 1.0  # not the data of another test (scatter keys hash the data)
+    target = sorted(client.nthreads())[0]  # all blocks (and kernels) there
+    parts = [client.scatter(X[i : i + 300], workers=[target]) for i in (0, 300)]
+    Xd = da.concatenate(
+        [da.from_delayed(p, shape=(300, 5), dtype=X.dtype) for p in parts]
+    )
+    _kill_on_call(monkeypatch, client, 3, [], target=target)
+    # scattered data have no lineage: the fit stops, naming the cause
+    with pytest.raises(RuntimeError, match="lost data it cannot recompute"):
+        SoftmaxRegression(tol=1e-10, solver="lbfgs").fit(Xd, _blocks(y, 300))
+    client.wait_for_workers(2, timeout=30)
