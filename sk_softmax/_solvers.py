@@ -729,9 +729,14 @@ def newton_cg(
     -------
     result : SolverResult
     """
+
+    def direction(w, g, _):
+        p, r_norm = _truncated_cg(hessp_at(w), g, gtol=tol, max_cg=max_cg)
+        return p, lambda: r_norm
+
     return _newton(
         lambda w: (*fun(w), None),
-        lambda w, g, _: _truncated_cg(hessp_at(w), g, gtol=tol, max_cg=max_cg),
+        direction,
         w0,
         tol=tol,
         max_iter=max_iter,
@@ -745,8 +750,10 @@ def _newton(fun, direction, w0, *, tol, max_iter, verbose, callback, first_iter)
     """The Newton loop shared by :func:`newton_cg` and :func:`newton_cholesky`.
 
     ``fun(w) -> (f, g, aux)`` and ``direction(w, g, aux) -> (p, r_norm)``
-    with ``r_norm = ||g + H p||_2``; the line search and the stopping rules
-    are described in :func:`newton_cg`.
+    with ``r_norm()`` returning ``||g + H p||_2`` (called only where ``f``
+    stops resolving steps, as are the other norms of that test: small
+    problems run a few microseconds per numpy call); the line search and
+    the stopping rules are described in :func:`newton_cg`.
     """
     curve = []
     w = np.array(w0, dtype=np.float64)
@@ -766,7 +773,6 @@ def _newton(fun, direction, w0, *, tol, max_iter, verbose, callback, first_iter)
         # Changes of f below FTOL relative are not resolved (L-BFGS's stop
         # on that test brings us here): there, the gradient decides.
         rounding = FTOL * max(abs(f), 1.0)
-        g_norm = float(np.sqrt(dot(g, g)))
         step, at_rounding = 1.0, False
         for _ in range(30):
             w_new = w + step * p
@@ -789,7 +795,8 @@ def _newton(fun, direction, w0, *, tol, max_iter, verbose, callback, first_iter)
             # that the computed gradient is at its own rounding level:
             # nothing further can be resolved (at tol=0 the run would
             # otherwise chase rounding noise until max_iter).
-            predicted = step * (g_norm - r_norm)
+            g_norm = float(np.sqrt(dot(g, g)))
+            predicted = step * (g_norm - r_norm())
             achieved = g_norm - float(np.sqrt(dot(g_new, g_new)))
             no_progress = not achieved >= 0.5 * predicted
             if no_progress or not gmax_new < gmax:
@@ -818,7 +825,8 @@ def _newton(fun, direction, w0, *, tol, max_iter, verbose, callback, first_iter)
 
 
 def _cholesky_direction(H, g, NNt):
-    """Newton direction ``p`` with ``(H + c N N^T) p = -g``, and ``||g + H p||``.
+    """Newton direction ``p`` with ``(H + c N N^T) p = -g``, and ``||g + H p||``
+    (as a function, see :func:`_newton`).
 
     ``N`` (orthonormal columns; ``NNt = N N^T`` or None) spans directions
     along which the objective is constant: ``H N = 0`` and ``g`` is
@@ -838,12 +846,15 @@ def _cholesky_direction(H, g, NNt):
     for _ in range(20):
         _, p, info = dposv(M, -g, lower=True, overwrite_a=True)
         if info == 0 and np.isfinite(p).all():
-            r = g + H @ p
-            return p, float(np.sqrt(dot(r, r)))
+            return p, lambda p=p: _norm(g + H @ p)
         M = H + c * NNt if NNt is not None else H.copy()
         M[np.diag_indices_from(M)] += delta
         delta *= 100
-    return -g, float(np.sqrt(dot(g, g)))
+    return -g, lambda: _norm(g)
+
+
+def _norm(v):
+    return float(np.sqrt(dot(v, v)))
 
 
 def newton_cholesky(

@@ -153,7 +153,11 @@ def test_lipschitz_bound_bounds_the_hessian():
 @pytest.mark.parametrize("C", [0.5, np.inf])
 @pytest.mark.parametrize("targets", ["labels", "soft", "smoothed"])
 @pytest.mark.parametrize("K", [2, 4])
-def test_dense_hessian_matches_finite_differences(sparse, fit_intercept, C, targets, K):
+# chunk_size=None: one block, X~ kept between passes (dense); 7: blocks.
+@pytest.mark.parametrize("chunk_size", [7, None])
+def test_dense_hessian_matches_finite_differences(
+    sparse, fit_intercept, C, targets, K, chunk_size
+):
     X, Xd, y, sw, K = _problem(sparse, weighted=True, seed=8, K=K)
     rng = np.random.default_rng(9)
     target = rng.dirichlet(np.ones(K), size=len(y)) if targets == "soft" else y
@@ -164,7 +168,7 @@ def test_dense_hessian_matches_finite_differences(sparse, fit_intercept, C, targ
         sample_weight=sw,
         C=C,
         fit_intercept=fit_intercept,
-        chunk_size=7,
+        chunk_size=chunk_size,
         label_smoothing=0.1 if targets == "smoothed" else 0.0,
     )
     w = rng.normal(size=obj.n_params)
