@@ -5,6 +5,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -410,10 +411,17 @@ or float, default="auto"
                 "This solver needs samples of at least 2 classes in the data, but "
                 f"the data contains only one class: {self.classes_.tolist()[0]!r}"
             )
-        with config_context(array_api_dispatch=False):  # host weights
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
-            )
+        if sample_weight is None:  # what _check_sample_weight returns, ~15 us less
+            sample_weight = np.ones(X.shape[0], dtype=np.float64)
+        else:
+            with config_context(array_api_dispatch=False):  # host weights
+                sample_weight = _check_sample_weight(
+                    sample_weight,
+                    X,
+                    dtype=np.float64,
+                    ensure_non_negative=True,
+                    copy=True,
+                )
         if not np.any(sample_weight > 0):  # scikit-learn < 1.8 does not check
             raise ValueError(
                 "Sample weights must contain at least one non-zero number."
@@ -436,6 +444,8 @@ or float, default="auto"
             chunk_size=self.chunk_size,
             label_smoothing=self.label_smoothing,
         )
+        if isinstance(X, np.ndarray) or sp.issparse(X):  # skips the lookup
+            return SoftmaxCrossEntropyL2(X, target, **kwargs)
         xp, _, device = get_namespace_and_device(X)
         if _is_numpy_namespace(xp):
             return SoftmaxCrossEntropyL2(X, target, **kwargs)

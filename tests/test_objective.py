@@ -214,14 +214,18 @@ def test_small_passes_run_large_products_in_the_private_blas(monkeypatch):
         return private_gemm()(A, B, out, trans_b=trans_b)
 
     monkeypatch.setattr(objective_module, "_PRIVATE_GEMM_MIN_MADDS", 0)
-    monkeypatch.setattr(objective_module, "_small_gemm", lambda: counted)
+    monkeypatch.setattr(objective_module, "_small_gemm", lambda largest: counted)
     got = obj.loss_gradient(w), obj.loss_gradient_hessian(w)
     assert len(calls) == 2 + 2 + 3  # scores, gradient; + one per class k < K - 1
     for a, b in zip(got[0] + got[1], ref[0] + ref[1], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     monkeypatch.undo()
     with threadpool_limits(limits=1, user_api="blas"):
-        assert objective_module._small_gemm() is None  # numpy cannot thread
+        # numpy's BLAS cannot thread: numpy's products
+        assert objective_module._small_gemm(2**30) is None
+    assert objective_module._small_gemm(2**19) is None  # small products: numpy's
+    if objective_module.chunk_workers(2) > 1:  # numpy's BLAS may thread here
+        assert objective_module._small_gemm(2**30) is private_gemm()
 
 
 def test_buffers_do_not_grow_with_n_samples(make_problem):

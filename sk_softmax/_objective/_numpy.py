@@ -138,10 +138,13 @@ def auto_chunk_size(
     return int(max(1, min(n_samples, rows)))
 
 
-def _small_gemm():
-    """The GEMM for large small-data products: private where numpy's BLAS
-    may run threads now (and the private BLAS loads), else None (numpy's)."""
-    return private_gemm() if chunk_workers(2) > 1 else None
+def _small_gemm(largest):
+    """The GEMM for large small-data products: private where some product
+    (``largest`` multiply-adds) is large and numpy's BLAS may run threads
+    now (and the private BLAS loads), else None (numpy's)."""
+    if largest < _PRIVATE_GEMM_MIN_MADDS or chunk_workers(2) <= 1:
+        return None
+    return private_gemm()
 
 
 def _matmul(A, B, gemm, trans_b=False):
@@ -708,7 +711,8 @@ def _small_loss_gradient(obj, w64, need_gradient):
     ~460 us).
     """
     sl = slice(0, obj.n_samples)
-    Xt, gemm = _design(obj, sl), _small_gemm()
+    Xt = _design(obj, sl)
+    gemm = _small_gemm(Xt.size * obj.n_classes)
     Z = _matmul(w64.reshape(obj.n_classes, -1), Xt, gemm)  # (K, n) scores
     nll, s = obj._softmax_block(Z, sl)
     loss = dot(obj._sw64, nll)
@@ -760,7 +764,7 @@ def _dense_loss_gradient_hessian(obj, w64):
     H = np.zeros((K * d1, K * d1), dtype=np.float64)
     H_blocks = H.reshape(K, d1, K, d1)
     n, step = obj.n_samples, obj._hessian_rows
-    gemm = _small_gemm()
+    gemm = _small_gemm(min(n, step) * d1 * max(K, (K - 1) * d1))
     for sl in (slice(i, min(i + step, n)) for i in range(0, n, step)):
         Xt = _design(obj, sl)  # X~_c^T
         rows = sl.stop - sl.start
