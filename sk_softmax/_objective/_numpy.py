@@ -58,6 +58,7 @@ the (d, K) weights and accumulator once.
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import expit
 from sklearn.utils.extmath import safe_sparse_dot
 
 from .._blas import private_gemm
@@ -649,6 +650,12 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         """
         return _dense_loss_gradient_hessian(self, w64)
 
+    def _data_binary_loss_gradient_hessian(self, v64):
+        """Two classes: data term, gradient and Hessian of ``v = w_1 - w_0``
+        (:class:`~sk_softmax._objective._base.BinaryObjective`); see
+        :func:`_binary_loss_gradient_hessian`."""
+        return _binary_loss_gradient_hessian(self, v64)
+
     def _data_lipschitz_bound(self):
         """An upper bound of the data term's gradient Lipschitz constant.
 
@@ -791,6 +798,46 @@ def _dense_loss_gradient_hessian(obj, w64):
     H_blocks[K - 1, :, : K - 1, :] = -H_kept.sum(axis=0)
     H_blocks[K - 1, :, K - 1, :] = H_kept.sum(axis=(0, 2))
     return loss, grad.ravel(), H
+
+
+def _binary_loss_gradient_hessian(obj, v64):
+    """Two classes: data term, gradient and Hessian of the rows' difference.
+
+    With ``z_i = v . x~_i`` (``z_1 - z_0``) and ``t_i`` the target of class
+    1 (the label, the soft target, smoothed as ``(1 - eps) t + eps / 2``),
+    the cross-entropy of sample ``i`` is ``softplus(z_i) - t_i z_i``, its
+    gradient ``(p_i - t_i) x~_i`` and its Hessian ``p_i (1 - p_i) x~_i
+    x~_i^T`` with ``p_i = sigmoid(z_i)``: the two-class softmax pass of
+    :func:`_dense_loss_gradient_hessian` on ``(n,)`` scores, in the same
+    blocks of rows. The penalty is added by ``BinaryObjective``.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray of shape (d + 1,) or (d,), float64
+    hess : ndarray of shape (d + 1, d + 1) or (d, d), float64, symmetric
+    """
+    d1 = v64.shape[0]
+    eps = obj.label_smoothing
+    loss = 0.0
+    grad = np.zeros(d1, dtype=np.float64)
+    H = np.zeros((d1, d1), dtype=np.float64)
+    n, step = obj.n_samples, obj._hessian_rows
+    gemm = _small_gemm(min(n, step) * d1 * d1)
+    for sl in (slice(i, min(i + step, n)) for i in range(0, n, step)):
+        Xt = _design(obj, sl)  # X~_c^T
+        sw = obj._sw64[sl]
+        t = obj.y[sl, 1] if obj.soft else obj.y[sl]
+        if eps:
+            t = (1 - eps) * t + eps / 2
+        z = v64 @ Xt
+        loss += dot(sw, np.logaddexp(0.0, z) - t * z)  # softplus(z) - t z
+        p = expit(z)
+        grad += Xt @ (sw * (p - t))
+        c = sw * p
+        c *= 1.0 - p  # s p (1 - p) >= 0
+        H += _matmul(Xt * c, Xt, gemm, trans_b=True)
+    return loss, grad, H
 
 
 def _lambda_max_weighted_gram(X, sw, fi, chunks, a):
