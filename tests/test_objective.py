@@ -172,22 +172,26 @@ def test_small_float64_data_run_one_kept_block_in_the_calling_thread(
     small = SoftmaxCrossEntropyL2(X, y, 3, **kw)
     chunked = SoftmaxCrossEntropyL2(X, y, 3, chunk_size=7, **kw)
     assert small.chunk_size == 500  # the threaded pass would use two chunks
-    assert small.n_workers() == 1
     w = rng.normal(size=small.n_params)
+    ref_loss, ref_grad = chunked.loss_gradient(w)
+    ref_hessian = chunked.loss_gradient_hessian(w)
+
+    def no_threads(fn, args):
+        raise AssertionError("a small float64 pass ran on worker threads")
+
+    monkeypatch.setattr(objective_module, "run_in_threads", no_threads)
     loss, grad = small.loss_gradient(w)
     design = small._design
     assert design.shape == (10 + fit_intercept, 1000) and design.dtype == np.float64
-    ref_loss, ref_grad = chunked.loss_gradient(w)
     np.testing.assert_allclose(loss, ref_loss, rtol=1e-12)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-14)
     assert small.loss(w) == pytest.approx(ref_loss, rel=1e-12)
-    for got, ref in zip(
-        small.loss_gradient_hessian(w), chunked.loss_gradient_hessian(w), strict=True
-    ):
+    for got, ref in zip(small.loss_gradient_hessian(w), ref_hessian, strict=True):
         np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14)
     assert small._design is design  # built once
     np.testing.assert_array_equal(X, X_before)
     # float32 data keep their float32 chunks (and worker threads).
+    monkeypatch.undo()
     small32 = SoftmaxCrossEntropyL2(X.astype(np.float32), y, 3, **kw)
     small32.loss_gradient(w)
     assert small32._design is None

@@ -284,8 +284,11 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         """
         if self._sparse or not _PARALLEL or not self.X.flags.c_contiguous:
             return 1
-        if self._small and self.dtype == np.float64:
-            return 1  # _small_loss_gradient: one block, the calling thread
+        # Small float64 data run their pass in the calling thread, but report
+        # the threads the process allows: a caller's threaded BLAS calls
+        # between evaluations would still spin against other work (scipy's
+        # L-BFGS-B on standardised digits as shipped, busy 2 cores: 570 ms
+        # per fit instead of 124 ms with the BLAS-free L-BFGS).
         return chunk_workers(-(-self.n_samples // self.chunk_size))
 
     def _rows(self, idx, sample_weight, weight_sum):
