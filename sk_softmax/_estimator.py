@@ -554,7 +554,9 @@ or float, default="auto"
             objective,
             w0,  # not used after this: the solver may reuse its memory
             settings,
-            callback=callbacks,
+            # No callbacks: no per-iteration call (nor a copy of the model
+            # for it, e.g. two-class Newton's full parameters).
+            callback=callbacks if callbacks.ctx is not None else None,
             validation_scores=self.validation_scores_,
         )
         callbacks.close(result.x)
