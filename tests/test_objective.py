@@ -220,7 +220,7 @@ def test_small_passes_run_large_products_in_the_private_blas(monkeypatch):
     monkeypatch.setattr(objective_module, "_PRIVATE_GEMM_MIN_MADDS", 0)
     monkeypatch.setattr(objective_module, "_small_gemm", lambda largest: counted)
     got = obj.loss_gradient(w), obj.loss_gradient_hessian(w)
-    assert len(calls) == 2 + 2 + 3  # scores, gradient; + one per class k < K - 1
+    assert len(calls) == 2 + 3  # scores, gradient; + the stacked Hessian blocks
     for a, b in zip(got[0] + got[1], ref[0] + ref[1], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     # Column blocks of the kept X~^T (256 rows at least: 150 + 150 here).
@@ -230,6 +230,13 @@ def test_small_passes_run_large_products_in_the_private_blas(monkeypatch):
     assert calls == [(4, 9), (4, 150)] * 2  # two blocks: scores, gradient each
     np.testing.assert_allclose(got[0], ref[0][0], rtol=1e-12)
     np.testing.assert_allclose(got[1], ref[0][1], rtol=1e-12, atol=1e-14)
+    # The Hessian's 10 blocks stacked one pair at a time (an 8 MiB budget).
+    monkeypatch.setattr(objective_module, "_CHUNK_BYTES", 1)
+    calls.clear()
+    got = obj.loss_gradient_hessian(w)
+    assert len(calls) == 2 + 10
+    for a, b in zip(got, ref[1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     monkeypatch.undo()
     with threadpool_limits(limits=1, user_api="blas"):
         # numpy's BLAS cannot thread: numpy's products

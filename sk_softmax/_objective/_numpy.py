@@ -56,6 +56,8 @@ large for sparse data (``>= 2 d`` non-zeros each), since each chunk streams
 the (d, K) weights and accumulator once.
 """
 
+import functools
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
@@ -747,6 +749,14 @@ def _small_loss_gradient(obj, w64, need_gradient):
     return loss, (grad.ravel() if need_gradient else None)
 
 
+@functools.lru_cache(maxsize=64)
+def _class_pairs(K):
+    """The class pairs ``k <= l`` of the Hessian's blocks: ``(kk, ll, same,
+    off)``, ``same`` 1.0 where ``k == l``, ``off`` the indices where not."""
+    kk, ll = np.triu_indices(K)
+    return kk, ll, (kk == ll).astype(np.float64), np.flatnonzero(kk != ll)
+
+
 def _dense_loss_gradient_hessian(obj, w64):
     """Data term, gradient and dense Hessian of ``obj`` at ``w64``, one pass.
 
@@ -757,23 +767,26 @@ def _dense_loss_gradient_hessian(obj, w64):
     the Hessian of the cross-entropy is
     ``sum_i s_i (diag(p_i) - p_i p_i^T) (x) x~_i x~_i^T`` (whatever the
     targets: soft or smoothed targets sum to 1). Its ``(d + 1, d + 1)`` block
-    of classes ``k <= l < K - 1`` is, per block of rows::
+    of classes ``k <= l`` is, per block of rows::
 
         H_kl += X~_c^T diag(s (delta_kl p_k - p_k p_l)) X~_c
 
-    computed for one class ``k`` and all its ``l >= k`` in one GEMM of the
-    stacked ``X~_c^T diag(c_kl)`` with ``X~_c`` (``H_lk = H_kl^T``; the
-    blocks of the last class follow from ``sum_l (delta_kl p_k - p_k p_l) =
-    0``). A GEMM, not a SYRK of ``X~_c^T diag(sqrt(c_kk))``: measured on
-    breast_cancer (569 x 30, K=2), 30 us against 45 us for the SYRK.
+    (``H_lk = H_kl^T``), all of them from one GEMM of the stacked
+    ``X~_c^T diag(c_kl)`` with ``X~_c`` (in groups of pairs whose stack
+    stays within 8 MiB): on problems this small the count of numpy calls
+    matters more than the multiply-adds (wine, K=3: 6 blocks in ~10 calls
+    instead of 3 blocks in two GEMMs plus the last class's blocks from
+    sums, ~25 calls). A GEMM, not a SYRK of ``X~_c^T diag(sqrt(c_kk))``:
+    measured on breast_cancer (569 x 30, K=2), 30 us against 45 us for the
+    SYRK.
 
     Loss and gradient are those of ``_data_loss_gradient`` (the same softmax
     and target steps), computed in float64 with the intercepts inside the
     products (``[W, b] X~_c^T`` and ``G X~_c``): small problems are dominated
     by the number of numpy calls, and this pass makes about half as many
     (serial, in the calling thread). Extra memory: the Hessian, ``X~_c`` in
-    float64 (:func:`_design`) and up to ``K - 1`` times ``X~_c`` for the
-    stacked products. The penalty is added by the base class.
+    float64 (:func:`_design`) and the stack (at most 8 MiB). The penalty is
+    added by the base class.
 
     Returns
     -------
@@ -788,8 +801,10 @@ def _dense_loss_gradient_hessian(obj, w64):
     grad = np.zeros((K, d1), dtype=np.float64)
     H = np.zeros((K * d1, K * d1), dtype=np.float64)
     H_blocks = H.reshape(K, d1, K, d1)
+    kk, ll, same, off = _class_pairs(K)
     n, step = obj.n_samples, obj._hessian_rows
-    gemm = _small_gemm(min(n, step) * d1 * max(K, (K - 1) * d1))
+    group = max(1, 4 * _CHUNK_BYTES // (8 * d1 * min(n, step)))  # pairs per stack
+    gemm = _small_gemm(min(n, step) * d1 * max(K, min(group, len(kk)) * d1))
     for sl in (slice(i, min(i + step, n)) for i in range(0, n, step)):
         Xt = _design(obj, sl)  # X~_c^T
         rows = sl.stop - sl.start
@@ -798,23 +813,17 @@ def _dense_loss_gradient_hessian(obj, w64):
         sw = obj._sw64[sl]
         loss += dot(sw, nll)
         P = Z / s  # probabilities; Z itself becomes the gradient block
-        for k in range(K - 1):
-            # c_kl = s p_k (delta_kl - p_l), l = k .. K - 2
-            c = -P[k : K - 1]
-            c[0] += 1.0
-            c *= sw * P[k]
+        for g in range(0, len(kk), group):
+            rows_k, cols_l = kk[g : g + group], ll[g : g + group]
+            c = same[g : g + group, None] - P[cols_l]
+            c *= P[rows_k]
+            c *= sw  # c_kl = s p_k (delta_kl - p_l)
             stacked = (Xt * c[:, None, :]).reshape(-1, rows)
-            blk = _matmul(stacked, Xt, gemm, trans_b=True).reshape(K - 1 - k, d1, d1)
-            H_blocks[k, :, k : K - 1, :] += blk.transpose(1, 0, 2)
-            if k < K - 2:
-                H_blocks[k + 1 : K - 1, :, k, :] += blk[1:].transpose(0, 2, 1)
+            blk = _matmul(stacked, Xt, gemm, trans_b=True).reshape(-1, d1, d1)
+            H_blocks[rows_k, :, cols_l, :] += blk  # (pairs, d1, d1): H_kl
+            o = off[(off >= g) & (off < g + group)]
+            H_blocks[ll[o], :, kk[o], :] += blk[o - g].transpose(0, 2, 1)
         grad += _matmul(obj._gradient_block(Z, s, sl), Xt, gemm, trans_b=True)
-    # sum_l (delta_kl p_k - p_k p_l) = 0: the blocks of the last class are
-    # minus the sums of the others (K - 1 of K rows of blocks computed).
-    H_kept = H_blocks[: K - 1, :, : K - 1, :]
-    H_blocks[: K - 1, :, K - 1, :] = -H_kept.sum(axis=2)
-    H_blocks[K - 1, :, : K - 1, :] = -H_kept.sum(axis=0)
-    H_blocks[K - 1, :, K - 1, :] = H_kept.sum(axis=(0, 2))
     return loss, grad.ravel(), H
 
 
