@@ -85,6 +85,18 @@ def _keep_fitted_state_on_error(method):
     return wrapper
 
 
+def _host_sample_weight(sample_weight, X):
+    """Validated float64 weights on the host (a new array): ones without
+    weights, which is what ``_check_sample_weight`` returns (~15 us a fit
+    less)."""
+    if sample_weight is None:
+        return np.ones(X.shape[0], dtype=np.float64)
+    with config_context(array_api_dispatch=False):  # host weights
+        return _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
+        )
+
+
 class SoftmaxRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Softmax (multinomial logistic) regression.
 
@@ -411,17 +423,7 @@ or float, default="auto"
                 "This solver needs samples of at least 2 classes in the data, but "
                 f"the data contains only one class: {self.classes_.tolist()[0]!r}"
             )
-        if sample_weight is None:  # what _check_sample_weight returns, ~15 us less
-            sample_weight = np.ones(X.shape[0], dtype=np.float64)
-        else:
-            with config_context(array_api_dispatch=False):  # host weights
-                sample_weight = _check_sample_weight(
-                    sample_weight,
-                    X,
-                    dtype=np.float64,
-                    ensure_non_negative=True,
-                    copy=True,
-                )
+        sample_weight = _host_sample_weight(sample_weight, X)
         if not np.any(sample_weight > 0):  # scikit-learn < 1.8 does not check
             raise ValueError(
                 "Sample weights must contain at least one non-zero number."
