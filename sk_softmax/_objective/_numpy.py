@@ -742,10 +742,17 @@ def _small_loss_gradient(obj, w64, need_gradient):
         Xc = Xt[:, sl]  # rows with stride n: fine for both products
         Z = _matmul(Wb, Xc, gemm)  # (K, rows) scores
         nll, s = obj._softmax_block(Z, sl)
-        loss += dot(obj._sw64[sl], nll)
-        if need_gradient:
+        sw = obj._sw64[sl]
+        loss += dot(sw, nll)
+        if not need_gradient:
+            continue
+        if obj.soft or obj.label_smoothing:
             G = obj._gradient_block(Z, s, sl)
-            grad += _matmul(G, Xc, gemm, trans_b=True)
+        else:  # s_w (P - Y) in one pass less: (s_w / s) E, then -s_w at y
+            Z *= sw / s  # (digits: 200 instead of 217 us per evaluation)
+            Z.ravel()[obj._flat_target_index(sl, Z.shape[1])] -= sw
+            G = Z
+        grad += _matmul(G, Xc, gemm, trans_b=True)
     return loss, (grad.ravel() if need_gradient else None)
 
 
