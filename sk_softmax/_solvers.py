@@ -12,7 +12,9 @@ import numpy as np
 from scipy.linalg.lapack import dposv
 from scipy.optimize import minimize
 
+from ._blas import private_gemm
 from ._lbfgs import minimize_lbfgs
+from ._threadpool import chunk_workers
 from ._vector import add_scaled, dot, max_abs
 
 __all__ = [
@@ -835,7 +837,8 @@ def _cholesky_direction(H, g, NNt):
     makes the matrix positive definite and keeps the step's component along
     ``N`` at rounding level (``g^T N / c``) instead of letting it drift.
     Solved by Cholesky (LAPACK ``posv``, a few microseconds for small
-    systems, against ~17 for ``numpy.linalg.solve``). Should the matrix
+    systems, against ~17 for ``numpy.linalg.solve``; single-threaded, see
+    ``_PRIVATE_POSV_MIN``). Should the matrix
     still not be positive definite to working precision (e.g. a zero
     feature with ``C=np.inf``), a ridge ``delta I`` growing from
     ``16 eps c`` is added.
@@ -844,13 +847,32 @@ def _cholesky_direction(H, g, NNt):
     M = H + c * NNt if NNt is not None else H.copy()
     delta = 16 * np.finfo(np.float64).eps * c
     for _ in range(20):
-        _, p, info = dposv(M, -g, lower=True, overwrite_a=True)
+        p, info = _posv(M, -g)
         if info == 0 and np.isfinite(p).all():
             return p, lambda p=p: _norm(g + H @ p)
         M = H + c * NNt if NNt is not None else H.copy()
         M[np.diag_indices_from(M)] += delta
         delta *= 100
     return -g, lambda: _norm(g)
+
+
+# From this size scipy's Cholesky solve (its OpenBLAS's potrf) runs threads:
+# measured as shipped on 2 busy cores, 62 x 62 the same as at one thread,
+# 130 x 130 76-153 us wall and 0.7-1.4 ms of CPU against 55-75 us, 256 x 256
+# 3.7 ms of CPU against 0.5 ms. While BLAS may thread, such systems are
+# solved in the private single-threaded OpenBLAS (see sk_softmax._blas).
+_PRIVATE_POSV_MIN = 96
+
+
+def _posv(M, rhs):
+    """``(x, info)``: ``M x = rhs`` by Cholesky; ``M`` and ``rhs`` are
+    overwritten (``M`` C-contiguous, symmetric)."""
+    if M.shape[0] >= _PRIVATE_POSV_MIN and chunk_workers(2) > 1:
+        info = private_gemm().posv(M, rhs)  # loaded: chunk_workers checked
+        if info is not None:
+            return rhs, info
+    _, x, info = dposv(M, rhs, lower=True, overwrite_a=True)
+    return x, info
 
 
 def _norm(v):
