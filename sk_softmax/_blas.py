@@ -60,7 +60,8 @@ def _symbol(lib, names):
 
 
 class _PrivateGemm:
-    """``C = A @ op(B) (+ C)`` through a private, single-threaded OpenBLAS.
+    """``C = A @ op(B) (+ C)`` and a Cholesky solve (:meth:`posv`) through a
+    private, single-threaded OpenBLAS.
 
     Parameters
     ----------
@@ -86,6 +87,12 @@ class _PrivateGemm:
             fn.argtypes = [c_int, c_int, c_int, i, i, i, scalar, p, i, p, i]
             fn.argtypes += [scalar, p, i]
             self._fn[np.dtype(dtype)] = fn
+        # LAPACKE_dposv(layout, uplo, n, nrhs, a, lda, b, ldb) -> info; None
+        # if the build has no LAPACKE.
+        self._posv = getattr(lib, f"{prefix}LAPACKE_dposv{suffix}", None)
+        if self._posv is not None:
+            self._posv.restype = i
+            self._posv.argtypes = [c_int, ctypes.c_char, i, i, p, i, p, i]
 
     def __call__(self, A, B, out, *, trans_b=False, accumulate=False):
         """``out = A @ B`` (``A @ B.T`` if ``trans_b``), or ``out += ...``.
@@ -113,6 +120,20 @@ class _PrivateGemm:
             out.strides[0] // out.itemsize,
         )
         return out
+
+    def posv(self, A, b):
+        """Solve ``A x = b`` in place by Cholesky (``A`` symmetric), one thread.
+
+        ``A`` (n, n) C-contiguous float64 is overwritten by its factor, ``b``
+        (n,) float64 by ``x``. Returns LAPACK's ``info`` (0: solved; > 0:
+        ``A`` is not positive definite), or None without LAPACKE.
+        """
+        if self._posv is None:
+            return None
+        n = A.shape[0]
+        return int(
+            self._posv(_ROW_MAJOR, b"L", n, 1, A.ctypes.data, n, b.ctypes.data, 1)
+        )
 
 
 def _load():

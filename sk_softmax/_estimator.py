@@ -5,6 +5,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -90,6 +91,18 @@ def _keep_fitted_state_on_error(method):
             raise
 
     return wrapper
+
+
+def _host_sample_weight(sample_weight, X):
+    """Validated float64 weights on the host (a new array): ones without
+    weights, which is what ``_check_sample_weight`` returns (~15 us a fit
+    less)."""
+    if sample_weight is None:
+        return np.ones(X.shape[0], dtype=np.float64)
+    with config_context(array_api_dispatch=False):  # host weights
+        return _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
+        )
 
 
 class SoftmaxRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
@@ -421,10 +434,7 @@ or float, default="auto"
                 "This solver needs samples of at least 2 classes in the data, but "
                 f"the data contains only one class: {self.classes_.tolist()[0]!r}"
             )
-        with config_context(array_api_dispatch=False):  # host weights
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
-            )
+        sample_weight = _host_sample_weight(sample_weight, X)
         if not np.any(sample_weight > 0):  # scikit-learn < 1.8 does not check
             raise ValueError(
                 "Sample weights must contain at least one non-zero number."
@@ -449,6 +459,8 @@ or float, default="auto"
         )
         if isinstance(target, DaskTarget):  # Dask X: summed over its blocks
             return DaskSoftmaxObjective(X, target, **kwargs)
+        if isinstance(X, np.ndarray) or sp.issparse(X):  # skips the lookup
+            return SoftmaxCrossEntropyL2(X, target, **kwargs)
         xp, _, device = get_namespace_and_device(X)
         if _is_numpy_namespace(xp):
             return SoftmaxCrossEntropyL2(X, target, **kwargs)
@@ -559,7 +571,9 @@ or float, default="auto"
             objective,
             w0,  # not used after this: the solver may reuse its memory
             settings,
-            callback=callbacks,
+            # No callbacks: no per-iteration call (nor a copy of the model
+            # for it, e.g. two-class Newton's full parameters).
+            callback=callbacks if callbacks.ctx is not None else None,
             validation_scores=self.validation_scores_,
         )
         callbacks.close(result.x)

@@ -384,14 +384,7 @@ def fit_solver(objective, w0, settings, *, callback=None, validation_scores=None
     if settings.solver == "lbfgs":
         return lbfgs_newton(objective, w0, tol=settings.tol, **common), None, None
     if settings.solver == "newton-cholesky":
-        result = newton_cholesky(
-            objective.loss_gradient_hessian,
-            w0,
-            tol=settings.tol,
-            null_space=objective.invariant_directions(),
-            **common,
-        )
-        return result, None, None
+        return _newton_cholesky(objective, w0, settings.tol, common), None, None
     if settings.solver == "gd":
         _, fixed_step = schedule(settings.learning_rate, "gd")
         step = initial_step(objective, settings, fixed_step)
@@ -406,6 +399,41 @@ def fit_solver(objective, w0, settings, *, callback=None, validation_scores=None
         )
         return result, step, None
     return _fit_sgd(objective, w0, settings, common, validation_scores)
+
+
+def _newton_cholesky(objective, w0, tol, common):
+    """``"newton-cholesky"``; two classes on the rows' difference.
+
+    Two-class objectives whose start has ``W_0 = -W_1`` (the zero start, a
+    warm start from such a model) run Newton on ``v = w_1 - w_0``
+    (:class:`~sk_softmax._objective._base.BinaryObjective`): the same
+    iterates, on half the parameters. The callback sees full parameters.
+    """
+    binary = objective.binary()
+    v0 = binary.from_full(w0) if binary is not None else None
+    if v0 is None:
+        return newton_cholesky(
+            objective.loss_gradient_hessian,
+            w0,
+            tol=tol,
+            null_space=objective.invariant_directions(),
+            **common,
+        )
+    callback = common["callback"]
+    result = newton_cholesky(
+        binary.loss_gradient_hessian,
+        v0,
+        tol=tol,
+        max_iter=common["max_iter"],
+        verbose=common["verbose"],
+        callback=(
+            None
+            if callback is None
+            else lambda v, f, gmax: callback(binary.to_full(v, w0), f, gmax)
+        ),
+    )
+    w = binary.to_full(result.x, w0) if result.n_iter else np.array(w0)
+    return dataclasses.replace(result, x=w)
 
 
 def _fit_sgd(objective, w0, settings, common, validation_scores):

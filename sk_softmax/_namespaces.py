@@ -62,6 +62,8 @@ def float_dtypes(X):
     -------
     dtypes : list
     """
+    if isinstance(X, np.ndarray):  # numpy's; skips the lookup (~4 us a fit)
+        return [np.float64, np.float32]
     xp, _, _ = get_namespace_and_device(X)
     return [xp.float64, xp.float32]
 
@@ -83,6 +85,8 @@ def model_arrays(coef, intercept, X):
     coef, intercept : arrays
         New arrays (never views of the solver's vector).
     """
+    if isinstance(X, np.ndarray):
+        return np.array(coef, dtype=X.dtype), np.array(intercept, dtype=X.dtype)
     xp, _, device = get_namespace_and_device(X)
     if _is_numpy_namespace(xp):
         return np.array(coef, dtype=X.dtype), np.array(intercept, dtype=X.dtype)
@@ -108,6 +112,8 @@ def classes_like(classes, y):
     -------
     classes : array
     """
+    if isinstance(y, np.ndarray):
+        return classes
     xp_y, _, device_y = get_namespace_and_device(y if is_array_api_obj(y) else None)
     if _is_numpy_namespace(xp_y):
         return classes

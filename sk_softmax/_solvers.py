@@ -12,7 +12,9 @@ import numpy as np
 from scipy.linalg.lapack import dposv
 from scipy.optimize import minimize
 
+from ._blas import private_gemm
 from ._lbfgs import minimize_lbfgs
+from ._threadpool import chunk_workers
 from ._vector import add_scaled, dot, max_abs
 
 __all__ = [
@@ -729,9 +731,14 @@ def newton_cg(
     -------
     result : SolverResult
     """
+
+    def direction(w, g, _):
+        p, r_norm = _truncated_cg(hessp_at(w), g, gtol=tol, max_cg=max_cg)
+        return p, lambda: r_norm
+
     return _newton(
         lambda w: (*fun(w), None),
-        lambda w, g, _: _truncated_cg(hessp_at(w), g, gtol=tol, max_cg=max_cg),
+        direction,
         w0,
         tol=tol,
         max_iter=max_iter,
@@ -745,8 +752,10 @@ def _newton(fun, direction, w0, *, tol, max_iter, verbose, callback, first_iter)
     """The Newton loop shared by :func:`newton_cg` and :func:`newton_cholesky`.
 
     ``fun(w) -> (f, g, aux)`` and ``direction(w, g, aux) -> (p, r_norm)``
-    with ``r_norm = ||g + H p||_2``; the line search and the stopping rules
-    are described in :func:`newton_cg`.
+    with ``r_norm()`` returning ``||g + H p||_2`` (called only where ``f``
+    stops resolving steps, as are the other norms of that test: small
+    problems run a few microseconds per numpy call); the line search and
+    the stopping rules are described in :func:`newton_cg`.
     """
     curve = []
     w = np.array(w0, dtype=np.float64)
@@ -766,7 +775,6 @@ def _newton(fun, direction, w0, *, tol, max_iter, verbose, callback, first_iter)
         # Changes of f below FTOL relative are not resolved (L-BFGS's stop
         # on that test brings us here): there, the gradient decides.
         rounding = FTOL * max(abs(f), 1.0)
-        g_norm = float(np.sqrt(dot(g, g)))
         step, at_rounding = 1.0, False
         for _ in range(30):
             w_new = w + step * p
@@ -789,7 +797,8 @@ def _newton(fun, direction, w0, *, tol, max_iter, verbose, callback, first_iter)
             # that the computed gradient is at its own rounding level:
             # nothing further can be resolved (at tol=0 the run would
             # otherwise chase rounding noise until max_iter).
-            predicted = step * (g_norm - r_norm)
+            g_norm = float(np.sqrt(dot(g, g)))
+            predicted = step * (g_norm - r_norm())
             achieved = g_norm - float(np.sqrt(dot(g_new, g_new)))
             no_progress = not achieved >= 0.5 * predicted
             if no_progress or not gmax_new < gmax:
@@ -818,7 +827,8 @@ def _newton(fun, direction, w0, *, tol, max_iter, verbose, callback, first_iter)
 
 
 def _cholesky_direction(H, g, NNt):
-    """Newton direction ``p`` with ``(H + c N N^T) p = -g``, and ``||g + H p||``.
+    """Newton direction ``p`` with ``(H + c N N^T) p = -g``, and ``||g + H p||``
+    (as a function, see :func:`_newton`).
 
     ``N`` (orthonormal columns; ``NNt = N N^T`` or None) spans directions
     along which the objective is constant: ``H N = 0`` and ``g`` is
@@ -827,7 +837,8 @@ def _cholesky_direction(H, g, NNt):
     makes the matrix positive definite and keeps the step's component along
     ``N`` at rounding level (``g^T N / c``) instead of letting it drift.
     Solved by Cholesky (LAPACK ``posv``, a few microseconds for small
-    systems, against ~17 for ``numpy.linalg.solve``). Should the matrix
+    systems, against ~17 for ``numpy.linalg.solve``; single-threaded, see
+    ``_PRIVATE_POSV_MIN``). Should the matrix
     still not be positive definite to working precision (e.g. a zero
     feature with ``C=np.inf``), a ridge ``delta I`` growing from
     ``16 eps c`` is added.
@@ -836,14 +847,36 @@ def _cholesky_direction(H, g, NNt):
     M = H + c * NNt if NNt is not None else H.copy()
     delta = 16 * np.finfo(np.float64).eps * c
     for _ in range(20):
-        _, p, info = dposv(M, -g, lower=True, overwrite_a=True)
+        p, info = _posv(M, -g)
         if info == 0 and np.isfinite(p).all():
-            r = g + H @ p
-            return p, float(np.sqrt(dot(r, r)))
+            return p, lambda p=p: _norm(g + H @ p)
         M = H + c * NNt if NNt is not None else H.copy()
         M[np.diag_indices_from(M)] += delta
         delta *= 100
-    return -g, float(np.sqrt(dot(g, g)))
+    return -g, lambda: _norm(g)
+
+
+# From this size scipy's Cholesky solve (its OpenBLAS's potrf) runs threads:
+# measured as shipped on 2 busy cores, 62 x 62 the same as at one thread,
+# 130 x 130 76-153 us wall and 0.7-1.4 ms of CPU against 55-75 us, 256 x 256
+# 3.7 ms of CPU against 0.5 ms. While BLAS may thread, such systems are
+# solved in the private single-threaded OpenBLAS (see sk_softmax._blas).
+_PRIVATE_POSV_MIN = 96
+
+
+def _posv(M, rhs):
+    """``(x, info)``: ``M x = rhs`` by Cholesky; ``M`` and ``rhs`` are
+    overwritten (``M`` C-contiguous, symmetric)."""
+    if M.shape[0] >= _PRIVATE_POSV_MIN and chunk_workers(2) > 1:
+        info = private_gemm().posv(M, rhs)  # loaded: chunk_workers checked
+        if info is not None:
+            return rhs, info
+    _, x, info = dposv(M, rhs, lower=True, overwrite_a=True)
+    return x, info
+
+
+def _norm(v):
+    return float(np.sqrt(dot(v, v)))
 
 
 def newton_cholesky(

@@ -26,6 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 
 from sk_softmax import SoftmaxRegression
+from sk_softmax._objective import SoftmaxCrossEntropyL2
 
 LOADERS = {"iris": load_iris, "wine": load_wine, "digits": load_digits}
 
@@ -794,3 +795,56 @@ def test_auto_solver_choice_follows_the_problem_size():
     # partial_fit always runs SGD.
     clf = SoftmaxRegression().partial_fit(X, y, classes=[0, 1, 2])
     assert clf.solver_ == "sgd"
+
+
+def test_two_class_newton_runs_on_the_rows_difference_with_the_same_iterates(
+    monkeypatch,
+):
+    # Two classes: Newton solves (d + 1)-sized systems instead of 2 (d + 1)
+    # (a quarter of the Hessian), with the full run's iterates (Newton's
+    # method is invariant under the change of variables); a warm start whose
+    # rows are not opposite runs the full problem.
+    from sk_softmax import _fit, _solvers
+
+    X, y = (
+        StandardScaler().fit_transform(load_breast_cancer(return_X_y=True)[0]),
+        (load_breast_cancer(return_X_y=True)[1]),
+    )
+    sizes = []
+    direction = _solvers._cholesky_direction
+
+    def recorded(H, g, NNt):
+        sizes.append(H.shape[0])
+        return direction(H, g, NNt)
+
+    monkeypatch.setattr(_solvers, "_cholesky_direction", recorded)
+    seen = []
+
+    def on_iteration(w, loss, gmax):
+        seen.append(w.copy())
+        return False
+
+    settings = _fit.FitSettings.for_fit(
+        SoftmaxRegression(tol=1e-10), SoftmaxCrossEntropyL2(X, y, 2)
+    )
+    obj = SoftmaxCrossEntropyL2(X, y, 2)
+    w0 = np.zeros(obj.n_params)
+    fast, *_ = _fit.fit_solver(obj, w0, settings, callback=on_iteration)
+    assert set(sizes) == {X.shape[1] + 1}
+    assert len(seen) == fast.n_iter and seen[-1].shape == (obj.n_params,)
+    np.testing.assert_array_equal(seen[-1], fast.x)
+    sizes.clear()
+    monkeypatch.setattr(SoftmaxCrossEntropyL2, "binary", lambda self: None)
+    full, *_ = _fit.fit_solver(obj, w0, settings)
+    assert set(sizes) == {2 * (X.shape[1] + 1)}
+    assert fast.n_iter == full.n_iter and fast.converged and full.converged
+    np.testing.assert_allclose(fast.loss_curve, full.loss_curve, rtol=1e-13)
+    np.testing.assert_allclose(fast.x, full.x, rtol=1e-9, atol=1e-12)
+    # The estimator: same model as LogisticRegression(C=2)'s optimum, rows
+    # exactly opposite; a warm start from it keeps them so.
+    monkeypatch.undo()
+    clf = SoftmaxRegression(tol=1e-10, warm_start=True).fit(X, y)
+    np.testing.assert_array_equal(clf.coef_[0], -clf.coef_[1])
+    assert _independent_max_gradient(clf, X, y, C=1.0) <= 1e-10
+    clf.set_params(C=0.5).fit(X, y)
+    np.testing.assert_array_equal(clf.coef_[0], -clf.coef_[1])

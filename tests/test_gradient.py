@@ -153,7 +153,11 @@ def test_lipschitz_bound_bounds_the_hessian():
 @pytest.mark.parametrize("C", [0.5, np.inf])
 @pytest.mark.parametrize("targets", ["labels", "soft", "smoothed"])
 @pytest.mark.parametrize("K", [2, 4])
-def test_dense_hessian_matches_finite_differences(sparse, fit_intercept, C, targets, K):
+# chunk_size=None: one block, X~ kept between passes (dense); 7: blocks.
+@pytest.mark.parametrize("chunk_size", [7, None])
+def test_dense_hessian_matches_finite_differences(
+    sparse, fit_intercept, C, targets, K, chunk_size
+):
     X, Xd, y, sw, K = _problem(sparse, weighted=True, seed=8, K=K)
     rng = np.random.default_rng(9)
     target = rng.dirichlet(np.ones(K), size=len(y)) if targets == "soft" else y
@@ -164,7 +168,7 @@ def test_dense_hessian_matches_finite_differences(sparse, fit_intercept, C, targ
         sample_weight=sw,
         C=C,
         fit_intercept=fit_intercept,
-        chunk_size=7,
+        chunk_size=chunk_size,
         label_smoothing=0.1 if targets == "smoothed" else 0.0,
     )
     w = rng.normal(size=obj.n_params)
@@ -208,3 +212,50 @@ def test_dense_hessian_of_float32_data_is_float64_and_close():
     assert H32.dtype == g32.dtype == np.float64
     np.testing.assert_allclose(H32, H64, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(g32, g64, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("C", [0.5, np.inf])
+@pytest.mark.parametrize("targets", ["labels", "soft", "smoothed"])
+@pytest.mark.parametrize("chunk_size", [7, None])
+def test_binary_objective_is_the_full_one_on_the_rows_difference(
+    sparse, fit_intercept, C, targets, chunk_size
+):
+    # Two classes, rows [-v/2 + u_b, v/2 + u_b]: f_r(v) = f(w), grad f_r =
+    # class 1's rows of grad f (class 0's: the negative), and
+    # H_r = M^T H M with w = M v (M = [-I/2; I/2]).
+    X, _, y, sw, K = _problem(sparse, weighted=True, seed=12, K=2)
+    rng = np.random.default_rng(13)
+    target = rng.dirichlet(np.ones(2), size=len(y)) if targets == "soft" else y
+    obj = SoftmaxCrossEntropyL2(
+        X,
+        target,
+        2,
+        sample_weight=sw,
+        C=C,
+        fit_intercept=fit_intercept,
+        chunk_size=chunk_size,
+        label_smoothing=0.1 if targets == "smoothed" else 0.0,
+    )
+    binary = obj.binary()
+    p = obj.n_params // 2
+    v = rng.normal(size=p)
+    w0 = rng.normal(size=obj.n_params)
+    w = binary.to_full(v, w0)
+    Wb = w.reshape(2, p)
+    np.testing.assert_allclose(Wb[1] - Wb[0], v, rtol=1e-15, atol=1e-15)
+    if fit_intercept:  # the intercepts' common shift of w0 is kept
+        assert Wb[:, -1].sum() == pytest.approx(w0[p - 1] + w0[-1], rel=1e-14)
+        w[[p - 1, -1]] -= 0.5 * (w0[p - 1] + w0[-1]) - 0.3  # any shift
+    np.testing.assert_array_equal(binary.from_full(w), w[p:] - w[:p])
+    loss_r, grad_r, H_r = binary.loss_gradient_hessian(v)
+    loss, grad, H = obj.loss_gradient_hessian(w)
+    assert loss_r == pytest.approx(loss, rel=1e-13)
+    np.testing.assert_allclose(grad_r, grad[p:], rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose(-grad_r, grad[:p], rtol=1e-11, atol=1e-14)
+    M = np.vstack([-0.5 * np.eye(p), 0.5 * np.eye(p)])
+    np.testing.assert_allclose(H_r, M.T @ H @ M, rtol=1e-11, atol=1e-14)
+    # A start whose weight rows are not opposite has no such v.
+    assert binary.from_full(rng.normal(size=obj.n_params)) is None
+    assert SoftmaxCrossEntropyL2(X, rng.integers(0, 3, len(y)), 3).binary() is None

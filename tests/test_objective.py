@@ -1,5 +1,6 @@
 """Tests of the fused, chunked softmax cross-entropy objective."""
 
+import sys
 import warnings
 
 import numpy as np
@@ -151,6 +152,98 @@ def test_user_blas_limit_makes_the_kernel_serial_and_is_kept(monkeypatch, make_p
         obj.loss_gradient(w)
         libs = _threadpool.numpy_blas_controllers()
         assert all(lib.num_threads == 1 for lib in libs)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("soft", [False, True], ids=["codes", "soft"])
+def test_small_float64_data_run_one_kept_block_in_the_calling_thread(
+    monkeypatch, fit_intercept, soft
+):
+    # Small dense float64 data: one pass over a float64 X~ = [X, 1] kept
+    # between evaluations, in the calling thread (no worker hand-offs, no
+    # per-evaluation conversion), with the chunked pass's values.
+    monkeypatch.setattr(objective_module, "_available_cpus", lambda: 2)
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(1000, 10))
+    y = rng.dirichlet(np.ones(3), size=1000) if soft else rng.integers(0, 3, 1000)
+    sw = rng.uniform(0.5, 2.0, size=1000)
+    X_before = X.copy()
+    kw = dict(sample_weight=sw, C=0.7, fit_intercept=fit_intercept, label_smoothing=0.1)
+    small = SoftmaxCrossEntropyL2(X, y, 3, **kw)
+    chunked = SoftmaxCrossEntropyL2(X, y, 3, chunk_size=7, **kw)
+    assert small.chunk_size == 500  # the threaded pass would use two chunks
+    w = rng.normal(size=small.n_params)
+    ref_loss, ref_grad = chunked.loss_gradient(w)
+    ref_hessian = chunked.loss_gradient_hessian(w)
+
+    def no_threads(fn, args):
+        raise AssertionError("a small float64 pass ran on worker threads")
+
+    monkeypatch.setattr(objective_module, "run_in_threads", no_threads)
+    loss, grad = small.loss_gradient(w)
+    design = small._design
+    assert design.shape == (10 + fit_intercept, 1000) and design.dtype == np.float64
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-14)
+    assert small.loss(w) == pytest.approx(ref_loss, rel=1e-12)
+    for got, ref in zip(small.loss_gradient_hessian(w), ref_hessian, strict=True):
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14)
+    assert small._design is design  # built once
+    np.testing.assert_array_equal(X, X_before)
+    # float32 data keep their float32 chunks (and worker threads).
+    monkeypatch.undo()
+    small32 = SoftmaxCrossEntropyL2(X.astype(np.float32), y, 3, **kw)
+    small32.loss_gradient(w)
+    assert small32._design is None
+
+
+def test_small_passes_run_large_products_in_the_private_blas(monkeypatch):
+    # While numpy's BLAS may thread, the small passes' large products run in
+    # the single-threaded private BLAS: the same values as numpy's.
+    from sk_softmax._blas import _numpy_openblas_path, private_gemm
+
+    if private_gemm() is None:
+        if sys.platform.startswith("linux") and _numpy_openblas_path():
+            pytest.fail("numpy ships OpenBLAS here but its private copy did not load")
+        pytest.skip("no private BLAS on this platform")
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(300, 8)), rng.integers(0, 4, 300)
+    obj = SoftmaxCrossEntropyL2(X, y, 4, C=0.5)
+    w = rng.normal(size=obj.n_params)
+    ref = obj.loss_gradient(w), obj.loss_gradient_hessian(w)
+    calls = []
+
+    def counted(A, B, out, trans_b=False):
+        calls.append(A.shape)
+        return private_gemm()(A, B, out, trans_b=trans_b)
+
+    monkeypatch.setattr(objective_module, "_PRIVATE_GEMM_MIN_MADDS", 0)
+    monkeypatch.setattr(objective_module, "_small_gemm", lambda largest: counted)
+    got = obj.loss_gradient(w), obj.loss_gradient_hessian(w)
+    assert len(calls) == 2 + 3  # scores, gradient; + the stacked Hessian blocks
+    for a, b in zip(got[0] + got[1], ref[0] + ref[1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    # Column blocks of the kept X~^T (256 rows at least: 150 + 150 here).
+    monkeypatch.setattr(objective_module, "_SMALL_BLOCK_BYTES", 1)
+    calls.clear()
+    got = obj.loss_gradient(w)
+    assert calls == [(4, 9), (4, 150)] * 2  # two blocks: scores, gradient each
+    np.testing.assert_allclose(got[0], ref[0][0], rtol=1e-12)
+    np.testing.assert_allclose(got[1], ref[0][1], rtol=1e-12, atol=1e-14)
+    # The Hessian's 10 blocks stacked one pair at a time (an 8 MiB budget).
+    monkeypatch.setattr(objective_module, "_CHUNK_BYTES", 1)
+    calls.clear()
+    got = obj.loss_gradient_hessian(w)
+    assert len(calls) == 2 + 10
+    for a, b in zip(got, ref[1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    monkeypatch.undo()
+    with threadpool_limits(limits=1, user_api="blas"):
+        # numpy's BLAS cannot thread: numpy's products
+        assert objective_module._small_gemm(2**30) is None
+    assert objective_module._small_gemm(2**19) is None  # small products: numpy's
+    if objective_module.chunk_workers(2) > 1:  # numpy's BLAS may thread here
+        assert objective_module._small_gemm(2**30) is private_gemm()
 
 
 def test_buffers_do_not_grow_with_n_samples(make_problem):

@@ -363,3 +363,46 @@ def test_newton_cholesky_max_iter_0_and_callback_stop():
         callback=lambda w, f, g: seen.append(g) or True,
     )
     assert res.stopped_by_callback and res.n_iter == 1 and len(seen) == 1
+
+
+def test_large_cholesky_solves_run_in_the_private_single_threaded_blas(monkeypatch):
+    # scipy's Cholesky threads from ~100 parameters (0.7-3.7 ms of CPU per
+    # solve as shipped on busy cores); while BLAS may thread, such systems
+    # go to the private single-threaded OpenBLAS, with scipy's solution.
+    import sys
+
+    from threadpoolctl import threadpool_limits
+
+    from sk_softmax import _solvers
+    from sk_softmax._blas import _numpy_openblas_path, private_gemm
+
+    lib = private_gemm()
+    if lib is None:
+        if sys.platform.startswith("linux") and _numpy_openblas_path():
+            pytest.fail("numpy ships OpenBLAS here but its private copy did not load")
+        pytest.skip("no private BLAS on this platform")
+    rng = np.random.default_rng(7)
+    A = rng.normal(size=(130, 400))
+    H, g = A @ A.T / 400, rng.normal(size=130)
+    calls = []
+    posv = type(lib).posv
+    monkeypatch.setattr(
+        type(lib), "posv", lambda self, M, b: calls.append(M.shape) or posv(self, M, b)
+    )
+    p, r_norm = _solvers._cholesky_direction(H, g, None)
+    np.testing.assert_allclose(H @ p, -g, rtol=1e-9, atol=1e-10)
+    assert r_norm() < 1e-9
+    if _solvers.chunk_workers(2) > 1:  # numpy's BLAS may thread here
+        assert calls == [(130, 130)]
+    calls.clear()
+    with threadpool_limits(1):  # scipy's, now single-threaded
+        p1, _ = _solvers._cholesky_direction(H, g, None)
+    assert calls == []
+    np.testing.assert_allclose(p1, p, rtol=1e-10, atol=1e-12)
+    # Small systems stay with scipy's (one ctypes call costs more there).
+    _solvers._cholesky_direction(H[:60, :60], g[:60], None)
+    assert calls == []
+    # Not positive definite: the ridge retry still happens.
+    M = np.zeros((130, 130))
+    p0, _ = _solvers._cholesky_direction(M, g, None)
+    assert np.all(np.isfinite(p0))

@@ -25,7 +25,7 @@ import numpy as np
 
 from .._penalty import L2Penalty
 
-__all__ = ["MiniBatchObjective", "SoftmaxObjective"]
+__all__ = ["BinaryObjective", "MiniBatchObjective", "SoftmaxObjective"]
 
 
 class SoftmaxObjective:
@@ -53,6 +53,9 @@ class SoftmaxObjective:
     #: Whether the backend computes the dense Hessian
     #: (:meth:`loss_gradient_hessian`, for ``solver="newton-cholesky"``).
     dense_hessian = False
+    #: Whether the backend computes the two-class objective on the rows'
+    #: difference (``_data_binary_loss_gradient_hessian``, see :meth:`binary`).
+    binary_hessian = False
 
     def __init__(self, sample_weight, C, weight_sum=None):
         if sample_weight is None:
@@ -238,6 +241,19 @@ class SoftmaxObjective:
         self.penalty.add_hessian(self.unpack(diag)[0])  # ... and of its W part
         return loss, grad, H
 
+    def binary(self):
+        """The two-class objective as a function of the rows' difference.
+
+        Returns
+        -------
+        binary : BinaryObjective or None
+            For two classes with a backend that computes the two-class
+            dense Hessian; None otherwise.
+        """
+        if self.n_classes != 2 or not self.binary_hessian:
+            return None
+        return BinaryObjective(self)
+
     def invariant_directions(self):
         """Orthonormal directions along which the objective is constant.
 
@@ -360,3 +376,100 @@ class MiniBatchObjective:
         w64 = np.ascontiguousarray(w, dtype=np.float64)
         loss, grad = batch._data_loss_gradient(w64, True)
         return obj._add_penalty(self.penalty, w64, loss, grad)
+
+
+class BinaryObjective:
+    """Two classes: the objective of the difference ``v`` of the two rows.
+
+    With two classes the data term depends on ``v = [w_1, b_1] - [w_0, b_0]``
+    only (``p_1 = sigmoid(v . x~)``, the binary logistic model of
+    ``LogisticRegression``). Writing the rows as ``u -+ v / 2``, the
+    penalty is ``strength * ||u_W||^2 + strength / 4 * ||v_W||^2``: at
+    ``u_W = 0`` the objective is
+
+        f_r(v) = data(v) + strength / 4 * ||v_W||^2,
+
+    its gradient is the gradient of class 1's row (class 0's is its
+    negative: the same ``max |grad|``), and Newton's method, which is
+    invariant under linear changes of variables, makes the same iterates on
+    ``f_r`` as on the full objective from a start with ``u_W = 0`` (the full
+    Newton step keeps ``u_W`` at 0, the intercepts' common shift ``u_b`` at
+    its start). ``solver="newton-cholesky"`` runs on it: a ``(d + 1)``
+    Hessian instead of ``2 (d + 1)`` (a quarter of the entries, an eighth
+    of the Cholesky), and a pass on ``(n,)`` scores instead of ``(2, n)``
+    blocks (breast_cancer: 59 instead of 93 us per evaluation, 10 instead
+    of 22 us per direction).
+
+    Parameters
+    ----------
+    objective : SoftmaxObjective
+        A two-class objective whose backend implements
+        ``_data_binary_loss_gradient_hessian``.
+    """
+
+    def __init__(self, objective):
+        self.objective = objective
+        self.penalty = L2Penalty(objective.penalty.strength / 2)
+
+    def from_full(self, w):
+        """``v`` of full parameters ``w`` with ``u_W = 0``, else None.
+
+        Parameters
+        ----------
+        w : ndarray of shape (2 * n_params_binary,)
+            Full parameters.
+
+        Returns
+        -------
+        v : ndarray of shape (n_params_binary,) or None
+        """
+        W, _ = self.objective.unpack(np.asarray(w, dtype=np.float64))
+        if not np.array_equal(W[0], -W[1]):
+            return None
+        Wb = np.asarray(w, dtype=np.float64).reshape(2, -1)
+        return Wb[1] - Wb[0]
+
+    def to_full(self, v, w0):
+        """Full parameters ``[u - v / 2, u + v / 2]``: ``u_W = 0``, ``u_b`` of
+        ``w0`` (the intercepts' common shift, which nothing changes).
+
+        Parameters
+        ----------
+        v : ndarray of shape (n_params_binary,)
+            Difference of the rows.
+        w0 : ndarray of shape (2 * n_params_binary,)
+            The start, for ``u_b``.
+
+        Returns
+        -------
+        w : ndarray of shape (2 * n_params_binary,)
+        """
+        half = 0.5 * np.asarray(v, dtype=np.float64)
+        Wb = np.stack([-half, half])
+        if self.objective.fit_intercept:
+            Wb[:, -1] += 0.5 * (w0[len(half) - 1] + w0[-1])
+        return Wb.ravel()
+
+    def loss_gradient_hessian(self, v):
+        """``f_r``, its gradient and its dense Hessian at ``v``.
+
+        Parameters
+        ----------
+        v : ndarray of shape (n_params_binary,)
+            Difference of the rows.
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray of shape (n_params_binary,), float64
+        hess : ndarray of shape (n_params_binary, n_params_binary), float64
+        """
+        obj = self.objective
+        v64 = np.ascontiguousarray(v, dtype=np.float64)
+        loss, grad, H = obj._data_binary_loss_gradient_hessian(v64)
+        d = obj.n_features
+        if self.penalty.strength:
+            loss += self.penalty.value(v64, v64[d:] if obj.fit_intercept else None)
+            self.penalty.add_gradient(grad[:d], v64[:d])
+            self.penalty.add_hessian(H.reshape(-1)[: d * (len(v64) + 1) : len(v64) + 1])
+        return loss, grad, H

@@ -56,8 +56,11 @@ large for sparse data (``>= 2 d`` non-zeros each), since each chunk streams
 the (d, K) weights and accumulator once.
 """
 
+import functools
+
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import expit
 from sklearn.utils.extmath import safe_sparse_dot
 
 from .._blas import private_gemm
@@ -77,6 +80,18 @@ _CHUNK_BYTES = 2 * 2**20
 _MIN_CHUNK_ROWS = 256
 # Process dense chunks in parallel threads (False: serial, BLAS threads only).
 _PARALLEL = True
+# Small-data passes (one block, the calling thread) run their products of at
+# least this many multiply-adds in the private single-threaded BLAS while
+# numpy's BLAS may use threads: numpy's OpenBLAS threads larger products
+# (0.3.31 here: 650000 multiply-adds measured single-threaded, 1.17 million
+# threaded), and waking its pool for a ~50 us product costs more than it
+# saves on a busy machine. Smaller products, and all of them under a
+# one-thread limit, go through numpy (one fewer ctypes call: 5-15 us less
+# per product, measured on digits' 10 x 65 x 1797).
+_PRIVATE_GEMM_MIN_MADDS = 2**20
+# Column blocks of the kept X~^T in the small float64 loss/gradient pass:
+# about half a core's L2 cache (see _small_loss_gradient).
+_SMALL_BLOCK_BYTES = 2**19
 
 
 def auto_chunk_size(
@@ -129,6 +144,28 @@ def auto_chunk_size(
     return int(max(1, min(n_samples, rows)))
 
 
+def _small_gemm(largest):
+    """The GEMM for large small-data products: private where some product
+    (``largest`` multiply-adds) is large and numpy's BLAS may run threads
+    now (and the private BLAS loads), else None (numpy's)."""
+    if largest < _PRIVATE_GEMM_MIN_MADDS or chunk_workers(2) <= 1:
+        return None
+    return private_gemm()
+
+
+def _matmul(A, B, gemm, trans_b=False):
+    """``A @ B`` (``A @ B.T`` if ``trans_b``) in the calling thread.
+
+    ``A`` and ``B`` are float64 with contiguous rows (C-contiguous, or a
+    column block of such an array); ``gemm`` is :func:`_small_gemm`'s, used
+    from ``_PRIVATE_GEMM_MIN_MADDS`` on.
+    """
+    (m, k), n = A.shape, B.shape[0 if trans_b else 1]
+    if gemm is not None and m * k * n >= _PRIVATE_GEMM_MIN_MADDS:
+        return gemm(A, B, np.empty((m, n), dtype=A.dtype), trans_b=trans_b)
+    return A @ (B.T if trans_b else B)
+
+
 def _blocked_transpose(A, out, block=4096):
     """``out[...] = A.T`` in column blocks that stay in cache (faster than one
     strided copy for large ``A``)."""
@@ -175,6 +212,7 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
     """
 
     dense_hessian = True
+    binary_hessian = True
 
     def __init__(
         self,
@@ -232,6 +270,13 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         self._arange = np.arange(max(self.chunk_size, self._hessian_rows))
         self._bufs = []
         self._blocks = None
+        # Small dense data (all rows in one block of the memory rule): the
+        # passes run on a float64 copy of X~ = [X, 1] kept between them, in
+        # the calling thread (see _small_loss_gradient); float32 X keeps its
+        # float32 chunks for the loss and gradient.
+        self._small = not self._sparse and n_samples <= self._hessian_rows
+        self._design = None  # (X~^T, X~) in float64, built on first use
+        self._flat_all = None  # flat true-class indices of the one block
 
     def n_workers(self):
         """Threads an evaluation runs now (the user's BLAS limit is read live).
@@ -246,6 +291,11 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         """
         if self._sparse or not _PARALLEL or not self.X.flags.c_contiguous:
             return 1
+        # Small float64 data run their pass in the calling thread, but report
+        # the threads the process allows: a caller's threaded BLAS calls
+        # between evaluations would still spin against other work (scipy's
+        # L-BFGS-B on standardised digits as shipped, busy 2 cores: 570 ms
+        # per fit instead of 124 ms with the BLAS-free L-BFGS).
         return chunk_workers(-(-self.n_samples // self.chunk_size))
 
     def _rows(self, idx, sample_weight, weight_sum):
@@ -459,6 +509,10 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
 
     def _flat_target_index(self, sl, rows):
         """Flat indices ``y_i * rows + i`` of the true classes in a (K, rows) block."""
+        if rows == self.n_samples:  # the block of all rows: computed once
+            if self._flat_all is None:
+                self._flat_all = self.y * rows + self._arange[:rows]
+            return self._flat_all
         return self.y[sl] * rows + self._arange[:rows]
 
     def _softmax_block(self, Z, sl):
@@ -513,6 +567,8 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         :meth:`_map_chunks`); the gradient in the parameter layout, without
         the penalty.
         """
+        if self._small and self.dtype == np.float64:
+            return _small_loss_gradient(self, w64, need_gradient)
         _, W, WT, b = self._params(w64)
         K = self.n_classes
         sw64 = self._sw64
@@ -604,6 +660,12 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         """
         return _dense_loss_gradient_hessian(self, w64)
 
+    def _data_binary_loss_gradient_hessian(self, v64):
+        """Two classes: data term, gradient and Hessian of ``v = w_1 - w_0``
+        (:class:`~sk_softmax._objective._base.BinaryObjective`); see
+        :func:`_binary_loss_gradient_hessian`."""
+        return _binary_loss_gradient_hessian(self, v64)
+
     def _data_lipschitz_bound(self):
         """An upper bound of the data term's gradient Lipschitz constant.
 
@@ -630,6 +692,79 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         return 0.5 * lam * a * a
 
 
+def _design(obj, sl):
+    """``X~_c^T``, shape ``(d + 1, rows)``: the rows ``sl`` with their
+    intercept row, float64, C-contiguous.
+
+    Both products of a pass run on it: ``[W, b] X~_c^T`` and
+    ``G X~_c = G (X~_c^T)^T`` (as fast in context as a second, row-major
+    copy: measured on digits, 1797 x 65, K=10). Small objectives
+    (``obj._small``: all rows in one block) keep it between passes (built
+    once instead of at every evaluation: ~20 us of a 75 us evaluation on
+    breast_cancer); otherwise it is built per block.
+    """
+    if obj._small and obj._design is not None:
+        return obj._design
+    Xc = obj.X[sl]
+    if obj._sparse:
+        Xc = Xc.toarray()
+    d = obj.n_features
+    Xt = np.ones((d + int(obj.fit_intercept), sl.stop - sl.start), dtype=np.float64)
+    Xt[:d] = Xc.T
+    if obj._small:
+        obj._design = Xt
+    return Xt
+
+
+def _small_loss_gradient(obj, w64, need_gradient):
+    """Data term and gradient of a small float64 objective, on the kept X~.
+
+    The pass of ``_data_loss_gradient`` (same softmax and target steps) on
+    the kept ``X~^T`` of :func:`_design`, with the intercepts inside the two
+    products, in the calling thread: on data this small an evaluation is
+    dominated by the number of numpy calls and the worker threads' hand-offs
+    (standardised digits as shipped on 2 busy cores: the threaded chunks
+    took ~460 us). Column blocks of ``_SMALL_BLOCK_BYTES`` keep each block of
+    ``X~^T`` in a core's L2 cache between its two products (digits, one
+    thread, 2-core EPYC with 1 MiB L2 under load: 205-215 us in two or three
+    blocks, 255-275 us in one, 240 us in four).
+    """
+    n, K = obj.n_samples, obj.n_classes
+    Xt = _design(obj, slice(0, n))
+    Wb = w64.reshape(K, -1)
+    per_row = 8 * (Xt.shape[0] + 2 * K)  # X~ column and score / gradient block
+    n_blocks = -(-n // max(_MIN_CHUNK_ROWS, _SMALL_BLOCK_BYTES // per_row))
+    step = -(-n // n_blocks)
+    gemm = _small_gemm(Xt.shape[0] * K * step)
+    loss = 0.0
+    grad = np.zeros(Wb.shape, dtype=np.float64) if need_gradient else None
+    for start in range(0, n, step):
+        sl = slice(start, min(start + step, n))
+        Xc = Xt[:, sl]  # rows with stride n: fine for both products
+        Z = _matmul(Wb, Xc, gemm)  # (K, rows) scores
+        nll, s = obj._softmax_block(Z, sl)
+        sw = obj._sw64[sl]
+        loss += dot(sw, nll)
+        if not need_gradient:
+            continue
+        if obj.soft or obj.label_smoothing:
+            G = obj._gradient_block(Z, s, sl)
+        else:  # s_w (P - Y) in one pass less: (s_w / s) E, then -s_w at y
+            Z *= sw / s  # (digits: 200 instead of 217 us per evaluation)
+            Z.ravel()[obj._flat_target_index(sl, Z.shape[1])] -= sw
+            G = Z
+        grad += _matmul(G, Xc, gemm, trans_b=True)
+    return loss, (grad.ravel() if need_gradient else None)
+
+
+@functools.lru_cache(maxsize=64)
+def _class_pairs(K):
+    """The class pairs ``k <= l`` of the Hessian's blocks: ``(kk, ll, same,
+    off)``, ``same`` 1.0 where ``k == l``, ``off`` the indices where not."""
+    kk, ll = np.triu_indices(K)
+    return kk, ll, (kk == ll).astype(np.float64), np.flatnonzero(kk != ll)
+
+
 def _dense_loss_gradient_hessian(obj, w64):
     """Data term, gradient and dense Hessian of ``obj`` at ``w64``, one pass.
 
@@ -640,21 +775,26 @@ def _dense_loss_gradient_hessian(obj, w64):
     the Hessian of the cross-entropy is
     ``sum_i s_i (diag(p_i) - p_i p_i^T) (x) x~_i x~_i^T`` (whatever the
     targets: soft or smoothed targets sum to 1). Its ``(d + 1, d + 1)`` block
-    of classes ``k <= l < K - 1`` is one GEMM per block of rows::
+    of classes ``k <= l`` is, per block of rows::
 
         H_kl += X~_c^T diag(s (delta_kl p_k - p_k p_l)) X~_c
 
-    (``H_lk = H_kl^T``; the blocks of the last class follow from
-    ``sum_l (delta_kl p_k - p_k p_l) = 0``). Measured on breast_cancer
-    (569 x 30, K=2), 0.1 ms, against 0.45 ms for the single
-    ``(n_params, rows) x (rows, n_params)`` GEMM of ``V = [p_ik x~_if]``.
+    (``H_lk = H_kl^T``), all of them from one GEMM of the stacked
+    ``X~_c^T diag(c_kl)`` with ``X~_c`` (in groups of pairs whose stack
+    stays within 8 MiB): on problems this small the count of numpy calls
+    matters more than the multiply-adds (wine, K=3: 6 blocks in ~10 calls
+    instead of 3 blocks in two GEMMs plus the last class's blocks from
+    sums, ~25 calls). A GEMM, not a SYRK of ``X~_c^T diag(sqrt(c_kk))``:
+    measured on breast_cancer (569 x 30, K=2), 30 us against 45 us for the
+    SYRK.
 
     Loss and gradient are those of ``_data_loss_gradient`` (the same softmax
     and target steps), computed in float64 with the intercepts inside the
     products (``[W, b] X~_c^T`` and ``G X~_c``): small problems are dominated
     by the number of numpy calls, and this pass makes about half as many
-    (serial, in the calling thread). Extra memory: the Hessian and a float64
-    copy of ``X~_c`` per block. The penalty is added by the base class.
+    (serial, in the calling thread). Extra memory: the Hessian, ``X~_c`` in
+    float64 (:func:`_design`) and the stack (at most 8 MiB). The penalty is
+    added by the base class.
 
     Returns
     -------
@@ -669,35 +809,70 @@ def _dense_loss_gradient_hessian(obj, w64):
     grad = np.zeros((K, d1), dtype=np.float64)
     H = np.zeros((K * d1, K * d1), dtype=np.float64)
     H_blocks = H.reshape(K, d1, K, d1)
+    kk, ll, same, off = _class_pairs(K)
     n, step = obj.n_samples, obj._hessian_rows
+    group = max(1, 4 * _CHUNK_BYTES // (8 * d1 * min(n, step)))  # pairs per stack
+    gemm = _small_gemm(min(n, step) * d1 * max(K, min(group, len(kk)) * d1))
     for sl in (slice(i, min(i + step, n)) for i in range(0, n, step)):
-        Xc = obj.X[sl]
-        Xt = np.ones((d1, sl.stop - sl.start), dtype=np.float64)  # X~_c^T
-        Xt[:d] = (Xc.toarray() if obj._sparse else Xc).T
-        Z = Wb @ Xt  # (K, rows) scores, intercepts included
+        Xt = _design(obj, sl)  # X~_c^T
+        rows = sl.stop - sl.start
+        Z = _matmul(Wb, Xt, gemm)  # (K, rows) scores, intercepts included
         nll, s = obj._softmax_block(Z, sl)
         sw = obj._sw64[sl]
         loss += dot(sw, nll)
         P = Z / s  # probabilities; Z itself becomes the gradient block
-        for k in range(K - 1):
-            sP_k = sw * P[k]
-            for j in range(k, K - 1):
-                c = sP_k * ((k == j) - P[j])  # s (delta_kj p_k - p_k p_j)
-                if k == j:  # c >= 0: B B^T with B = X~_c^T sqrt(c) (SYRK)
-                    B = Xt * np.sqrt(c)
-                    H_blocks[k, :, k, :] += B @ B.T
-                else:
-                    blk = (Xt * c) @ Xt.T
-                    H_blocks[k, :, j, :] += blk
-                    H_blocks[j, :, k, :] += blk.T
-        grad += obj._gradient_block(Z, s, sl) @ Xt.T
-    # sum_l (delta_kl p_k - p_k p_l) = 0: the blocks of the last class are
-    # minus the sums of the others (K - 1 of K rows of blocks computed).
-    H_kept = H_blocks[: K - 1, :, : K - 1, :]
-    H_blocks[: K - 1, :, K - 1, :] = -H_kept.sum(axis=2)
-    H_blocks[K - 1, :, : K - 1, :] = -H_kept.sum(axis=0)
-    H_blocks[K - 1, :, K - 1, :] = H_kept.sum(axis=(0, 2))
+        for g in range(0, len(kk), group):
+            rows_k, cols_l = kk[g : g + group], ll[g : g + group]
+            c = same[g : g + group, None] - P[cols_l]
+            c *= P[rows_k]
+            c *= sw  # c_kl = s p_k (delta_kl - p_l)
+            stacked = (Xt * c[:, None, :]).reshape(-1, rows)
+            blk = _matmul(stacked, Xt, gemm, trans_b=True).reshape(-1, d1, d1)
+            H_blocks[rows_k, :, cols_l, :] += blk  # (pairs, d1, d1): H_kl
+            o = off[(off >= g) & (off < g + group)]
+            H_blocks[ll[o], :, kk[o], :] += blk[o - g].transpose(0, 2, 1)
+        grad += _matmul(obj._gradient_block(Z, s, sl), Xt, gemm, trans_b=True)
     return loss, grad.ravel(), H
+
+
+def _binary_loss_gradient_hessian(obj, v64):
+    """Two classes: data term, gradient and Hessian of the rows' difference.
+
+    With ``z_i = v . x~_i`` (``z_1 - z_0``) and ``t_i`` the target of class
+    1 (the label, the soft target, smoothed as ``(1 - eps) t + eps / 2``),
+    the cross-entropy of sample ``i`` is ``softplus(z_i) - t_i z_i``, its
+    gradient ``(p_i - t_i) x~_i`` and its Hessian ``p_i (1 - p_i) x~_i
+    x~_i^T`` with ``p_i = sigmoid(z_i)``: the two-class softmax pass of
+    :func:`_dense_loss_gradient_hessian` on ``(n,)`` scores, in the same
+    blocks of rows. The penalty is added by ``BinaryObjective``.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray of shape (d + 1,) or (d,), float64
+    hess : ndarray of shape (d + 1, d + 1) or (d, d), float64, symmetric
+    """
+    d1 = v64.shape[0]
+    eps = obj.label_smoothing
+    loss = 0.0
+    grad = np.zeros(d1, dtype=np.float64)
+    H = np.zeros((d1, d1), dtype=np.float64)
+    n, step = obj.n_samples, obj._hessian_rows
+    gemm = _small_gemm(min(n, step) * d1 * d1)
+    for sl in (slice(i, min(i + step, n)) for i in range(0, n, step)):
+        Xt = _design(obj, sl)  # X~_c^T
+        sw = obj._sw64[sl]
+        t = obj.y[sl, 1] if obj.soft else obj.y[sl]
+        if eps:
+            t = (1 - eps) * t + eps / 2
+        z = v64 @ Xt
+        loss += dot(sw, np.logaddexp(0.0, z) - t * z)  # softplus(z) - t z
+        p = expit(z)
+        grad += Xt @ (sw * (p - t))
+        c = sw * p
+        c *= 1.0 - p  # s p (1 - p) >= 0
+        H += _matmul(Xt * c, Xt, gemm, trans_b=True)
+    return loss, grad, H
 
 
 def _lambda_max_weighted_gram(X, sw, fi, chunks, a):
