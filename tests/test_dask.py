@@ -112,6 +112,19 @@ def test_local_scheduler_exact(solver):
     _assert_same_model(model, ref)
 
 
+def test_two_classes_newton_cholesky():
+    # In memory, two classes run Newton on the rows' difference (a kernel the
+    # Dask backend does not have): Dask input runs the full problem instead.
+    X, y, sw = _problem()
+    y = y % 2
+    ref = _reference(X, y, sw, solver="newton-cholesky")
+    Xd, yd, swd = (da.from_array(a, chunks=250) for a in (X, y, sw))
+    model = SoftmaxRegression(tol=1e-10, solver="newton-cholesky")
+    model.fit(Xd, yd, sample_weight=swd)
+    _assert_same_model(model, ref)
+    np.testing.assert_allclose(model.coef_[0], -model.coef_[1], rtol=0, atol=1e-12)
+
+
 def test_host_targets_and_soft_target_frame():
     """numpy y / weights beside a Dask X are split into X's row blocks; a
     DataFrame of soft targets names the classes by its columns."""
