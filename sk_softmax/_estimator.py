@@ -5,6 +5,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -13,7 +14,7 @@ from sklearn.utils._array_api import (
     check_same_namespace,
     get_namespace_and_device,
 )
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
@@ -24,6 +25,12 @@ from sklearn.utils.validation import (
 from ._callbacks import CallbackSupportMixin, IterationCallbacks
 from ._convergence import convergence_message, diverged_message
 from ._fit import FitSettings, fit_solver, partial_fit_epoch, start_sgd_run
+from ._lr_compat import (
+    LR_ONLY_SOLVERS,
+    LR_PARAMETER_CONSTRAINTS,
+    check_l1_supported,
+    lr_penalty,
+)
 from ._namespaces import (
     classes_like,
     float_dtypes,
@@ -36,6 +43,7 @@ from ._namespaces import (
 )
 from ._objective import SoftmaxCrossEntropyL2
 from ._objective._array_api import ArrayAPISoftmaxCrossEntropy
+from ._sparse_coef import SparseCoefMixin
 from ._targets import (
     apply_class_weight,
     check_label_targets,
@@ -84,7 +92,9 @@ def _keep_fitted_state_on_error(method):
     return wrapper
 
 
-class SoftmaxRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
+class SoftmaxRegression(
+    SparseCoefMixin, CallbackSupportMixin, ClassifierMixin, BaseEstimator
+):
     """Softmax (multinomial logistic) regression.
 
     Learns ``p(y = k | x) = softmax(W x + b)_k`` by minimising the L2-penalised
@@ -214,6 +224,22 @@ or float, default="auto"
         sparse: at least ``2 * n_features`` non-zeros per chunk and about 2 MiB
         of scores; see ``sk_softmax._objective.auto_chunk_size``). It does
         not change the result beyond rounding.
+    penalty : {"l1", "l2", "elasticnet"} or None, default="deprecated"
+        ``LogisticRegression``'s argument, deprecated there since
+        scikit-learn 1.8 and mapped the same way, with the same
+        ``FutureWarning``: ``"l2"`` is the default penalty, ``None`` means
+        ``C=np.inf``; ``"l1"`` and ``"elasticnet"`` ask for an L1 part, which
+        this version rejects with a ``ValueError``. Leave it unset.
+    dual : bool, default=False
+        ``LogisticRegression``'s (liblinear only); ``True`` is a
+        ``ValueError``: the solvers here work on the primal problem.
+    intercept_scaling : float, default=1.0
+        ``LogisticRegression``'s (liblinear only); accepted, no effect: the
+        intercept is never penalised here.
+    n_jobs : int or None, default=None
+        Accepted, no effect, as in ``LogisticRegression`` since 1.8. The
+        kernel's threads follow numpy's BLAS thread limit (e.g.
+        ``threadpoolctl.threadpool_limits``).
 
     Attributes
     ----------
@@ -222,6 +248,7 @@ or float, default="auto"
         names of a DataFrame ``Y``).
     coef_ : ndarray of shape (n_classes, n_features)
         Weights ``W``; same dtype as the training data (float32 or float64).
+        A scipy.sparse CSR matrix after :meth:`sparsify`.
     intercept_ : ndarray of shape (n_classes,)
         Intercepts ``b`` (zeros when ``fit_intercept=False``).
     n_features_in_ : int
@@ -269,7 +296,10 @@ or float, default="auto"
     _parameter_constraints: dict = {
         "C": [Interval(Real, 0, None, closed="right")],
         "fit_intercept": ["boolean"],
-        "solver": [StrOptions({"auto", "lbfgs", "newton-cholesky", "gd", "sgd"})],
+        "solver": [
+            StrOptions({"auto", "lbfgs", "newton-cholesky", "gd", "sgd"}),
+            Hidden(StrOptions(set(LR_ONLY_SOLVERS))),  # rejected with a reason
+        ],
         "max_iter": [Interval(Integral, 0, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [
@@ -297,6 +327,7 @@ or float, default="auto"
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
+        **LR_PARAMETER_CONSTRAINTS,  # penalty, dual, intercept_scaling, n_jobs
     }
 
     def __init__(
@@ -323,6 +354,10 @@ or float, default="auto"
         warm_start=False,
         verbose=0,
         chunk_size=None,
+        penalty="deprecated",
+        dual=False,
+        intercept_scaling=1.0,
+        n_jobs=None,
     ):
         self.C = C
         self.fit_intercept = fit_intercept
@@ -345,6 +380,10 @@ or float, default="auto"
         self.warm_start = warm_start
         self.verbose = verbose
         self.chunk_size = chunk_size
+        self.penalty = penalty
+        self.dual = dual
+        self.intercept_scaling = intercept_scaling
+        self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -425,13 +464,15 @@ or float, default="auto"
         return X, (y_codes if Y is None else Y), sample_weight
 
     # ------------------------------------------------------------ objective
-    def _objective(self, X, target, sample_weight):
+    def _objective(self, X, target, sample_weight, C=None):
         """The objective of the backend for ``X``: numpy / scipy.sparse, or
-        the Array API one for other arrays under ``array_api_dispatch``."""
+        the Array API one for other arrays under ``array_api_dispatch``.
+        ``C``: the effective one (``np.inf`` for ``penalty=None``), or None
+        for ``self.C``."""
         kwargs = dict(
             n_classes=self.classes_.shape[0],
             sample_weight=sample_weight,
-            C=self.C,
+            C=self.C if C is None else C,
             fit_intercept=self.fit_intercept,
             chunk_size=self.chunk_size,
             label_smoothing=self.label_smoothing,
@@ -448,7 +489,8 @@ or float, default="auto"
         buffer (``lbfgs(overwrite_w0=True)``), and the previous model must
         stay untouched, also when the refit is interrupted.
         """
-        Wb = np.asarray(to_host(self.coef_), dtype=np.float64)
+        coef = self.coef_.toarray() if sp.issparse(self.coef_) else self.coef_
+        Wb = np.asarray(to_host(coef), dtype=np.float64)
         if self.fit_intercept:  # hstack makes a new array
             b = np.asarray(to_host(self.intercept_), dtype=np.float64)
             Wb = np.hstack([Wb, b[:, None]])
@@ -529,8 +571,10 @@ or float, default="auto"
         >>> len(clf.loss_curve_) == clf.n_iter_
         True
         """
+        C, l1_ratio = lr_penalty(self)  # LogisticRegression's penalty mapping
+        check_l1_supported(C, l1_ratio)
         X, target, sample_weight = self._validate_fit_input(X, y, sample_weight)
-        objective = self._objective(X, target, sample_weight)
+        objective = self._objective(X, target, sample_weight, C)
         w0 = self._initial_params(objective)
         settings = FitSettings.for_fit(self, objective)  # solver "auto" decided
         self.solver_, max_iter = settings.solver, settings.max_iter
@@ -670,10 +714,12 @@ or float, default="auto"
                 f"`classes={np.asarray(classes).tolist()}` is not the same as on "
                 f"the first call to partial_fit, was: {self.classes_.tolist()}"
             )
+        C, l1_ratio = lr_penalty(self)  # LogisticRegression's penalty mapping
+        check_l1_supported(C, l1_ratio)
         X, target, sample_weight = self._validate_fit_input(
             X, y, sample_weight, reset=first, classes=classes
         )
-        objective = self._objective(X, target, sample_weight)
+        objective = self._objective(X, target, sample_weight, C)
         if first:
             w = np.zeros(objective.n_params)
             self.n_iter_, self.loss_curve_ = 0, []
@@ -704,7 +750,8 @@ or float, default="auto"
         that of ``X``, which must be the fitted model's).
         """
         check_is_fitted(self)
-        check_same_namespace(X, self, attribute="coef_", method=method)
+        # intercept_, not coef_: coef_ may be a host CSR after sparsify().
+        check_same_namespace(X, self, attribute="intercept_", method=method)
         xp, _, _ = get_namespace_and_device(X)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[xp.float64, xp.float32], reset=False

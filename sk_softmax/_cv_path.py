@@ -1,0 +1,432 @@
+"""The regularisation paths of :class:`~sk_softmax.SoftmaxRegressionCV`.
+
+The estimator mirrors scikit-learn 1.9's ``LogisticRegressionCV``: for each
+fold of ``cv`` and each ``l1_ratio`` of the grid, the models of all ``Cs`` are
+fitted on the training part and scored on the held-out part; the best
+``(C, l1_ratio)`` (the largest score summed over the folds) is refitted on all
+the data, or with ``refit=False`` the folds' best models are averaged.
+
+Speed comes from three places, each kept here rather than in the solvers:
+
+- a path, not separate fits: the ``Cs`` of a fold are fitted from the
+  strongest penalty (smallest ``C``) to the weakest, each fit starting from
+  the previous optimum (:func:`fold_path`). The objective of a fold is built
+  once (one copy of the fold's rows); only its penalty changes along the
+  path.
+- the refit starts from the mean of the folds' optima at the chosen
+  ``(C, l1_ratio)``, as ``LogisticRegressionCV`` does;
+- the ``(fold, l1_ratio)`` paths run in parallel with joblib, in threads by
+  default: the objective's kernel releases the GIL, shares ``X`` between the
+  paths without copying it to workers, and its own worker threads count
+  the paths already running against the usable CPUs
+  (:func:`sk_softmax._threadpool.run_in_threads`), so that ``n_jobs`` paths
+  do not oversubscribe the cores. No BLAS thread setting is changed.
+"""
+
+import inspect
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer, make_scorer
+from sklearn.utils._array_api import _is_numpy_namespace, get_namespace
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import _check_method_params, _check_sample_weight
+
+from ._fit import FitSettings, fit_solver
+from ._lr_compat import check_l1_supported
+from ._penalty import L2Penalty
+
+__all__ = [
+    "check_weights",
+    "cv_penalty_grid",
+    "fold_path",
+    "fold_scorer",
+    "numpy_input_only",
+    "regularisation_grid",
+    "run_paths",
+    "warn_unconverged",
+]
+
+
+def regularisation_grid(Cs):
+    """The ``Cs`` grid: ``logspace(-4, 4, Cs)`` for an int, else the values.
+
+    Parameters
+    ----------
+    Cs : int or array-like of float
+        The estimator's ``Cs``.
+
+    Returns
+    -------
+    Cs : ndarray of shape (n_cs,)
+        In the given order (``np.inf`` allowed: no penalty).
+    """
+    if isinstance(Cs, numbers.Integral):
+        return np.logspace(-4, 4, Cs)
+    values = np.asarray(Cs, dtype=np.float64).ravel()
+    if values.size == 0 or not np.all(values > 0):  # also rejects NaN
+        raise ValueError(
+            "Cs must be a positive int or a non-empty array-like of positive "
+            f"floats (np.inf: no penalty); got Cs={Cs!r}."
+        )
+    return values
+
+
+def cv_penalty_grid(penalty, l1_ratios):
+    """``LogisticRegressionCV.fit`` 1.9.1's ``penalty`` / ``l1_ratios`` logic.
+
+    Parameters
+    ----------
+    penalty : {"deprecated", "l1", "l2", "elasticnet"}
+        The estimator's ``penalty``.
+    l1_ratios : array-like of float, None or "warn"
+        The estimator's ``l1_ratios`` (``"warn"``, ``LogisticRegressionCV``'s
+        default, is None without its warning).
+
+    Returns
+    -------
+    penalty : {"l1", "l2", "elasticnet"}
+        The penalty ``LogisticRegressionCV`` would use.
+    grid : list
+        ``l1_ratios_``: the values as given, or ``[None]`` for None.
+    effective : list of float
+        The ``l1_ratio`` each grid entry is fitted with (0 for an explicit
+        ``"l2"``, 1 for ``"l1"``).
+    """
+    given = None if isinstance(l1_ratios, str) else l1_ratios
+    explicit = penalty != "deprecated"
+    if not explicit:
+        if l1_ratios is None:
+            warnings.warn(
+                "'l1_ratios=None' was deprecated in version 1.8 and will "
+                "trigger an error in 1.10. Use an array-like with values"
+                "in [0, 1] instead.",
+                FutureWarning,
+            )
+        values = np.asarray(given if given is not None else [0.0])
+        penalty = "l2"
+        if given is not None and not np.all(values == 0):
+            penalty = "l1" if np.all(values == 1) else "elasticnet"
+    else:
+        warnings.warn(
+            "'penalty' was deprecated in version 1.8 and will be removed in"
+            " 1.10. To avoid this warning, leave 'penalty' set to its default"
+            " value and use 'l1_ratios' and 'Cs' instead."
+            " Use l1_ratios=(0,) instead of penalty='l2',"
+            " l1_ratios=(1,) instead of penalty='l1',"
+            " l1_ratios set to floats between 0 and 1 instead of"
+            " penalty='elasticnet', and Cs=(np.inf,) instead of penalty=None.",
+            FutureWarning,
+        )
+    if penalty == "elasticnet":
+        if (
+            given is None
+            or len(given) == 0
+            or any(not isinstance(r, numbers.Number) or not 0 <= r <= 1 for r in given)
+        ):
+            raise ValueError(
+                "l1_ratios must be an array-like of numbers between "
+                f"0 and 1; got (l1_ratios={l1_ratios!r})"
+            )
+        grid = list(given)
+        return penalty, grid, [float(r) for r in grid]
+    if given is not None and explicit:
+        warnings.warn(
+            "l1_ratios parameter is only used when penalty is 'elasticnet'. "
+            f"Got (penalty={penalty})"
+        )
+    grid = [None] if given is None else list(given)
+    return penalty, grid, [1.0 if penalty == "l1" else 0.0] * len(grid)
+
+
+def fold_scorer(scoring, classes):
+    """The scorer of the held-out parts, as ``LogisticRegressionCV`` builds it.
+
+    ``None`` is accuracy. A scorer whose metric takes ``labels`` (log loss,
+    Brier score...) gets all the classes, since a fold's test part may lack
+    some; for two classes its ``pos_label`` is ``classes[-1]``.
+
+    Parameters
+    ----------
+    scoring : str, callable or None
+        The estimator's ``scoring``.
+    classes : ndarray of shape (n_classes,)
+        All the classes.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y, **score_params)``.
+    """
+    scorer = get_scorer("accuracy" if scoring is None else scoring)
+    func = getattr(scorer, "_score_func", None)
+    if func is None:
+        return scorer
+    params = inspect.signature(func).parameters
+    if "labels" not in params:
+        return scorer
+    extra = {"labels": classes}
+    if len(classes) <= 2 and "pos_label" in params:
+        extra["pos_label"] = classes[-1]
+    return make_scorer(
+        func,
+        greater_is_better=scorer._sign == 1,
+        response_method=scorer._response_method,
+        **extra,
+        **getattr(scorer, "_kwargs", {}),
+    )
+
+
+def _set_C(objective, C):
+    """Give ``objective`` the penalty of ``C`` (the data term is unchanged)."""
+    objective.C = float(C)
+    objective.penalty = L2Penalty.from_C(objective.C, objective.sw_sum)
+
+
+def fold_path(
+    make_objective,
+    train,
+    test,
+    Cs,
+    l1_ratio,
+    template,
+    scorer,
+    score_model,
+    X,
+    y,
+    score_params,
+):
+    """Fit the path of ``Cs`` on ``train`` with warm starts; score on ``test``.
+
+    Parameters
+    ----------
+    make_objective : callable
+        ``make_objective(rows, C) -> objective`` on the training rows.
+    train, test : ndarray of int
+        Rows of the fold.
+    Cs : ndarray of shape (n_cs,)
+        The grid, in the user's order; fitted in increasing order (strongest
+        penalty first), each fit starting from the previous optimum.
+    l1_ratio : float
+        The effective mixing parameter (0: L2 only).
+    template : SoftmaxRegression
+        Solver settings (``solver``, ``tol``, ``max_iter``, ``verbose``).
+    scorer : callable
+        Built by :func:`fold_scorer`.
+    score_model : callable
+        ``score_model(objective, w) -> estimator`` with ``coef_``,
+        ``intercept_`` and ``classes_`` for the scorer.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        All the data (the test rows are taken from it).
+    y : ndarray of shape (n_samples,)
+        All the labels.
+    score_params : dict
+        Parameters of the scorer, for all the rows (sliced to ``test``).
+
+    Returns
+    -------
+    coefs : ndarray of shape (n_cs, n_classes, n_features + fit_intercept)
+    scores : ndarray of shape (n_cs,)
+    n_iter : ndarray of shape (n_cs,)
+    n_unconverged : int
+        Fits that stopped at ``max_iter`` before ``tol``.
+    max_iter : int
+        The iteration budget of each fit (the solver's default for None).
+    """
+    check_l1_supported(np.max(Cs), l1_ratio, what="l1_ratios")
+    order = np.argsort(Cs, kind="stable")
+    objective = make_objective(train, Cs[order[0]])
+    settings = FitSettings.for_fit(template, objective)
+    coefs = np.empty((len(Cs), objective.n_params))
+    n_iter = np.zeros(len(Cs), dtype=np.int32)
+    w = np.zeros(objective.n_params)
+    n_unconverged = 0
+    for i in order:
+        _set_C(objective, Cs[i])
+        result, _, _ = fit_solver(objective, w.copy(), settings)
+        w = result.x
+        coefs[i], n_iter[i] = w, result.n_iter
+        n_unconverged += not result.converged
+    X_test, y_test = X[test], y[test]
+    params = _check_method_params(X, params=score_params, indices=test)
+    scores = np.array(
+        [scorer(score_model(objective, w), X_test, y_test, **params) for w in coefs]
+    )
+    K = objective.n_classes
+    return (
+        coefs.reshape(len(Cs), K, -1),
+        scores,
+        n_iter,
+        n_unconverged,
+        settings.max_iter,
+    )
+
+
+def warn_unconverged(n_unconverged, n_fits, max_iter, tol):
+    """One ``ConvergenceWarning`` for the path fits that did not converge.
+
+    Parameters
+    ----------
+    n_unconverged : int
+        Path fits that stopped at ``max_iter`` before ``tol``.
+    n_fits : int
+        All the path fits.
+    max_iter : int
+        The iteration budget of each fit.
+    tol : float
+        The criterion.
+    """
+    if n_unconverged:
+        warnings.warn(
+            f"{n_unconverged} of the {n_fits} fits of the regularisation paths "
+            f"did not reach max|gradient| <= tol = {tol:g} within max_iter = "
+            f"{max_iter} iterations; their scores may be off. Increase "
+            "max_iter or scale the data (e.g. StandardScaler).",
+            ConvergenceWarning,
+        )
+
+
+def run_paths(tasks, n_jobs, verbose):
+    """Run the ``(fold, l1_ratio)`` paths with joblib, in threads by default.
+
+    Threads (a soft preference: a ``joblib.parallel_backend`` context
+    overrides it): the kernel releases the GIL and shares its cores between
+    concurrent evaluations (see the module docstring).
+
+    Parameters
+    ----------
+    tasks : list of tuple
+        Arguments of :func:`fold_path`.
+    n_jobs : int or None
+        joblib's ``n_jobs``.
+    verbose : int
+        joblib's ``verbose``.
+
+    Returns
+    -------
+    results : list
+        :func:`fold_path`'s results, in the order of ``tasks``.
+    """
+    parallel = Parallel(n_jobs=n_jobs, verbose=verbose, prefer="threads")
+    return parallel(delayed(fold_path)(*task) for task in tasks)
+
+
+def numpy_input_only(X):
+    """Reject Array API input (the paths run on numpy / scipy.sparse data).
+
+    Parameters
+    ----------
+    X : array-like
+        Training data.
+    """
+    xp, _ = get_namespace(X)
+    if not _is_numpy_namespace(xp):
+        raise ValueError(
+            "SoftmaxRegressionCV takes numpy arrays, scipy.sparse matrices or "
+            "array-likes; Array API input (array_api_dispatch=True with "
+            f"{xp.__name__} arrays) is only supported by SoftmaxRegression."
+        )
+
+
+def check_weights(sample_weight, X):
+    """The validated ``sample_weight`` (None stays None), for the scorer.
+
+    Parameters
+    ----------
+    sample_weight : array-like or None
+        The ``sample_weight`` passed to ``fit``.
+    X : array-like
+        The training data (its number of rows).
+
+    Returns
+    -------
+    sample_weight : ndarray or None
+    """
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(sample_weight, X, dtype=np.float64)
+
+
+def best_indices(scores):
+    """Best ``(C, l1_ratio)`` indices, with ``LogisticRegressionCV``'s ties.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_l1_ratios, n_cs)
+        Scores of one fold, or summed over the folds.
+
+    Returns
+    -------
+    c_index, l1_index : int
+        The first maximum in the order ``(C, l1_ratio)`` (``C`` major), as
+        ``LogisticRegressionCV`` picks it.
+    """
+    by_C = scores.T  # (n_cs, n_l1_ratios)
+    c_index, l1_index = np.unravel_index(np.argmax(by_C), by_C.shape)
+    return int(c_index), int(l1_index)
+
+
+def cv_attributes(
+    paths, scores, n_iter, C, l1_ratio, *, classes, l1_grid, penalty, legacy
+):
+    """``coefs_paths_``, ``scores_``, ``n_iter_``, ``C_``, ``l1_ratio_``.
+
+    ``LogisticRegressionCV`` 1.9.1's layouts: with ``legacy=False`` (its
+    ``use_legacy_attributes=False``, the default from 1.10) arrays indexed
+    ``(fold, l1_ratio, C)`` and floats; with ``legacy=True`` dicts keyed by
+    class with the ``C`` axis before the ``l1_ratio`` axis (dropped when
+    ``l1_ratios`` is None), ``n_iter_`` with a leading axis of 1 and ``C_``,
+    ``l1_ratio_`` repeated per class (one entry for two classes).
+
+    Parameters
+    ----------
+    paths : ndarray of shape (n_folds, n_l1_ratios, n_cs, n_classes, n_dof)
+        The folds' models along the paths.
+    scores : ndarray of shape (n_folds, n_l1_ratios, n_cs)
+        Held-out scores.
+    n_iter : ndarray of shape (n_folds, n_l1_ratios, n_cs)
+        Iterations of each fit.
+    C : float
+        The chosen (or, with ``refit=False``, averaged) ``C``.
+    l1_ratio : float or None
+        The chosen ``l1_ratio`` (an entry of ``l1_grid``, or an average).
+    classes : ndarray of shape (n_classes,)
+        The classes (the keys of the legacy dicts).
+    l1_grid : list
+        ``l1_ratios_`` (``[None]`` for ``l1_ratios=None``).
+    penalty : {"l1", "l2", "elasticnet"}
+        The penalty in force (for the new layout's ``l1_ratio_`` when
+        ``l1_ratios`` is None).
+    legacy : bool
+        Which layout.
+
+    Returns
+    -------
+    attributes : dict
+    """
+    if not legacy:
+        if l1_ratio is None:
+            l1_ratio = 1.0 if penalty == "l1" else 0.0
+        return {
+            "coefs_paths_": paths,
+            "scores_": scores,
+            "n_iter_": n_iter,
+            "C_": float(C),
+            "l1_ratio_": float(l1_ratio),
+        }
+    drop_l1 = l1_grid == [None]
+    paths = np.moveaxis(paths, (1, 2), (2, 1))  # (fold, C, l1_ratio, K, dof)
+    scores = np.swapaxes(scores, 1, 2)
+    n_iter = np.swapaxes(n_iter, 1, 2)[None]
+    if drop_l1:
+        paths, scores, n_iter = paths[:, :, 0], scores[:, :, 0], n_iter[..., 0]
+    n_repeat = 1 if len(classes) == 2 else len(classes)
+    return {
+        "coefs_paths_": {c: paths[..., k, :] for k, c in enumerate(classes)},
+        "scores_": {c: scores.copy() for c in classes},
+        "n_iter_": n_iter,
+        "C_": np.full(n_repeat, C),
+        "l1_ratio_": np.asarray([l1_ratio] * n_repeat),
+    }
