@@ -384,7 +384,9 @@ n_dof)
             w0 = paths[:, l1_idx, c_idx].mean(axis=0).ravel()
             settings = FitSettings.for_fit(template, objective)
             result, _, _ = fit_solver(objective, w0, settings)
-            warn_unconverged(int(not result.converged), 1, settings.max_iter, self.tol)
+            warn_unconverged(
+                int(not result.converged), 1, settings.max_iter, self.tol, C
+            )
             w = result.x
         else:
             best = [best_indices(s) for s in scores]

@@ -132,7 +132,9 @@ def cv_penalty_grid(penalty, l1_ratios):
             )
         grid = list(given)
         return penalty, grid, [float(r) for r in grid]
-    if given is not None and explicit:
+    # Not for this estimator's default l1_ratios=(0.0,) with penalty="l2"
+    # (LogisticRegressionCV's default is None).
+    if given is not None and explicit and not (penalty == "l2" and not any(given)):
         warnings.warn(
             "l1_ratios parameter is only used when penalty is 'elasticnet'. "
             f"Got (penalty={penalty})"
@@ -264,7 +266,7 @@ def fold_path(
     )
 
 
-def warn_unconverged(n_unconverged, n_fits, max_iter, tol):
+def warn_unconverged(n_unconverged, n_fits, max_iter, tol, refit_C=None):
     """One ``ConvergenceWarning`` for the path fits that did not converge.
 
     Parameters
@@ -277,12 +279,16 @@ def warn_unconverged(n_unconverged, n_fits, max_iter, tol):
         The iteration budget of each fit.
     tol : float
         The criterion.
+    refit_C : float or None, default=None
+        The ``C`` of the final refit, when the warning is about it.
     """
+    what = f"{n_unconverged} of the {n_fits} fits of the regularisation paths"
+    if refit_C is not None:
+        what = f"The refit on all the data with C={refit_C:g}"
     if n_unconverged:
         warnings.warn(
-            f"{n_unconverged} of the {n_fits} fits of the regularisation paths "
-            f"did not reach max|gradient| <= tol = {tol:g} within max_iter = "
-            f"{max_iter} iterations; their scores may be off. Increase "
+            f"{what} did not reach max|gradient| <= tol = {tol:g} within max_iter = "
+            f"{max_iter} iterations; the scores or the model may be off. Increase "
             "max_iter or scale the data (e.g. StandardScaler).",
             ConvergenceWarning,
         )
