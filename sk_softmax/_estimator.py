@@ -87,14 +87,16 @@ def _keep_fitted_state_on_error(method):
 class SoftmaxRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Softmax (multinomial logistic) regression.
 
-    Learns ``p(y = k | x) = softmax(W x + b)_k`` by minimising the L2-penalised
+    Learns ``p(y = k | x) = softmax(W x + b)_k`` by minimising the penalised
     cross-entropy, the objective of scikit-learn's ``LogisticRegression``::
 
-        sum_i s_i * CE(y_i, softmax(W x_i + b)) + ||W||_F^2 / (2 C)
+        sum_i s_i * CE(y_i, softmax(W x_i + b))
+            + (l1_ratio * ||W||_1 + (1 - l1_ratio) / 2 * ||W||_F^2) / C
 
     where ``s_i`` are sample weights (times class weights) and the intercept
-    ``b`` is not penalised. Parameters shared with ``LogisticRegression`` have
-    the same names and meanings, so a parameter grid transfers as is.
+    ``b`` is not penalised (``l1_ratio=0``, the default, is the L2 penalty).
+    Parameters shared with ``LogisticRegression`` have the same names and
+    meanings, so a parameter grid transfers as is.
 
     Two classes are modelled as a true two-class softmax: ``coef_`` has two
     rows. Since the penalty applies to both rows, the fitted model equals
@@ -112,6 +114,19 @@ class SoftmaxRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     C : float, default=1.0
         Inverse of the regularisation strength; must be positive. ``np.inf``
         means no penalty. Same meaning as in ``LogisticRegression``.
+    l1_ratio : float, default=0.0
+        The elastic-net mixing parameter, in ``[0, 1]``, as in
+        ``LogisticRegression``: ``0`` is the L2 penalty ``||W||_F^2 / (2 C)``,
+        ``1`` the L1 penalty ``||W||_1 / C``, in between the elastic net
+        ``(l1_ratio ||W||_1 + (1 - l1_ratio) / 2 ||W||_F^2) / C``. With
+        ``l1_ratio > 0`` (and a finite ``C``) the L1 part sets weights to
+        exact zeros; ``"lbfgs"`` and ``"auto"`` then run OWL-QN (L-BFGS on
+        the orthant of the iterate), ``"gd"`` runs FISTA (proximal gradient
+        with Nesterov's momentum), ``"sgd"`` and :meth:`partial_fit` take a
+        proximal (soft-thresholding) step after each update, and
+        ``"newton-cholesky"`` raises a ValueError, as in
+        ``LogisticRegression``. ``tol`` then bounds the minimum-norm
+        subgradient (see ``tol``). See the user guide's "Penalties" section.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept per class.
     solver : {"auto", "lbfgs", "newton-cholesky", "gd", "sgd"}, default="auto"
@@ -143,6 +158,10 @@ class SoftmaxRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ``"lbfgs"``, ``"newton-cholesky"`` and ``"gd"`` stop when the largest
         absolute entry of the gradient of the mean-scaled objective is at most
         ``tol`` (the criterion of ``LogisticRegression(solver="lbfgs")``).
+        With ``l1_ratio > 0`` the gradient is replaced by the minimum-norm
+        subgradient, ``grad_j + l1 * sign(W_j)`` for non-zero weights and
+        ``max(|grad_j| - l1, 0)`` for zero weights (``l1 = l1_ratio / (C *
+        sum(sample_weight))``), which is 0 exactly at the optimum.
         ``"sgd"`` stops, as ``MLPClassifier`` does, when the epoch loss (or
         the validation score with ``early_stopping``) has not improved by
         ``tol`` for ``n_iter_no_change`` consecutive epochs.
@@ -268,6 +287,7 @@ or float, default="auto"
 
     _parameter_constraints: dict = {
         "C": [Interval(Real, 0, None, closed="right")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "fit_intercept": ["boolean"],
         "solver": [StrOptions({"auto", "lbfgs", "newton-cholesky", "gd", "sgd"})],
         "max_iter": [Interval(Integral, 0, None, closed="left"), None],
@@ -303,6 +323,7 @@ or float, default="auto"
         self,
         C=1.0,
         *,
+        l1_ratio=0.0,
         fit_intercept=True,
         solver="auto",
         max_iter=None,
@@ -325,6 +346,7 @@ or float, default="auto"
         chunk_size=None,
     ):
         self.C = C
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.max_iter = max_iter
@@ -432,6 +454,7 @@ or float, default="auto"
             n_classes=self.classes_.shape[0],
             sample_weight=sample_weight,
             C=self.C,
+            l1_ratio=self.l1_ratio,
             fit_intercept=self.fit_intercept,
             chunk_size=self.chunk_size,
             label_smoothing=self.label_smoothing,
