@@ -252,12 +252,16 @@ class ElasticNetPenalty(L2Penalty):
         -------
         out : ndarray of shape (n_classes, n_features)
         """
-        sign = np.sign(W)
-        zero = sign == 0
-        shrunk = grad_W - np.clip(grad_W, -self.l1, self.l1)
-        res = grad_W + self.l1 * sign
-        np.copyto(res, shrunk, where=zero)
         if out is None:
-            return res
-        out[...] = res
+            out = np.array(grad_W, dtype=np.float64)
+        elif out is not grad_W:
+            out[...] = grad_W
+        # three passes, two temporaries: shrunk, then sign(W) * l1 added
+        shrunk = np.clip(out, -self.l1, self.l1)
+        np.subtract(out, shrunk, out=shrunk)
+        step = np.sign(W)
+        step *= self.l1
+        out += step
+        np.equal(W, 0.0, out=step)  # reuse: 1.0 where W == 0
+        np.copyto(out, shrunk, where=step.astype(bool))
         return out

@@ -405,3 +405,24 @@ def test_fista_reports_divergence():
         )
     assert not res.converged
     assert "diverged" in res.message or not np.isfinite(res.x).all()
+
+
+# ------------------------------------------------------------- Array API
+@pytest.mark.parametrize("solver", ["lbfgs", "gd"])
+def test_array_api_input_same_model(wine, solver):
+    """The penalty runs on the host (flat float64 parameters): an Array API
+    fit gives the numpy fit's model, zeros included, in X's namespace."""
+    torch = pytest.importorskip("torch")
+    import sklearn
+
+    X, y, sw = wine
+    kw = dict(C=0.1, l1_ratio=0.5, tol=1e-8, solver=solver, max_iter=100000)
+    ref = SoftmaxRegression(**kw).fit(X, y, sample_weight=sw)
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = SoftmaxRegression(**kw).fit(
+            torch.asarray(X), torch.asarray(y), sample_weight=torch.asarray(sw)
+        )
+    assert isinstance(clf.coef_, torch.Tensor)
+    coef = clf.coef_.numpy()
+    np.testing.assert_array_equal(coef == 0, ref.coef_ == 0)
+    np.testing.assert_allclose(coef, ref.coef_, atol=1e-6)
