@@ -38,7 +38,6 @@ from ._lr_compat import (
     LR_ONLY_SOLVERS,
     LR_PARAMETER_CONSTRAINTS,
     check_dual,
-    check_l1_supported,
     check_solver,
 )
 from ._namespaces import model_arrays
@@ -74,12 +73,12 @@ class SoftmaxRegressionCV(SparseCoefMixin, ClassifierMixin, BaseEstimator):
         penalty). An int ``n`` means ``np.logspace(-4, 4, n)``, as in
         ``LogisticRegressionCV``.
     l1_ratios : array-like of float or None, default=(0.0,)
-        Elastic-net mixing parameters to cross-validate, in [0, 1]. This
-        version minimises the L2 penalty only: every entry must be 0 (an
-        entry > 0 is a ``ValueError``). ``None`` (deprecated in
-        ``LogisticRegressionCV`` 1.8, with its ``FutureWarning``) and its
-        default ``"warn"`` mean L2 only, and drop the ``l1_ratio`` axis of
-        the legacy attributes.
+        Elastic-net mixing parameters to cross-validate, in [0, 1] (see
+        ``l1_ratio`` of :class:`SoftmaxRegression`); each is a path over
+        ``Cs`` per fold, and the best ``(C, l1_ratio)`` pair is chosen.
+        ``None`` (deprecated in ``LogisticRegressionCV`` 1.8, with its
+        ``FutureWarning``) and its default ``"warn"`` mean L2 only, and drop
+        the ``l1_ratio`` axis of the legacy attributes.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept per class.
     cv : int, cross-validation generator or iterable, default=None
@@ -307,8 +306,6 @@ n_dof)
             )
         penalty, l1_grid, l1_effective = cv_penalty_grid(self.penalty, self.l1_ratios)
         Cs = regularisation_grid(self.Cs)
-        for r in l1_effective:
-            check_l1_supported(Cs.max(), r, what="l1_ratios")
         score_weight = check_weights(sample_weight, X)
         X, codes, weights = self._validate_fit_input(X, y, sample_weight)
         labels = self.classes_[codes]
@@ -330,7 +327,7 @@ n_dof)
             verbose=max(0, self.verbose - 1),
         )
 
-        def make_objective(rows, C):
+        def make_objective(rows, C, l1_ratio):
             Xr, cr, wr = (
                 (X, codes, weights)
                 if rows is None
@@ -342,6 +339,7 @@ n_dof)
                 n_classes,
                 sample_weight=wr,
                 C=C,
+                l1_ratio=l1_ratio,
                 fit_intercept=self.fit_intercept,
             )
 
@@ -374,13 +372,12 @@ n_dof)
         paths = np.stack([res[0] for res in results]).reshape(shape + (n_classes, -1))
         scores = np.stack([res[1] for res in results]).reshape(shape)
         n_iter = np.stack([res[2] for res in results]).reshape(shape)
-        warn_unconverged(
-            sum(res[3] for res in results), scores.size, results[0][4], self.tol
-        )
+        budgets = "/".join(str(m) for m in sorted({res[4] for res in results}))
+        warn_unconverged(sum(res[3] for res in results), scores.size, budgets, self.tol)
         if self.refit:
             c_idx, l1_idx = best_indices(scores.sum(axis=0))
             C, l1_ratio = Cs[c_idx], l1_grid[l1_idx]
-            objective = make_objective(None, C)
+            objective = make_objective(None, C, l1_effective[l1_idx])
             w0 = paths[:, l1_idx, c_idx].mean(axis=0).ravel()
             settings = FitSettings.for_fit(template, objective)
             result, _, _ = fit_solver(objective, w0, settings)

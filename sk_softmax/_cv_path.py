@@ -35,8 +35,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_method_params, _check_sample_weight
 
 from ._fit import FitSettings, fit_solver
-from ._lr_compat import check_l1_supported
-from ._penalty import L2Penalty
+from ._penalty import penalty_from_C
 
 __all__ = [
     "check_weights",
@@ -184,7 +183,7 @@ def fold_scorer(scoring, classes):
 def _set_C(objective, C):
     """Give ``objective`` the penalty of ``C`` (the data term is unchanged)."""
     objective.C = float(C)
-    objective.penalty = L2Penalty.from_C(objective.C, objective.sw_sum)
+    objective.penalty = penalty_from_C(C, objective.sw_sum, objective.l1_ratio)
 
 
 def fold_path(
@@ -205,14 +204,16 @@ def fold_path(
     Parameters
     ----------
     make_objective : callable
-        ``make_objective(rows, C) -> objective`` on the training rows.
+        ``make_objective(rows, C, l1_ratio) -> objective`` on the training
+        rows.
     train, test : ndarray of int
         Rows of the fold.
     Cs : ndarray of shape (n_cs,)
         The grid, in the user's order; fitted in increasing order (strongest
         penalty first), each fit starting from the previous optimum.
     l1_ratio : float
-        The effective mixing parameter (0: L2 only).
+        The effective mixing parameter (0: L2 only), the same along the
+        path.
     template : SoftmaxRegression
         Solver settings (``solver``, ``tol``, ``max_iter``, ``verbose``).
     scorer : callable
@@ -237,9 +238,10 @@ def fold_path(
     max_iter : int
         The iteration budget of each fit (the solver's default for None).
     """
-    check_l1_supported(np.max(Cs), l1_ratio, what="l1_ratios")
     order = np.argsort(Cs, kind="stable")
-    objective = make_objective(train, Cs[order[0]])
+    objective = make_objective(train, Cs[order[0]], l1_ratio)
+    # The solver of the strongest penalty for the whole path: with an L1
+    # part that is "lbfgs" (OWL-QN) for "auto", also where C = inf drops it.
     settings = FitSettings.for_fit(template, objective)
     coefs = np.empty((len(Cs), objective.n_params))
     n_iter = np.zeros(len(Cs), dtype=np.int32)
@@ -275,14 +277,16 @@ def warn_unconverged(n_unconverged, n_fits, max_iter, tol, refit_C=None):
         Path fits that stopped at ``max_iter`` before ``tol``.
     n_fits : int
         All the path fits.
-    max_iter : int
-        The iteration budget of each fit.
+    max_iter : int or str
+        The iteration budget of each fit (several, joined, when the solvers
+        of the paths differ).
     tol : float
         The criterion.
     refit_C : float or None, default=None
         The ``C`` of the final refit, when the warning is about it.
     """
     what = f"{n_unconverged} of the {n_fits} fits of the regularisation paths"
+    # max_iter: one number, or several joined by "/" (one per solver).
     if refit_C is not None:
         what = f"The refit on all the data with C={refit_C:g}"
     if n_unconverged:

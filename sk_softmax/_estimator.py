@@ -28,7 +28,6 @@ from ._fit import FitSettings, fit_solver, partial_fit_epoch, start_sgd_run
 from ._lr_compat import (
     LR_ONLY_SOLVERS,
     LR_PARAMETER_CONSTRAINTS,
-    check_l1_supported,
     lr_penalty,
 )
 from ._namespaces import (
@@ -97,14 +96,16 @@ class SoftmaxRegression(
 ):
     """Softmax (multinomial logistic) regression.
 
-    Learns ``p(y = k | x) = softmax(W x + b)_k`` by minimising the L2-penalised
+    Learns ``p(y = k | x) = softmax(W x + b)_k`` by minimising the penalised
     cross-entropy, the objective of scikit-learn's ``LogisticRegression``::
 
-        sum_i s_i * CE(y_i, softmax(W x_i + b)) + ||W||_F^2 / (2 C)
+        sum_i s_i * CE(y_i, softmax(W x_i + b))
+            + (l1_ratio * ||W||_1 + (1 - l1_ratio) / 2 * ||W||_F^2) / C
 
     where ``s_i`` are sample weights (times class weights) and the intercept
-    ``b`` is not penalised. Parameters shared with ``LogisticRegression`` have
-    the same names and meanings, so a parameter grid transfers as is.
+    ``b`` is not penalised (``l1_ratio=0``, the default, is the L2 penalty).
+    Parameters shared with ``LogisticRegression`` have the same names and
+    meanings, so a parameter grid transfers as is.
 
     Two classes are modelled as a true two-class softmax: ``coef_`` has two
     rows. Since the penalty applies to both rows, the fitted model equals
@@ -122,6 +123,21 @@ class SoftmaxRegression(
     C : float, default=1.0
         Inverse of the regularisation strength; must be positive. ``np.inf``
         means no penalty. Same meaning as in ``LogisticRegression``.
+    l1_ratio : float, default=0.0
+        The elastic-net mixing parameter, in ``[0, 1]``, as in
+        ``LogisticRegression``: ``0`` is the L2 penalty ``||W||_F^2 / (2 C)``,
+        ``1`` the L1 penalty ``||W||_1 / C``, in between the elastic net
+        ``(l1_ratio ||W||_1 + (1 - l1_ratio) / 2 ||W||_F^2) / C``. With
+        ``l1_ratio > 0`` (and a finite ``C``) the L1 part sets weights to
+        exact zeros; ``"lbfgs"`` and ``"auto"`` then run OWL-QN (L-BFGS on
+        the orthant of the iterate), ``"gd"`` runs FISTA (proximal gradient
+        with Nesterov's momentum), ``"sgd"`` and :meth:`partial_fit` take a
+        proximal (soft-thresholding) step after each update, and
+        ``"newton-cholesky"`` raises a ValueError, as in
+        ``LogisticRegression``. ``tol`` then bounds the minimum-norm
+        subgradient (see ``tol``). See the user guide's "Penalties" section.
+        None (deprecated in ``LogisticRegression`` 1.8) means 0, with its
+        ``FutureWarning``.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept per class.
     solver : {"auto", "lbfgs", "newton-cholesky", "gd", "sgd"}, default="auto"
@@ -153,6 +169,10 @@ class SoftmaxRegression(
         ``"lbfgs"``, ``"newton-cholesky"`` and ``"gd"`` stop when the largest
         absolute entry of the gradient of the mean-scaled objective is at most
         ``tol`` (the criterion of ``LogisticRegression(solver="lbfgs")``).
+        With ``l1_ratio > 0`` the gradient is replaced by the minimum-norm
+        subgradient, ``grad_j + l1 * sign(W_j)`` for non-zero weights and
+        ``max(|grad_j| - l1, 0)`` for zero weights (``l1 = l1_ratio / (C *
+        sum(sample_weight))``), which is 0 exactly at the optimum.
         ``"sgd"`` stops, as ``MLPClassifier`` does, when the epoch loss (or
         the validation score with ``early_stopping``) has not improved by
         ``tol`` for ``n_iter_no_change`` consecutive epochs.
@@ -227,9 +247,9 @@ or float, default="auto"
     penalty : {"l1", "l2", "elasticnet"} or None, default="deprecated"
         ``LogisticRegression``'s argument, deprecated there since
         scikit-learn 1.8 and mapped the same way, with the same
-        ``FutureWarning``: ``"l2"`` is the default penalty, ``None`` means
-        ``C=np.inf``; ``"l1"`` and ``"elasticnet"`` ask for an L1 part, which
-        this version rejects with a ``ValueError``. Leave it unset.
+        ``FutureWarning``: ``"l2"`` means ``l1_ratio=0``, ``"l1"``
+        ``l1_ratio=1``, ``"elasticnet"`` keeps ``l1_ratio`` and ``None`` means
+        ``C=np.inf``. Leave it unset and use ``l1_ratio`` and ``C``.
     dual : bool, default=False
         ``LogisticRegression``'s (liblinear only); ``True`` is a
         ``ValueError``: the solvers here work on the primal problem.
@@ -295,6 +315,7 @@ or float, default="auto"
 
     _parameter_constraints: dict = {
         "C": [Interval(Real, 0, None, closed="right")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],  # None: deprecated
         "fit_intercept": ["boolean"],
         "solver": [
             StrOptions({"auto", "lbfgs", "newton-cholesky", "gd", "sgd"}),
@@ -334,6 +355,7 @@ or float, default="auto"
         self,
         C=1.0,
         *,
+        l1_ratio=0.0,
         fit_intercept=True,
         solver="auto",
         max_iter=None,
@@ -360,6 +382,7 @@ or float, default="auto"
         n_jobs=None,
     ):
         self.C = C
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.max_iter = max_iter
@@ -464,15 +487,17 @@ or float, default="auto"
         return X, (y_codes if Y is None else Y), sample_weight
 
     # ------------------------------------------------------------ objective
-    def _objective(self, X, target, sample_weight, C=None):
+    def _objective(self, X, target, sample_weight, penalty=None):
         """The objective of the backend for ``X``: numpy / scipy.sparse, or
         the Array API one for other arrays under ``array_api_dispatch``.
-        ``C``: the effective one (``np.inf`` for ``penalty=None``), or None
-        for ``self.C``."""
+        ``penalty``: the effective ``(C, l1_ratio)`` (see ``lr_penalty``), or
+        None for ``(self.C, self.l1_ratio)``."""
+        C, l1_ratio = (self.C, self.l1_ratio) if penalty is None else penalty
         kwargs = dict(
             n_classes=self.classes_.shape[0],
             sample_weight=sample_weight,
-            C=self.C if C is None else C,
+            C=C,
+            l1_ratio=l1_ratio,
             fit_intercept=self.fit_intercept,
             chunk_size=self.chunk_size,
             label_smoothing=self.label_smoothing,
@@ -571,10 +596,9 @@ or float, default="auto"
         >>> len(clf.loss_curve_) == clf.n_iter_
         True
         """
-        C, l1_ratio = lr_penalty(self)  # LogisticRegression's penalty mapping
-        check_l1_supported(C, l1_ratio)
+        penalty = lr_penalty(self)  # (C, l1_ratio): LogisticRegression's mapping
         X, target, sample_weight = self._validate_fit_input(X, y, sample_weight)
-        objective = self._objective(X, target, sample_weight, C)
+        objective = self._objective(X, target, sample_weight, penalty)
         w0 = self._initial_params(objective)
         settings = FitSettings.for_fit(self, objective)  # solver "auto" decided
         self.solver_, max_iter = settings.solver, settings.max_iter
@@ -714,12 +738,11 @@ or float, default="auto"
                 f"`classes={np.asarray(classes).tolist()}` is not the same as on "
                 f"the first call to partial_fit, was: {self.classes_.tolist()}"
             )
-        C, l1_ratio = lr_penalty(self)  # LogisticRegression's penalty mapping
-        check_l1_supported(C, l1_ratio)
+        penalty = lr_penalty(self)  # (C, l1_ratio): LogisticRegression's mapping
         X, target, sample_weight = self._validate_fit_input(
             X, y, sample_weight, reset=first, classes=classes
         )
-        objective = self._objective(X, target, sample_weight, C)
+        objective = self._objective(X, target, sample_weight, penalty)
         if first:
             w = np.zeros(objective.n_params)
             self.n_iter_, self.loss_curve_ = 0, []

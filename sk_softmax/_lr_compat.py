@@ -34,7 +34,6 @@ __all__ = [
     "LR_ONLY_SOLVERS",
     "LR_PARAMETER_CONSTRAINTS",
     "check_dual",
-    "check_l1_supported",
     "check_solver",
     "lr_penalty",
     "resolve_penalty",
@@ -194,32 +193,6 @@ def resolve_penalty(penalty, C, l1_ratio):
             )
         return np.inf, 0.0
     return float(C), 1.0 if penalty == "l1" else 0.0
-
-
-def check_l1_supported(C, l1_ratio, what="penalty"):
-    """Reject an L1 part, which this version's solvers do not minimise.
-
-    Parameters
-    ----------
-    C : float
-        The effective ``C`` (``np.inf``: no penalty at all).
-    l1_ratio : float
-        The effective mixing parameter.
-    what : str, default="penalty"
-        The parameter that asked for it, for the message.
-
-    Raises
-    ------
-    ValueError
-        If ``C`` is finite and ``l1_ratio > 0``.
-    """
-    if l1_ratio > 0 and np.isfinite(C):
-        raise ValueError(
-            f"{what} asks for an L1 part (l1_ratio={l1_ratio:g}), which this "
-            "version of SoftmaxRegression does not minimise: only the L2 "
-            "penalty (l1_ratio=0, penalty='l2') and no penalty (C=np.inf) "
-            "are available."
-        )
 
 
 def lr_penalty(estimator):

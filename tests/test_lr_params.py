@@ -38,10 +38,14 @@ def _fit_warnings(est, X, y):
 def test_logistic_regression_params_are_all_accepted():
     lr_params = LogisticRegression().get_params()
     ours = SoftmaxRegression().get_params()
-    # l1_ratio comes with the elastic-net penalty (the other half of issue 13).
-    assert set(lr_params) - set(ours) <= {"l1_ratio"}
+    assert set(lr_params) == set(ours) - {
+        # SoftmaxRegression's own (SGD, soft targets, chunking)
+        *("learning_rate", "learning_rate_init", "power_t", "momentum"),
+        *("nesterovs_momentum", "batch_size", "shuffle", "early_stopping"),
+        *("validation_fraction", "n_iter_no_change", "label_smoothing"),
+        "chunk_size",
+    }
     X, y = _wine()
-    lr_params.pop("l1_ratio", None)
     clf = SoftmaxRegression(**lr_params).set_params(tol=1e-8, max_iter=1000)
     ref = LogisticRegression(tol=1e-8, max_iter=1000).fit(X, y)
     np.testing.assert_allclose(
@@ -55,6 +59,7 @@ def test_logistic_regression_grid_transfers_as_is():
     grid = {
         "C": [0.01, 0.1, 1.0],
         "penalty": ["l2"],
+        "l1_ratio": [0.0],
         "dual": [False],
         "intercept_scaling": [1.0, 10.0],
         "n_jobs": [None, 2],
@@ -108,17 +113,35 @@ def test_default_penalty_gives_no_warning():
     assert _fit_warnings(SoftmaxRegression(), X, y) == []
 
 
-@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
-def test_l1_penalty_is_rejected_with_a_reason(penalty):
+@pytest.mark.parametrize(
+    "params, l1_ratio",
+    [
+        ({"penalty": "l1"}, 1.0),
+        ({"penalty": "l1", "l1_ratio": 0.5}, 1.0),
+        ({"penalty": "l2", "l1_ratio": 0.5}, 0.0),
+        ({"penalty": "elasticnet", "l1_ratio": 0.5}, 0.5),
+        ({"penalty": None, "l1_ratio": 0.5}, 0.0),
+        ({"l1_ratio": None}, 0.0),
+    ],
+)
+def test_l1_penalty_mapping_is_logistic_regressions(params, l1_ratio):
+    # The same model as the l1_ratio the penalty maps to; the warnings are
+    # LogisticRegression(solver="saga")'s (lbfgs refuses an L1 part there).
     X, y = _wine()
-    # elasticnet with the default l1_ratio=0 is the L2 penalty; l1 is not
-    # available in this version.
+    C = np.inf if params.get("penalty", "x") is None else 0.1
+    common = dict(tol=1e-6, max_iter=2000)
+    ours = SoftmaxRegression(C=0.1, **params, **common)
+    lr = LogisticRegression(C=0.1, solver="saga", **params, max_iter=5)
+    assert _fit_warnings(ours, X, y) == _fit_warnings(lr, X, y)
+    plain = SoftmaxRegression(C=C, l1_ratio=l1_ratio, **common).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, plain.coef_, rtol=1e-10, atol=1e-12)
+
+
+def test_elasticnet_without_l1_ratio_is_an_error():
+    X, y = _wine()
     with pytest.warns(FutureWarning, match="'penalty' was deprecated"):
-        if penalty == "l1":
-            with pytest.raises(ValueError, match="asks for an L1 part"):
-                SoftmaxRegression(penalty=penalty).fit(X, y)
-        else:
-            SoftmaxRegression(penalty=penalty).fit(X, y)
+        with pytest.raises(ValueError, match="l1_ratio must be specified"):
+            SoftmaxRegression(penalty="elasticnet", l1_ratio=None).fit(X, y)
 
 
 def test_dual_is_rejected_with_a_reason():
