@@ -22,26 +22,24 @@ from sklearn.utils.metadata_routing import (
 )
 
 from ._cv_path import (
-    best_indices,
+    PathProblem,
     check_weights,
+    collect,
     cv_attributes,
     cv_penalty_grid,
+    final_model,
     fold_scorer,
     numpy_input_only,
     regularisation_grid,
     run_paths,
-    warn_unconverged,
 )
 from ._estimator import SoftmaxRegression, _keep_fitted_state_on_error
-from ._fit import FitSettings, fit_solver
 from ._lr_compat import (
     LR_ONLY_SOLVERS,
     LR_PARAMETER_CONSTRAINTS,
     check_dual,
     check_solver,
 )
-from ._namespaces import model_arrays
-from ._objective import SoftmaxCrossEntropyL2
 from ._sparse_coef import SparseCoefMixin
 from ._targets import is_soft
 
@@ -319,84 +317,32 @@ n_dof)
         folds = list(
             check_cv(self.cv, labels, classifier=True).split(X, labels, **split_params)
         )
-        n_classes, n_features = len(self.classes_), X.shape[1]
         template = SoftmaxRegression(
             solver=self.solver,
             tol=self.tol,
             max_iter=self.max_iter,
             verbose=max(0, self.verbose - 1),
         )
-
-        def make_objective(rows, C, l1_ratio):
-            Xr, cr, wr = (
-                (X, codes, weights)
-                if rows is None
-                else (X[rows], codes[rows], weights[rows])
-            )
-            return SoftmaxCrossEntropyL2(
-                Xr,
-                cr,
-                n_classes,
-                sample_weight=wr,
-                C=C,
-                l1_ratio=l1_ratio,
-                fit_intercept=self.fit_intercept,
-            )
-
-        def score_model(objective, w):
-            model = SoftmaxRegression(fit_intercept=self.fit_intercept)
-            model.classes_, model.n_features_in_ = self.classes_, n_features
-            model.coef_, model.intercept_ = model_arrays(*objective.unpack(w), X)
-            return model
-
+        problem = PathProblem(X, codes, weights, self.classes_, self.fit_intercept)
         scorer = fold_scorer(self._scoring(), self.classes_)
         tasks = [
-            (
-                make_objective,
-                train,
-                test,
-                Cs,
-                r,
-                template,
-                scorer,
-                score_model,
-                X,
-                labels,
-                score_params,
-            )
+            (problem.objective, train, test, Cs, r, template, scorer)
+            + (problem.model, X, labels, score_params)
             for train, test in folds
             for r in l1_effective
         ]
         results = run_paths(tasks, self.n_jobs, self.verbose)
         shape = (len(folds), len(l1_grid), len(Cs))
-        paths = np.stack([res[0] for res in results]).reshape(shape + (n_classes, -1))
-        scores = np.stack([res[1] for res in results]).reshape(shape)
-        n_iter = np.stack([res[2] for res in results]).reshape(shape)
-        budgets = "/".join(str(m) for m in sorted({res[4] for res in results}))
-        warn_unconverged(sum(res[3] for res in results), scores.size, budgets, self.tol)
-        if self.refit:
-            c_idx, l1_idx = best_indices(scores.sum(axis=0))
-            C, l1_ratio = Cs[c_idx], l1_grid[l1_idx]
-            objective = make_objective(None, C, l1_effective[l1_idx])
-            w0 = paths[:, l1_idx, c_idx].mean(axis=0).ravel()
-            settings = FitSettings.for_fit(template, objective)
-            result, _, _ = fit_solver(objective, w0, settings)
-            warn_unconverged(
-                int(not result.converged), 1, settings.max_iter, self.tol, C
-            )
-            w = result.x
-        else:
-            best = [best_indices(s) for s in scores]
-            w = np.mean([paths[f, li, ci] for f, (ci, li) in enumerate(best)], axis=0)
-            C = float(np.mean([Cs[ci] for ci, _ in best]))
-            l1_ratio = (
-                float(np.mean([l1_grid[li] for _, li in best]))
-                if penalty == "elasticnet"
-                else 0.0
-            )
-        Wb = np.reshape(w, (n_classes, -1))
-        intercept = Wb[:, -1] if self.fit_intercept else np.zeros(n_classes)
-        self.coef_, self.intercept_ = model_arrays(Wb[:, :n_features], intercept, X)
+        paths, scores, n_iter = collect(results, shape, len(self.classes_), self.tol)
+        w, C, l1_ratio = final_model(
+            problem,
+            paths,
+            scores,
+            (Cs, l1_grid, l1_effective, penalty),
+            refit=self.refit,
+            template=template,
+        )
+        self.coef_, self.intercept_ = problem.coef_intercept(w)
         self.Cs_, self.l1_ratios_ = Cs, np.asarray(l1_grid)
         attributes = cv_attributes(
             paths,

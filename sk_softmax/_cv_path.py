@@ -34,12 +34,18 @@ from sklearn.utils._array_api import _is_numpy_namespace, get_namespace
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_method_params, _check_sample_weight
 
+from ._estimator import SoftmaxRegression
 from ._fit import FitSettings, fit_solver
+from ._namespaces import model_arrays
+from ._objective import SoftmaxCrossEntropyL2
 from ._penalty import penalty_from_C
 
 __all__ = [
+    "PathProblem",
     "check_weights",
+    "collect",
     "cv_penalty_grid",
+    "final_model",
     "fold_path",
     "fold_scorer",
     "numpy_input_only",
@@ -440,3 +446,171 @@ def cv_attributes(
         "C_": np.full(n_repeat, C),
         "l1_ratio_": np.asarray([l1_ratio] * n_repeat),
     }
+
+
+class PathProblem:
+    """The data of a search: objectives of rows, models for the scorer.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Validated training data.
+    codes : ndarray of shape (n_samples,)
+        Class codes.
+    weights : ndarray of shape (n_samples,)
+        Training weights (sample times class weights).
+    classes : ndarray of shape (n_classes,)
+        The classes.
+    fit_intercept : bool
+        Whether the models have intercepts.
+    """
+
+    def __init__(self, X, codes, weights, classes, fit_intercept):
+        self.X, self.codes, self.weights = X, codes, weights
+        self.classes, self.fit_intercept = classes, fit_intercept
+
+    def objective(self, rows, C, l1_ratio):
+        """The objective of ``rows`` (None: all, without a copy).
+
+        Parameters
+        ----------
+        rows : ndarray of int or None
+            Training rows.
+        C, l1_ratio : float
+            The penalty.
+
+        Returns
+        -------
+        objective : SoftmaxCrossEntropyL2
+        """
+        X, codes, weights = self.X, self.codes, self.weights
+        if rows is not None:
+            X, codes, weights = X[rows], codes[rows], weights[rows]
+        return SoftmaxCrossEntropyL2(
+            X,
+            codes,
+            len(self.classes),
+            sample_weight=weights,
+            C=C,
+            l1_ratio=l1_ratio,
+            fit_intercept=self.fit_intercept,
+        )
+
+    def model(self, objective, w):
+        """A fitted :class:`SoftmaxRegression` of the parameters ``w``.
+
+        Parameters
+        ----------
+        objective : SoftmaxObjective
+            Its layout (``unpack``).
+        w : ndarray of shape (n_params,)
+            Flat parameters.
+
+        Returns
+        -------
+        model : SoftmaxRegression
+            With ``classes_``, ``coef_``, ``intercept_`` and
+            ``n_features_in_``, for the scorer.
+        """
+        model = SoftmaxRegression(fit_intercept=self.fit_intercept)
+        model.classes_, model.n_features_in_ = self.classes, self.X.shape[1]
+        model.coef_, model.intercept_ = model_arrays(*objective.unpack(w), self.X)
+        return model
+
+    def coef_intercept(self, w):
+        """``(coef_, intercept_)`` of the flat parameters ``w``.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_params,) or (n_classes, n_dof)
+            Parameters.
+
+        Returns
+        -------
+        coef, intercept : ndarray
+            In ``X``'s dtype.
+        """
+        K, d = len(self.classes), self.X.shape[1]
+        Wb = np.reshape(w, (K, -1))
+        intercept = Wb[:, -1] if self.fit_intercept else np.zeros(K)
+        return model_arrays(Wb[:, :d], intercept, self.X)
+
+
+def collect(results, shape, n_classes, tol):
+    """Stack :func:`fold_path`'s results; warn once for unconverged fits.
+
+    Parameters
+    ----------
+    results : list
+        One result per ``(fold, l1_ratio)``, folds major.
+    shape : tuple of int
+        ``(n_folds, n_l1_ratios, n_cs)``.
+    n_classes : int
+        Rows per model.
+    tol : float
+        For the warning.
+
+    Returns
+    -------
+    paths : ndarray of shape (n_folds, n_l1_ratios, n_cs, n_classes, n_dof)
+    scores : ndarray of shape (n_folds, n_l1_ratios, n_cs)
+    n_iter : ndarray of shape (n_folds, n_l1_ratios, n_cs)
+    """
+    paths = np.stack([res[0] for res in results]).reshape(shape + (n_classes, -1))
+    scores = np.stack([res[1] for res in results]).reshape(shape)
+    n_iter = np.stack([res[2] for res in results]).reshape(shape)
+    budgets = "/".join(str(m) for m in sorted({res[4] for res in results}))
+    warn_unconverged(sum(res[3] for res in results), scores.size, budgets, tol)
+    return paths, scores, n_iter
+
+
+def final_model(problem, paths, scores, grid, *, refit, template):
+    """The final parameters and the chosen (or averaged) ``C``, ``l1_ratio``.
+
+    ``refit``: the best ``(C, l1_ratio)`` of the scores summed over the
+    folds, refitted on all the data from the mean of the folds' models.
+    Otherwise the mean of each fold's best model, and the mean of their
+    ``C`` (and of their ``l1_ratio`` for the elastic net, else 0), as
+    ``LogisticRegressionCV`` does.
+
+    Parameters
+    ----------
+    problem : PathProblem
+        The data.
+    paths : ndarray of shape (n_folds, n_l1_ratios, n_cs, n_classes, n_dof)
+        The folds' models.
+    scores : ndarray of shape (n_folds, n_l1_ratios, n_cs)
+        Held-out scores.
+    grid : tuple
+        ``(Cs, l1_grid, l1_effective, penalty)``.
+    refit : bool
+        Whether to refit.
+    template : SoftmaxRegression
+        Solver settings of the refit.
+
+    Returns
+    -------
+    w : ndarray
+        Parameters of the final model.
+    C : float
+    l1_ratio : float or None
+        An entry of ``l1_grid`` (None for ``l1_ratios=None``) or a mean.
+    """
+    Cs, l1_grid, l1_effective, penalty = grid
+    if refit:
+        c_idx, l1_idx = best_indices(scores.sum(axis=0))
+        C, l1_ratio = Cs[c_idx], l1_grid[l1_idx]
+        objective = problem.objective(None, C, l1_effective[l1_idx])
+        w0 = paths[:, l1_idx, c_idx].mean(axis=0).ravel()
+        settings = FitSettings.for_fit(template, objective)
+        result, _, _ = fit_solver(objective, w0, settings)
+        converged = int(not result.converged)
+        warn_unconverged(converged, 1, settings.max_iter, template.tol, C)
+        return result.x, C, l1_ratio
+    best = [best_indices(s) for s in scores]
+    w = np.mean([paths[f, li, ci] for f, (ci, li) in enumerate(best)], axis=0)
+    C = float(np.mean([Cs[ci] for ci, _ in best]))
+    l1_ratio = 0.0
+    if penalty == "elasticnet":
+        l1_ratio = float(np.mean([l1_grid[li] for _, li in best]))
+    return w, C, l1_ratio
