@@ -439,3 +439,17 @@ def test_array_api_input_same_model(wine, solver):
     coef = clf.coef_.numpy()
     np.testing.assert_array_equal(coef == 0, ref.coef_ == 0)
     np.testing.assert_allclose(coef, ref.coef_, atol=1e-6)
+
+
+def test_without_intercept_same_model_as_saga(wine):
+    X, y, _ = wine
+    C, r = 0.1, 0.7
+    lr = LogisticRegression(
+        solver="saga", C=C, l1_ratio=r, fit_intercept=False, tol=1e-12, max_iter=100000
+    ).fit(X, y)
+    clf = SoftmaxRegression(C=C, l1_ratio=r, fit_intercept=False, tol=1e-9).fit(X, y)
+    np.testing.assert_array_equal(clf.intercept_, 0.0)
+    f_lr = objective(lr.coef_, np.zeros(3), X, y, C, r)
+    f_us = objective(clf.coef_, np.zeros(3), X, y, C, r)
+    assert abs(f_us - f_lr) <= 1e-9 * abs(f_lr)
+    np.testing.assert_array_equal(clf.coef_ == 0, lr.coef_ == 0)
