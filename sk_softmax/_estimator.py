@@ -630,6 +630,9 @@ or float, default="auto"
                     momentum=self.momentum,
                     learning_rate=self.learning_rate,
                     validation_score=max(scores) if scores else None,
+                    measure=(
+                        "max|subgradient|" if objective.nonsmooth else "max|gradient|"
+                    ),
                 ),
                 ConvergenceWarning,
                 stacklevel=3,  # user code -> _fit_context wrapper -> fit
