@@ -48,12 +48,13 @@ CS = 10
 CV = 5
 
 
-def load(name):
-    """``(X, y)`` of ``"digits"`` (standardised) or a :mod:`datasets` shape."""
+def load(name, quick=False):
+    """``(X, y)`` of ``"digits"`` (standardised) or a :mod:`datasets` shape
+    (scaled down 10x with ``quick``)."""
     if name == "digits":
         X, y = load_digits(return_X_y=True)
         return StandardScaler().fit_transform(X), y
-    return make_data(name)
+    return make_data(name, quick=quick)
 
 
 def estimators(n_jobs):
@@ -77,9 +78,9 @@ def timed_fit(est, X, y):
     return seconds, est, n_warn
 
 
-def run(name, repeats, n_jobs):
+def run(name, repeats, n_jobs, quick=False):
     """Interleaved fits of both estimators on ``name``; a result dict."""
-    X, y = load(name)
+    X, y = load(name, quick)
     load_before = os.getloadavg()[0]
     times = {"ours": [], "lrcv": []}
     fitted, n_warn = {}, {}
@@ -93,6 +94,7 @@ def run(name, repeats, n_jobs):
     med = {k: float(np.median(v)) for k, v in times.items()}
     return {
         "data": name,
+        "quick": quick,
         "shape": list(X.shape),
         "n_classes": int(len(np.unique(y))),
         "repeats": repeats,
@@ -120,13 +122,14 @@ def main():
     parser.add_argument("--data", nargs="+", default=["digits", "dense_200000x100_K20"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=None)
+    parser.add_argument("--quick", action="store_true", help="shapes / 10")
     parser.add_argument(
         "--out",
         default=os.path.join(os.path.dirname(__file__), "bench_cv_results.jsonl"),
     )
     args = parser.parse_args()
     for name in args.data:
-        res = run(name, args.repeats, args.n_jobs)
+        res = run(name, args.repeats, args.n_jobs, args.quick)
         print(
             f"{name}: ours {res['median_s']['ours']:.2f} s, "
             f"LRCV {res['median_s']['lrcv']:.2f} s, ratio {res['ratio']:.3f}; "
