@@ -1,7 +1,8 @@
 """sk_softmax: softmax (multinomial logistic) regression for scikit-learn."""
 
+from ._cv import SoftmaxRegressionCV
 from ._estimator import SoftmaxRegression
 
 __version__ = "0.1.0"
 
-__all__ = ["SoftmaxRegression", "__version__"]
+__all__ = ["SoftmaxRegression", "SoftmaxRegressionCV", "__version__"]

@@ -23,6 +23,7 @@ def convergence_message(
     momentum=0.0,
     learning_rate=None,
     validation_score=None,
+    measure="max|gradient|",
 ):
     """What a fit that did not converge reached, and advice that fits the case.
 
@@ -46,6 +47,10 @@ def convergence_message(
         otherwise ``learning_rate_init`` sets it.
     validation_score : float or None, default=None
         ``"sgd"`` with ``early_stopping``: the best validation score.
+    measure : str, default="max|gradient|"
+        The name of the optimality measure in ``result.grad_max``
+        (``"max|subgradient|"``, the minimum-norm subgradient, with an L1
+        penalty).
 
     Returns
     -------
@@ -64,7 +69,7 @@ def convergence_message(
         detail = f"{reached} after {result.n_iter} epochs ({result.message})"
     else:
         detail = (
-            f"max|gradient| = {result.grad_max:.3g} > tol = {tol:g} "
+            f"{measure} = {result.grad_max:.3g} > tol = {tol:g} "
             f"after {result.n_iter} iterations ({result.message})"
         )
     head = f"SoftmaxRegression(solver={solver!r}) did not converge: {detail}."

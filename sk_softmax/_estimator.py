@@ -14,7 +14,7 @@ from sklearn.utils._array_api import (
     check_same_namespace,
     get_namespace_and_device,
 )
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
@@ -32,6 +32,11 @@ from ._dask_input import (
     validate_dask_fit_input,
 )
 from ._fit import FitSettings, fit_solver, partial_fit_epoch, start_sgd_run
+from ._lr_compat import (
+    LR_ONLY_SOLVERS,
+    LR_PARAMETER_CONSTRAINTS,
+    lr_penalty,
+)
 from ._namespaces import (
     classes_like,
     float_dtypes,
@@ -45,6 +50,7 @@ from ._namespaces import (
 from ._objective import SoftmaxCrossEntropyL2
 from ._objective._array_api import ArrayAPISoftmaxCrossEntropy
 from ._objective._dask import DaskSoftmaxObjective
+from ._sparse_coef import SparseCoefMixin
 from ._targets import (
     apply_class_weight,
     check_label_targets,
@@ -105,17 +111,21 @@ def _host_sample_weight(sample_weight, X):
         )
 
 
-class SoftmaxRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
+class SoftmaxRegression(
+    SparseCoefMixin, CallbackSupportMixin, ClassifierMixin, BaseEstimator
+):
     """Softmax (multinomial logistic) regression.
 
-    Learns ``p(y = k | x) = softmax(W x + b)_k`` by minimising the L2-penalised
+    Learns ``p(y = k | x) = softmax(W x + b)_k`` by minimising the penalised
     cross-entropy, the objective of scikit-learn's ``LogisticRegression``::
 
-        sum_i s_i * CE(y_i, softmax(W x_i + b)) + ||W||_F^2 / (2 C)
+        sum_i s_i * CE(y_i, softmax(W x_i + b))
+            + (l1_ratio * ||W||_1 + (1 - l1_ratio) / 2 * ||W||_F^2) / C
 
     where ``s_i`` are sample weights (times class weights) and the intercept
-    ``b`` is not penalised. Parameters shared with ``LogisticRegression`` have
-    the same names and meanings, so a parameter grid transfers as is.
+    ``b`` is not penalised (``l1_ratio=0``, the default, is the L2 penalty).
+    Parameters shared with ``LogisticRegression`` have the same names and
+    meanings, so a parameter grid transfers as is.
 
     Two classes are modelled as a true two-class softmax: ``coef_`` has two
     rows. Since the penalty applies to both rows, the fitted model equals
@@ -133,6 +143,21 @@ class SoftmaxRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     C : float, default=1.0
         Inverse of the regularisation strength; must be positive. ``np.inf``
         means no penalty. Same meaning as in ``LogisticRegression``.
+    l1_ratio : float, default=0.0
+        The elastic-net mixing parameter, in ``[0, 1]``, as in
+        ``LogisticRegression``: ``0`` is the L2 penalty ``||W||_F^2 / (2 C)``,
+        ``1`` the L1 penalty ``||W||_1 / C``, in between the elastic net
+        ``(l1_ratio ||W||_1 + (1 - l1_ratio) / 2 ||W||_F^2) / C``. With
+        ``l1_ratio > 0`` (and a finite ``C``) the L1 part sets weights to
+        exact zeros; ``"lbfgs"`` and ``"auto"`` then run OWL-QN (L-BFGS on
+        the orthant of the iterate), ``"gd"`` runs FISTA (proximal gradient
+        with Nesterov's momentum), ``"sgd"`` and :meth:`partial_fit` take a
+        proximal (soft-thresholding) step after each update, and
+        ``"newton-cholesky"`` raises a ValueError, as in
+        ``LogisticRegression``. ``tol`` then bounds the minimum-norm
+        subgradient (see ``tol``). See the user guide's "Penalties" section.
+        None (deprecated in ``LogisticRegression`` 1.8) means 0, with its
+        ``FutureWarning``.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept per class.
     solver : {"auto", "lbfgs", "newton-cholesky", "gd", "sgd"}, default="auto"
@@ -164,6 +189,10 @@ class SoftmaxRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ``"lbfgs"``, ``"newton-cholesky"`` and ``"gd"`` stop when the largest
         absolute entry of the gradient of the mean-scaled objective is at most
         ``tol`` (the criterion of ``LogisticRegression(solver="lbfgs")``).
+        With ``l1_ratio > 0`` the gradient is replaced by the minimum-norm
+        subgradient, ``grad_j + l1 * sign(W_j)`` for non-zero weights and
+        ``max(|grad_j| - l1, 0)`` for zero weights (``l1 = l1_ratio / (C *
+        sum(sample_weight))``), which is 0 exactly at the optimum.
         ``"sgd"`` stops, as ``MLPClassifier`` does, when the epoch loss (or
         the validation score with ``early_stopping``) has not improved by
         ``tol`` for ``n_iter_no_change`` consecutive epochs.
@@ -235,6 +264,22 @@ or float, default="auto"
         sparse: at least ``2 * n_features`` non-zeros per chunk and about 2 MiB
         of scores; see ``sk_softmax._objective.auto_chunk_size``). It does
         not change the result beyond rounding.
+    penalty : {"l1", "l2", "elasticnet"} or None, default="deprecated"
+        ``LogisticRegression``'s argument, deprecated there since
+        scikit-learn 1.8 and mapped the same way, with the same
+        ``FutureWarning``: ``"l2"`` means ``l1_ratio=0``, ``"l1"``
+        ``l1_ratio=1``, ``"elasticnet"`` keeps ``l1_ratio`` and ``None`` means
+        ``C=np.inf``. Leave it unset and use ``l1_ratio`` and ``C``.
+    dual : bool, default=False
+        ``LogisticRegression``'s (liblinear only); ``True`` is a
+        ``ValueError``: the solvers here work on the primal problem.
+    intercept_scaling : float, default=1.0
+        ``LogisticRegression``'s (liblinear only); accepted, no effect: the
+        intercept is never penalised here.
+    n_jobs : int or None, default=None
+        Accepted, no effect, as in ``LogisticRegression`` since 1.8. The
+        kernel's threads follow numpy's BLAS thread limit (e.g.
+        ``threadpoolctl.threadpool_limits``).
 
     Attributes
     ----------
@@ -243,6 +288,7 @@ or float, default="auto"
         names of a DataFrame ``Y``).
     coef_ : ndarray of shape (n_classes, n_features)
         Weights ``W``; same dtype as the training data (float32 or float64).
+        A scipy.sparse CSR matrix after :meth:`sparsify`.
     intercept_ : ndarray of shape (n_classes,)
         Intercepts ``b`` (zeros when ``fit_intercept=False``).
     n_features_in_ : int
@@ -289,8 +335,12 @@ or float, default="auto"
 
     _parameter_constraints: dict = {
         "C": [Interval(Real, 0, None, closed="right")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],  # None: deprecated
         "fit_intercept": ["boolean"],
-        "solver": [StrOptions({"auto", "lbfgs", "newton-cholesky", "gd", "sgd"})],
+        "solver": [
+            StrOptions({"auto", "lbfgs", "newton-cholesky", "gd", "sgd"}),
+            Hidden(StrOptions(set(LR_ONLY_SOLVERS))),  # rejected with a reason
+        ],
         "max_iter": [Interval(Integral, 0, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [
@@ -318,12 +368,14 @@ or float, default="auto"
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
+        **LR_PARAMETER_CONSTRAINTS,  # penalty, dual, intercept_scaling, n_jobs
     }
 
     def __init__(
         self,
         C=1.0,
         *,
+        l1_ratio=0.0,
         fit_intercept=True,
         solver="auto",
         max_iter=None,
@@ -344,8 +396,13 @@ or float, default="auto"
         warm_start=False,
         verbose=0,
         chunk_size=None,
+        penalty="deprecated",
+        dual=False,
+        intercept_scaling=1.0,
+        n_jobs=None,
     ):
         self.C = C
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.max_iter = max_iter
@@ -366,6 +423,10 @@ or float, default="auto"
         self.warm_start = warm_start
         self.verbose = verbose
         self.chunk_size = chunk_size
+        self.penalty = penalty
+        self.dual = dual
+        self.intercept_scaling = intercept_scaling
+        self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -446,13 +507,17 @@ or float, default="auto"
         return X, (y_codes if Y is None else Y), sample_weight
 
     # ------------------------------------------------------------ objective
-    def _objective(self, X, target, sample_weight):
+    def _objective(self, X, target, sample_weight, penalty=None):
         """The objective of the backend for ``X``: numpy / scipy.sparse, or
-        the Array API one for other arrays under ``array_api_dispatch``."""
+        the Array API one for other arrays under ``array_api_dispatch``.
+        ``penalty``: the effective ``(C, l1_ratio)`` (see ``lr_penalty``), or
+        None for ``(self.C, self.l1_ratio)``."""
+        C, l1_ratio = (self.C, self.l1_ratio) if penalty is None else penalty
         kwargs = dict(
             n_classes=self.classes_.shape[0],
             sample_weight=sample_weight,
-            C=self.C,
+            C=C,
+            l1_ratio=l1_ratio,
             fit_intercept=self.fit_intercept,
             chunk_size=self.chunk_size,
             label_smoothing=self.label_smoothing,
@@ -473,7 +538,8 @@ or float, default="auto"
         buffer (``lbfgs(overwrite_w0=True)``), and the previous model must
         stay untouched, also when the refit is interrupted.
         """
-        Wb = np.asarray(to_host(self.coef_), dtype=np.float64)
+        coef = self.coef_.toarray() if sp.issparse(self.coef_) else self.coef_
+        Wb = np.asarray(to_host(coef), dtype=np.float64)
         if self.fit_intercept:  # hstack makes a new array
             b = np.asarray(to_host(self.intercept_), dtype=np.float64)
             Wb = np.hstack([Wb, b[:, None]])
@@ -556,8 +622,9 @@ or float, default="auto"
         >>> len(clf.loss_curve_) == clf.n_iter_
         True
         """
+        penalty = lr_penalty(self)  # (C, l1_ratio): LogisticRegression's mapping
         X, target, sample_weight = self._validate_fit_input(X, y, sample_weight)
-        objective = self._objective(X, target, sample_weight)
+        objective = self._objective(X, target, sample_weight, penalty)
         w0 = self._initial_params(objective)
         settings = FitSettings.for_fit(self, objective)  # solver "auto" decided
         self.solver_, max_iter = settings.solver, settings.max_iter
@@ -591,6 +658,9 @@ or float, default="auto"
                     momentum=self.momentum,
                     learning_rate=self.learning_rate,
                     validation_score=max(scores) if scores else None,
+                    measure=(
+                        "max|subgradient|" if objective.nonsmooth else "max|gradient|"
+                    ),
                 ),
                 ConvergenceWarning,
                 stacklevel=3,  # user code -> _fit_context wrapper -> fit
@@ -700,10 +770,11 @@ or float, default="auto"
                 f"`classes={np.asarray(classes).tolist()}` is not the same as on "
                 f"the first call to partial_fit, was: {self.classes_.tolist()}"
             )
+        penalty = lr_penalty(self)  # (C, l1_ratio): LogisticRegression's mapping
         X, target, sample_weight = self._validate_fit_input(
             X, y, sample_weight, reset=first, classes=classes
         )
-        objective = self._objective(X, target, sample_weight)
+        objective = self._objective(X, target, sample_weight, penalty)
         if first:
             w = np.zeros(objective.n_params)
             self.n_iter_, self.loss_curve_ = 0, []
@@ -734,7 +805,8 @@ or float, default="auto"
         that of ``X``, which must be the fitted model's).
         """
         check_is_fitted(self)
-        check_same_namespace(X, self, attribute="coef_", method=method)
+        # intercept_, not coef_: coef_ may be a host CSR after sparsify().
+        check_same_namespace(X, self, attribute="intercept_", method=method)
         xp, _, _ = get_namespace_and_device(X)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[xp.float64, xp.float32], reset=False

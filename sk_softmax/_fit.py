@@ -14,6 +14,12 @@ data) and returns a :class:`~sk_softmax._solvers.SolverResult`:
 - ``"sgd"`` and ``partial_fit``: mini-batch SGD on the objective's
   mini-batch view, with the run state that ``partial_fit`` continues
   (:class:`SGDRun`).
+
+With an L1 part in the penalty (``l1_ratio > 0``, finite ``C``),
+``"lbfgs"`` (and ``"auto"``) run OWL-QN and ``"gd"`` FISTA
+(:mod:`sk_softmax._prox_solvers`), ``"sgd"`` takes a proximal (soft
+thresholding) step after each update, and ``"newton-cholesky"`` is refused,
+as in ``LogisticRegression``.
 """
 
 import copy
@@ -24,6 +30,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
+from ._prox_solvers import fit_nonsmooth
 from ._solvers import (
     SGDState,
     SolverResult,
@@ -87,6 +94,15 @@ def choose_solver(solver, objective):
             "dense Hessian has no Array API backend); use solver='lbfgs' or "
             "'auto' for this input."
         )
+    if objective.nonsmooth:  # an L1 part: l1_ratio > 0
+        if solver == "newton-cholesky":
+            raise ValueError(
+                "solver='newton-cholesky' does not support l1_ratio > 0 (its "
+                "Newton step needs a smooth objective), as in "
+                "LogisticRegression; use solver='lbfgs' (OWL-QN), 'gd' "
+                "(FISTA), 'sgd' or 'auto'."
+            )
+        return "lbfgs" if solver == "auto" else solver
     if solver != "auto":
         return solver
     p = objective.n_params
@@ -381,6 +397,22 @@ def fit_solver(objective, w0, settings, *, callback=None, validation_scores=None
     common = dict(
         max_iter=settings.max_iter, verbose=settings.verbose, callback=callback
     )
+    if objective.nonsmooth and settings.solver in ("lbfgs", "gd"):
+        step = None
+        if settings.solver == "gd":
+            step = initial_step(
+                objective, settings, schedule(settings.learning_rate, "gd")[1]
+            )
+        result = fit_nonsmooth(
+            objective,
+            w0,
+            settings.solver,
+            step=step,
+            tol=settings.tol,
+            momentum=settings.momentum > 0,
+            **common,
+        )
+        return result, step, None
     if settings.solver == "lbfgs":
         return lbfgs_newton(objective, w0, tol=settings.tol, **common), None, None
     if settings.solver == "newton-cholesky":
@@ -477,6 +509,7 @@ def _fit_sgd(objective, w0, settings, common, validation_scores):
         rng=rng if settings.shuffle else None,
         validation_score=validation_score,
         mu=batch_fun.penalty.strength,  # 1 / (C S), S of the training rows
+        prox=batch_fun.prox if batch_fun.nonsmooth else None,
         **common,
     )
     return result, state.step, SGDRun(state=state, step0=step0, rng=rng)
@@ -531,8 +564,9 @@ def partial_fit_epoch(objective, w, settings, run):
         The state after the epoch.
     """
     sched, _ = schedule(settings.learning_rate, "partial_fit")
+    batch_fun = objective.minibatch()
     return sgd(
-        objective.minibatch(),
+        batch_fun,
         objective.n_samples,
         w,
         batch_size=settings.batch_size_for(objective.n_samples),
@@ -548,4 +582,5 @@ def partial_fit_epoch(objective, w, settings, run):
         state=copy.deepcopy(run.state),
         verbose=settings.verbose,
         mu=objective.l2_reg_strength,  # 1 / (C S) of this call's data
+        prox=batch_fun.prox if batch_fun.nonsmooth else None,
     )

@@ -10,6 +10,7 @@ it computes there. For numpy input each is the numpy code it replaced.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import log_softmax, softmax
 from sklearn.externals.array_api_compat import array_namespace, is_array_api_obj
 from sklearn.utils._array_api import (
@@ -127,8 +128,8 @@ def scores(X, coef, intercept, xp):
     ----------
     X : {array, sparse matrix} of shape (n_samples, n_features)
         Validated input, in the fitted model's namespace.
-    coef : array of shape (n_classes, n_features)
-        ``coef_``.
+    coef : array or sparse matrix of shape (n_classes, n_features)
+        ``coef_``: dense, or a host CSR matrix after ``sparsify()``.
     intercept : array of shape (n_classes,)
         ``intercept_``.
     xp : namespace
@@ -139,6 +140,14 @@ def scores(X, coef, intercept, xp):
     Z : array of shape (n_samples, n_classes)
     xp : namespace
     """
+    if sp.issparse(coef):
+        if not _is_numpy_namespace(xp):  # dense (K, d) values on X's device
+            device = get_namespace_and_device(X)[2]
+            coef = move_to(coef.toarray(), xp=xp, device=device)
+        elif sp.issparse(X) and X.dtype != coef.dtype:
+            # scipy multiplies sparse by sparse in one dtype only.
+            dtype = np.result_type(X.dtype, coef.dtype)
+            X, coef = X.astype(dtype, copy=False), coef.astype(dtype, copy=False)
     if _is_numpy_namespace(xp):
         Z = safe_sparse_dot(X, coef.T, dense_output=True)
         Z += intercept

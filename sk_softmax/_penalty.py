@@ -3,17 +3,21 @@
 An objective (:mod:`sk_softmax._objective`) is a data term, computed by a
 backend's kernel, plus a penalty on the weights ``W`` (never on the
 intercepts), computed here from the parameters alone: the kernels never see
-the penalty. This is skglm's datafit / penalty split. An L1 or elastic-net
-part would be a second penalty class with the same methods for its smooth
-part and a ``prox(W, step)`` for its non-smooth part, used by a proximal
-solver; no kernel changes.
+the penalty. This is skglm's datafit / penalty split.
+
+:class:`L2Penalty` is smooth. :class:`ElasticNetPenalty` (``l1_ratio > 0``)
+adds a non-smooth L1 part: it has the same methods for its smooth (L2) part,
+which :meth:`SoftmaxObjective.loss_gradient` adds, and for the L1 part its
+value, its proximal operator ``prox(W, step)`` and the optimality measure
+(the minimum-norm subgradient) used by the solvers of
+:mod:`sk_softmax._prox_solvers`; no kernel changes.
 """
 
 import numpy as np
 
 from ._vector import add_scaled
 
-__all__ = ["L2Penalty"]
+__all__ = ["ElasticNetPenalty", "L2Penalty", "penalty_from_C"]
 
 
 class L2Penalty:
@@ -128,3 +132,136 @@ class L2Penalty:
             ``strength``.
         """
         return self.strength
+
+
+def penalty_from_C(C, weight_sum, l1_ratio=0.0):
+    """The penalty of ``LogisticRegression(C=C, l1_ratio=l1_ratio)``, mean-scaled.
+
+    ``(l1_ratio ||W||_1 + (1 - l1_ratio) / 2 ||W||_F^2) / (C S)`` with
+    ``S = weight_sum`` (the objective is divided by ``S``): an
+    :class:`L2Penalty` for ``l1_ratio = 0`` or ``C = inf``, an
+    :class:`ElasticNetPenalty` otherwise.
+
+    Parameters
+    ----------
+    C : float
+        Inverse regularisation strength; ``np.inf`` means no penalty.
+    weight_sum : float
+        ``S``, the sum of the sample weights the objective divides by.
+    l1_ratio : float, default=0.0
+        The share of the L1 part, in [0, 1].
+
+    Returns
+    -------
+    penalty : L2Penalty or ElasticNetPenalty
+    """
+    C, l1_ratio = float(C), float(l1_ratio)
+    if np.isinf(C) or l1_ratio == 0:
+        return L2Penalty.from_C(C, weight_sum)
+    scale = 1.0 / (C * weight_sum)
+    return ElasticNetPenalty(l1=l1_ratio * scale, l2=(1.0 - l1_ratio) * scale)
+
+
+class ElasticNetPenalty(L2Penalty):
+    """``l1 * ||W||_1 + l2 / 2 * ||W||_F^2``, the elastic-net penalty.
+
+    The methods inherited from :class:`L2Penalty` (``value``,
+    ``add_gradient``, ``add_hessian_product``, ``lipschitz``) are those of
+    the smooth part ``l2 / 2 ||W||^2`` (``strength = l2``), which the
+    objective adds to its data term; the L1 part has :meth:`l1_value`,
+    :meth:`prox` and :meth:`min_norm_subgradient`, used by the proximal
+    solvers. In :class:`~sk_softmax.SoftmaxRegression`'s mean-scaled
+    objective ``l1 = l1_ratio / (C S)`` and ``l2 = (1 - l1_ratio) / (C S)``
+    (see :func:`penalty_from_C`).
+
+    Optimality (``F = f + l1 ||W||_1`` with ``f`` smooth, convex): ``W`` is a
+    minimiser iff ``0`` is in the subdifferential, entry by entry::
+
+        grad_j f + l1 * sign(W_j) = 0     where W_j != 0
+        |grad_j f| <= l1                  where W_j == 0
+
+    The minimum-norm subgradient (:meth:`min_norm_subgradient`) is the
+    residual of these conditions; its largest absolute entry is the
+    stopping criterion of the solvers, the analogue of ``max |grad|``.
+
+    Parameters
+    ----------
+    l1 : float
+        Strength of the L1 part, ``> 0``.
+    l2 : float
+        Strength of the L2 part, ``>= 0``.
+    """
+
+    def __init__(self, l1, l2):
+        super().__init__(l2)
+        self.l1 = float(l1)
+
+    def l1_value(self, W):
+        """``l1 * ||W||_1``, the non-smooth part of the penalty.
+
+        Parameters
+        ----------
+        W : ndarray of shape (n_classes, n_features)
+            Weights (not the intercepts).
+
+        Returns
+        -------
+        value : float
+        """
+        return self.l1 * float(np.abs(W).sum())
+
+    def prox(self, W, step):
+        """``W <- prox_{step * l1 ||.||_1}(W)``, soft thresholding, in place.
+
+        ``sign(W) * max(|W| - t, 0) = W - clip(W, -t, t)`` with
+        ``t = step * l1``: entries with ``|W_j| <= t`` become exact zeros.
+
+        Parameters
+        ----------
+        W : ndarray of shape (n_classes, n_features)
+            Weights (a view into the flat parameters), updated in place.
+        step : float
+            Step ``t / l1`` of the proximal gradient method.
+
+        Returns
+        -------
+        W : ndarray
+        """
+        t = step * self.l1
+        W -= np.clip(W, -t, t)
+        return W
+
+    def min_norm_subgradient(self, grad_W, W, out=None):
+        """The minimum-norm element of ``grad_W + l1 * d||W||_1``.
+
+        ``grad_W + l1 * sign(W)`` where ``W != 0``, and
+        ``grad_W - clip(grad_W, -l1, l1)`` (the soft-thresholded gradient)
+        where ``W == 0``. It is zero exactly at a minimiser, and it is the
+        pseudo-gradient of OWL-QN (Andrew & Gao, 2007).
+
+        Parameters
+        ----------
+        grad_W : ndarray of shape (n_classes, n_features)
+            Gradient of the smooth part at ``W``.
+        W : ndarray of shape (n_classes, n_features)
+            Weights.
+        out : ndarray of shape (n_classes, n_features) or None, default=None
+            Where to write the result (may be ``grad_W`` itself).
+
+        Returns
+        -------
+        out : ndarray of shape (n_classes, n_features)
+        """
+        if out is None:
+            out = np.array(grad_W, dtype=np.float64)
+        elif out is not grad_W:
+            out[...] = grad_W
+        # three passes, two temporaries: shrunk, then sign(W) * l1 added
+        shrunk = np.clip(out, -self.l1, self.l1)
+        np.subtract(out, shrunk, out=shrunk)
+        step = np.sign(W)
+        step *= self.l1
+        out += step
+        np.equal(W, 0.0, out=step)  # reuse: 1.0 where W == 0
+        np.copyto(out, shrunk, where=step.astype(bool))
+        return out

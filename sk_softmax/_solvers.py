@@ -397,6 +397,7 @@ def sgd_epoch(
     nesterov,
     rng,
     mu=0.0,
+    prox=None,
 ):
     """One pass of mini-batch SGD over ``n_samples`` rows; updates ``w`` in place.
 
@@ -430,6 +431,11 @@ def sgd_epoch(
     mu : float, default=0.0
         Strong-convexity modulus of the objective (its L2 strength), used by
         ``"optimal"``.
+    prox : callable or None, default=None
+        ``prox(w, step)``, in place: the proximal step of a non-smooth
+        penalty (L1 soft thresholding, which makes exact zeros), applied
+        after each update with the update's step. The momentum then follows
+        the actual displacement ``v = w_new - w_old`` (proximal heavy ball).
 
     Returns
     -------
@@ -464,6 +470,11 @@ def sgd_epoch(
             v *= momentum
             v -= state.step * g
             w += v
+            if prox is not None:
+                before = w.copy()
+                prox(w, state.step)
+                v += w  # v = w_new - w_old: the step the prox actually took
+                v -= before
         # Checked per batch (two passes over w, next to a batch gradient's
         # |B| * n_params work): nothing is computed from a non-finite w.
         if not (np.isfinite(f) and np.isfinite(max_abs(w))):
@@ -492,6 +503,7 @@ def sgd(
     verbose=0,
     callback=None,
     mu=0.0,
+    prox=None,
 ):
     """Mini-batch stochastic gradient descent, stopped as ``MLPClassifier`` does.
 
@@ -543,6 +555,8 @@ def sgd(
         ``callback(w, loss, None) -> bool`` after each epoch; true stops.
     mu : float, default=0.0
         Strong-convexity modulus (L2 strength) for ``"optimal"``.
+    prox : callable or None, default=None
+        Proximal step of a non-smooth penalty (see :func:`sgd_epoch`).
 
     Returns
     -------
@@ -571,6 +585,7 @@ def sgd(
             nesterov=nesterov,
             rng=rng,
             mu=mu,
+            prox=prox,
         )
         if not np.isfinite(loss) or not np.isfinite(max_abs(w)):
             message = f"objective became non-finite at epoch {epoch}: SGD diverged"

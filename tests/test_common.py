@@ -10,6 +10,8 @@ from sk_softmax import SoftmaxRegression
         SoftmaxRegression(),
         SoftmaxRegression(solver="gd"),
         SoftmaxRegression(solver="sgd", random_state=0),
+        SoftmaxRegression(l1_ratio=0.5),
+        SoftmaxRegression(l1_ratio=1.0, solver="gd"),
     ],
 )
 def test_sklearn_compatible_estimator(estimator, check):

@@ -125,6 +125,20 @@ def test_two_classes_newton_cholesky():
     np.testing.assert_allclose(model.coef_[0], -model.coef_[1], rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("solver", ["lbfgs", "gd"])
+def test_l1_ratio_same_model(solver):
+    # The elastic-net penalty is the client's: OWL-QN / FISTA on the summed
+    # smooth part give the in-memory model, zeros included.
+    X, y, sw = _problem()
+    params = dict(solver=solver, C=0.05, l1_ratio=0.7, tol=1e-8, max_iter=5000)
+    ref = _reference(X, y, sw, **params)
+    Xd, yd, swd = (da.from_array(a, chunks=250) for a in (X, y, sw))
+    model = SoftmaxRegression(**params).fit(Xd, yd, sample_weight=swd)
+    assert (ref.coef_ == 0).any() and (ref.coef_ != 0).any()
+    np.testing.assert_array_equal(model.coef_ == 0, ref.coef_ == 0)
+    _assert_same_model(model, ref, rtol=0, atol=1e-7)
+
+
 def test_host_targets_and_soft_target_frame():
     """numpy y / weights beside a Dask X are split into X's row blocks; a
     DataFrame of soft targets names the classes by its columns."""

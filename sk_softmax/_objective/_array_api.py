@@ -100,6 +100,8 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
         ``eps`` in [0, 1).
     weight_sum : float or None, default=None
         ``S`` the data term is divided by; None means ``sum(sample_weight)``.
+    l1_ratio : float, default=0.0
+        Share of the L1 part of the penalty (see :class:`SoftmaxObjective`).
     xp : namespace
         The Array API namespace of ``X``.
     device : device
@@ -117,6 +119,7 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
         chunk_size=None,
         label_smoothing=0.0,
         weight_sum=None,
+        l1_ratio=0.0,
         *,
         xp,
         device,
@@ -134,7 +137,7 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
         self.dtype = np.dtype(np.float32 if X.dtype == xp.float32 else np.float64)
         if sample_weight is None:
             sample_weight = np.ones(self.n_samples)
-        super().__init__(sample_weight, C, weight_sum)
+        super().__init__(sample_weight, C, weight_sum, l1_ratio)
         self._acc = _max_precision_float_dtype(xp, device)
         if _device_targets is None:  # targets and weights: one copy each
             yd = self.y if self.soft else self.y.astype(np.int64)

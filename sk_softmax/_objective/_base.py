@@ -3,17 +3,24 @@
 The objective minimised by :class:`~sk_softmax.SoftmaxRegression` is, with
 normalised sample weights ``s_i / S`` (``S = sum_i s_i``)::
 
-    f(W, b) = sum_i (s_i / S) * CE(y_i, softmax(W x_i + b)) + ||W||_F^2 / (2 C S)
+    f(W, b) = sum_i (s_i / S) * CE(y_i, softmax(W x_i + b))
+              + (l1_ratio ||W||_1 + (1 - l1_ratio) / 2 ||W||_F^2) / (C S)
 
 which is ``1 / S`` times scikit-learn's ``LogisticRegression`` objective
-``sum_i s_i CE_i + ||W||^2 / (2 C)``: same minimiser, and a gradient whose scale
-does not depend on ``n_samples``, so that ``tol`` means the same in both.
+``sum_i s_i CE_i + (l1_ratio ||W||_1 + (1 - l1_ratio) / 2 ||W||^2) / C``: same
+minimiser, and a gradient whose scale does not depend on ``n_samples``, so that
+``tol`` means the same in both. With ``l1_ratio > 0`` the L1 part is not
+smooth: :meth:`SoftmaxObjective.loss_gradient` is then the smooth part (data
+term and L2 part), and the L1 part has its own methods
+(:meth:`~SoftmaxObjective.nonsmooth_value`, :meth:`~SoftmaxObjective.prox`,
+:meth:`~SoftmaxObjective.min_norm_subgradient`) for the proximal solvers.
 
 :class:`SoftmaxObjective` holds what does not depend on where the data live:
 the parameter layout (one flat float64 vector, the ravel of ``[W, b]``), the
 normalisation by the global weight sum ``S``, the penalty (an
-:class:`~sk_softmax._penalty.L2Penalty`, added here and never seen by a
-kernel), and the contract the solvers rely on: :meth:`loss_gradient`,
+:class:`~sk_softmax._penalty.L2Penalty` or
+:class:`~sk_softmax._penalty.ElasticNetPenalty`, added here and never seen by
+a kernel), and the contract the solvers rely on: :meth:`loss_gradient`,
 :meth:`hessian_product`, the dense Hessian of small problems
 (:meth:`loss_gradient_hessian`, :meth:`invariant_directions`),
 :meth:`lipschitz_bound`, and :meth:`minibatch`, the unbiased mini-batch
@@ -23,7 +30,7 @@ the data term only, through the ``_data_*`` hooks.
 
 import numpy as np
 
-from .._penalty import L2Penalty
+from .._penalty import L2Penalty, penalty_from_C
 
 __all__ = ["BinaryObjective", "MiniBatchObjective", "SoftmaxObjective"]
 
@@ -48,6 +55,9 @@ class SoftmaxObjective:
         ``S``, the sum the data term is divided by; None means
         ``sum(sample_weight)``. Mini-batch views pass the scale of the whole
         data set here.
+    l1_ratio : float, default=0.0
+        The elastic-net mixing parameter of ``LogisticRegression``: the share
+        of ``1 / C`` that goes to the L1 part.
     """
 
     #: Whether the backend computes the dense Hessian
@@ -57,7 +67,7 @@ class SoftmaxObjective:
     #: difference (``_data_binary_loss_gradient_hessian``, see :meth:`binary`).
     binary_hessian = False
 
-    def __init__(self, sample_weight, C, weight_sum=None):
+    def __init__(self, sample_weight, C, weight_sum=None, l1_ratio=0.0):
         if sample_weight is None:
             sample_weight = np.ones(self.n_samples, dtype=np.float64)
         self.sample_weight = np.asarray(sample_weight, dtype=np.float64)
@@ -65,7 +75,8 @@ class SoftmaxObjective:
             float(self.sample_weight.sum()) if weight_sum is None else weight_sum
         )
         self.C = float(C)
-        self.penalty = L2Penalty.from_C(self.C, self.sw_sum)
+        self.l1_ratio = float(l1_ratio)
+        self.penalty = penalty_from_C(self.C, self.sw_sum, self.l1_ratio)
 
     @property
     def l2_reg_strength(self):
@@ -119,6 +130,91 @@ class SoftmaxObjective:
             penalty.add_gradient(self.unpack(grad)[0], W64)
         return loss, grad
 
+    # ------------------------------------------------- non-smooth (L1) part
+    @property
+    def nonsmooth(self):
+        """bool: Whether the penalty has an L1 part (``l1_ratio > 0``, finite ``C``)."""
+        return getattr(self.penalty, "l1", 0.0) > 0
+
+    def nonsmooth_value(self, w):
+        """The L1 part of the penalty, ``l1_ratio ||W||_1 / (C S)`` (0 if none).
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_params,)
+            Flat parameters.
+
+        Returns
+        -------
+        value : float
+        """
+        if not self.nonsmooth:
+            return 0.0
+        return self.penalty.l1_value(self.unpack(np.asarray(w))[0])
+
+    def prox(self, w, step):
+        """The proximal step of the L1 part on the weights, in place.
+
+        Soft thresholding of ``W`` by ``step * l1_ratio / (C S)``; the
+        intercepts are not penalised and stay as they are.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_params,), float64, contiguous
+            Flat parameters, updated in place.
+        step : float
+            Step of the gradient step that preceded it.
+
+        Returns
+        -------
+        w : ndarray
+        """
+        if self.nonsmooth:
+            self.penalty.prox(self.unpack(w)[0], step)
+        return w
+
+    def penalized_mask(self):
+        """Which entries of the flat parameters the L1 part acts on.
+
+        Returns
+        -------
+        mask : ndarray of bool, shape (n_params,)
+            True for the weights ``W`` when the penalty has an L1 part,
+            False for the intercepts (and everywhere without an L1 part).
+        """
+        mask = np.zeros(self.n_params, dtype=bool)
+        if self.nonsmooth:
+            self.unpack(mask)[0][...] = True
+        return mask
+
+    def min_norm_subgradient(self, w, grad):
+        """The minimum-norm subgradient of the whole objective at ``w``.
+
+        ``grad`` (the gradient of the smooth part, :meth:`loss_gradient`)
+        with its weight part replaced by
+        :meth:`~sk_softmax._penalty.ElasticNetPenalty.min_norm_subgradient`;
+        the intercepts' entries are their gradient. Without an L1 part it is
+        ``grad``. Its largest absolute entry is the optimality measure the
+        solvers stop on (``<= tol``).
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_params,)
+            Flat parameters.
+        grad : ndarray of shape (n_params,)
+            Gradient of the smooth part at ``w``.
+
+        Returns
+        -------
+        subgrad : ndarray of shape (n_params,), float64
+            A new array.
+        """
+        out = np.array(grad, dtype=np.float64)
+        if self.nonsmooth:
+            out_W = self.unpack(out)[0]
+            self.penalty.min_norm_subgradient(out_W, self.unpack(w)[0], out=out_W)
+        return out
+
     # ---------------------------------------------------------------- contract
     def loss(self, w):
         """Objective value at ``w``.
@@ -131,9 +227,10 @@ class SoftmaxObjective:
         Returns
         -------
         loss : float
-            Mean-scaled cross-entropy plus penalty.
+            Mean-scaled cross-entropy plus the whole penalty (its L1 part
+            included).
         """
-        return self.loss_gradient(w, need_gradient=False)[0]
+        return self.loss_gradient(w, need_gradient=False)[0] + self.nonsmooth_value(w)
 
     def loss_gradient(self, w, need_gradient=True):
         """Objective value and gradient at ``w``, in one pass over the data.
@@ -148,10 +245,12 @@ class SoftmaxObjective:
         Returns
         -------
         loss : float
-            Objective value (accumulated in float64).
+            Objective value (accumulated in float64); with an L1 part
+            (``l1_ratio > 0``), the smooth part only (see
+            :meth:`nonsmooth_value`).
         grad : ndarray of shape (n_params,), float64, or None
-            Gradient ``dL/dW = (P - Y)^T diag(s/S) X + W / (C S)``,
-            ``dL/db = sum_i (s_i/S) (p_i - y_i)``.
+            Gradient ``dL/dW = (P - Y)^T diag(s/S) X + (1 - l1_ratio) W / (C S)``,
+            ``dL/db = sum_i (s_i/S) (p_i - y_i)``, of the smooth part.
         """
         w64 = np.ascontiguousarray(w, dtype=np.float64)
         loss, grad = self._data_loss_gradient(w64, need_gradient)
@@ -250,7 +349,7 @@ class SoftmaxObjective:
             For two classes with a backend that computes the two-class
             dense Hessian; None otherwise.
         """
-        if self.n_classes != 2 or not self.binary_hessian:
+        if self.n_classes != 2 or not self.binary_hessian or self.nonsmooth:
             return None
         return BinaryObjective(self)
 
@@ -338,9 +437,9 @@ class MiniBatchObjective:
     ----------
     n_samples : int
         Number of training rows ``n``.
-    penalty : L2Penalty
-        ``||W||^2 / (2 C S)`` with ``S`` the training rows' weight sum; its
-        strength is the modulus of the ``"optimal"`` schedule.
+    penalty : L2Penalty or ElasticNetPenalty
+        The objective's penalty with ``S`` the training rows' weight sum;
+        its L2 strength is the modulus of the ``"optimal"`` schedule.
     """
 
     def __init__(self, objective, train=None):
@@ -350,7 +449,7 @@ class MiniBatchObjective:
         self.sample_weight = sw if train is None else sw[train]
         self.n_samples = self.sample_weight.shape[0]
         self.weight_sum = float(self.sample_weight.sum())
-        self.penalty = L2Penalty.from_C(objective.C, self.weight_sum)
+        self.penalty = penalty_from_C(objective.C, self.weight_sum, objective.l1_ratio)
 
     def __call__(self, w, rows):
         """Loss and gradient of the batch ``rows`` (indices of the training rows).
@@ -365,7 +464,9 @@ class MiniBatchObjective:
         Returns
         -------
         loss : float
+            The whole objective's estimate (L1 part included).
         grad : ndarray of shape (n_params,), float64
+            Gradient of the smooth part (the L1 part is :meth:`prox`'s).
         """
         obj = self.objective
         idx = rows if self.train is None else self.train[rows]
@@ -375,7 +476,34 @@ class MiniBatchObjective:
         )
         w64 = np.ascontiguousarray(w, dtype=np.float64)
         loss, grad = batch._data_loss_gradient(w64, True)
-        return obj._add_penalty(self.penalty, w64, loss, grad)
+        loss, grad = obj._add_penalty(self.penalty, w64, loss, grad)
+        if self.nonsmooth:
+            loss += self.penalty.l1_value(obj.unpack(w64)[0])
+        return loss, grad
+
+    @property
+    def nonsmooth(self):
+        """bool: Whether the penalty has an L1 part."""
+        return getattr(self.penalty, "l1", 0.0) > 0
+
+    def prox(self, w, step):
+        """Soft thresholding of the weights of ``w`` (in place), as
+        :meth:`SoftmaxObjective.prox` with this view's penalty.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_params,), float64, contiguous
+            Flat parameters, updated in place.
+        step : float
+            Step of the preceding gradient step.
+
+        Returns
+        -------
+        w : ndarray
+        """
+        if self.nonsmooth:
+            self.penalty.prox(self.objective.unpack(w)[0], step)
+        return w
 
 
 class BinaryObjective:

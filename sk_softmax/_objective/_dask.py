@@ -456,7 +456,7 @@ def _sum(parts):
 
 
 class DaskSoftmaxObjective(SoftmaxObjective):
-    """Mean-scaled softmax cross-entropy on a Dask array, plus an L2 penalty.
+    """Mean-scaled softmax cross-entropy on a Dask array, plus a penalty.
 
     The Dask backend of :class:`SoftmaxObjective`; same parameters as
     :class:`~sk_softmax._objective.SoftmaxCrossEntropyL2`, except:
@@ -473,7 +473,10 @@ class DaskSoftmaxObjective(SoftmaxObjective):
     sample_weight : dask.array.Array of shape (n_samples,) or None
         Non-negative weights, row blocks matching ``X``'s.
     C : float
-        Inverse of the L2 regularisation strength.
+        Inverse of the regularisation strength.
+    l1_ratio : float, default=0.0
+        Elastic-net mixing of the penalty (see :class:`SoftmaxObjective`);
+        added on the client, never seen by the blocks' kernels.
     fit_intercept : bool
         Whether the model has an intercept.
     chunk_size : int or None
@@ -494,6 +497,7 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         n_classes,
         sample_weight=None,
         C=1.0,
+        l1_ratio=0.0,
         fit_intercept=True,
         chunk_size=None,
         label_smoothing=0.0,
@@ -507,7 +511,9 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         self.y = None  # on the workers
         # The base class keeps S and builds the penalty; the weights stay on
         # the workers (a placeholder here: only SGD reads them, not run here).
-        super().__init__(np.empty(0), C, weight_sum=float(y.weight_sum))
+        super().__init__(
+            np.empty(0), C, weight_sum=float(y.weight_sum), l1_ratio=l1_ratio
+        )
         spec = dict(
             dtype=self.dtype,
             soft=y.soft,

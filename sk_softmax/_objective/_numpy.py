@@ -209,6 +209,8 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
     weight_sum : float or None, default=None
         ``S`` the data term is divided by; None means ``sum(sample_weight)``
         (see :class:`SoftmaxObjective`).
+    l1_ratio : float, default=0.0
+        Share of the L1 part of the penalty (see :class:`SoftmaxObjective`).
     """
 
     dense_hessian = True
@@ -225,6 +227,7 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         chunk_size=None,
         label_smoothing=0.0,
         weight_sum=None,
+        l1_ratio=0.0,
     ):
         self._sparse = sp.issparse(X)
         if self._sparse and X.format != "csr":
@@ -240,7 +243,7 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         self.dtype = X.dtype
         n_samples, n_features = X.shape
         self.n_samples, self.n_features = n_samples, n_features
-        super().__init__(sample_weight, C, weight_sum)
+        super().__init__(sample_weight, C, weight_sum, l1_ratio)
         # Normalised weights s_i / S in the working precision of X.
         self.sw = (self.sample_weight / self.sw_sum).astype(self.dtype)
         self._chunk_size_param = chunk_size  # mini-batch objectives reuse it
