@@ -143,11 +143,12 @@ def _available(module):
     return True
 
 
-def methods(tight, slow_repeats):
+def methods(tight, slow_repeats, tols=(1e-3, 1e-4, 1e-6), peer_tols=None):
     """``(library, setting, fit, repeats)``; ``repeats`` None: ``--repeats``."""
+    peer_tols = peer_tols or {}
     out = [
         ("SoftmaxRegression (auto)", f"tol={t:g}", _ours("auto", t), None)
-        for t in (1e-3, 1e-4, 1e-6, tight)
+        for t in (*tols, tight)
     ]
     out += [
         ("SoftmaxRegression (lbfgs)", f"tol={t:g}", _ours("lbfgs", t), slow_repeats)
@@ -156,19 +157,22 @@ def methods(tight, slow_repeats):
     out.append(("LogisticRegression (lbfgs)", "tol=1e-4", _logreg(1e-4), slow_repeats))
     if _available("cyanure"):
         out += [
-            ("cyanure", f"tol={t:g}", _cyanure(t), None) for t in (1e-3, 1e-4, 1e-5)
+            ("cyanure", f"tol={t:g}", _cyanure(t), None)
+            for t in peer_tols.get("cyanure", (1e-3, 1e-4, 1e-5))
         ]
     if _available("glmnet"):
         out += [
-            ("glmnet LogitNet", f"thresh={t:g}", _glmnet(t), None) for t in (1e-5, 1e-7)
+            ("glmnet LogitNet", f"thresh={t:g}", _glmnet(t), None)
+            for t in peer_tols.get("glmnet", (1e-5, 1e-7))
         ]
     return out
 
 
-def run_shape(name, repeats, slow_repeats, tight, skip):
+def run_shape(name, repeats, slow_repeats, tight, skip, tols, peer_tols):
     X, y = make_data(name)
     n = X.shape[0]
-    todo = [m for m in methods(tight, slow_repeats) if m[0] not in skip]
+    todo = methods(tight, slow_repeats, tols, peer_tols)
+    todo = [m for m in todo if m[0] not in skip]
     records = {(lib, s): [] for lib, s, _, _ in todo}
     for rep in range(repeats):
         for lib, setting, fit, reps in todo:
@@ -263,6 +267,15 @@ def main():
     )
     parser.add_argument("--tight", type=float, default=1e-8)
     parser.add_argument(
+        "--tols",
+        nargs="*",
+        type=float,
+        default=[1e-3, 1e-4, 1e-6],
+        help="tol of our default solver (besides --tight)",
+    )
+    parser.add_argument("--cyanure-tols", nargs="+", type=float, default=None)
+    parser.add_argument("--glmnet-threshs", nargs="+", type=float, default=None)
+    parser.add_argument(
         "--skip", nargs="*", default=[], help="libraries (first column) to skip"
     )
     parser.add_argument("--out", default=os.path.join(HERE, "sparse_results.jsonl"))
@@ -275,8 +288,19 @@ def main():
                 print(render_md(rec["rows"], rec["summary"]) + "\n")
         return
     for name in args.shapes:
+        peer_tols = {}
+        if args.cyanure_tols:
+            peer_tols["cyanure"] = args.cyanure_tols
+        if args.glmnet_threshs:
+            peer_tols["glmnet"] = args.glmnet_threshs
         rows, summary = run_shape(
-            name, args.repeats, args.slow_repeats, args.tight, set(args.skip)
+            name,
+            args.repeats,
+            args.slow_repeats,
+            args.tight,
+            set(args.skip),
+            args.tols,
+            peer_tols,
         )
         print(render_md(rows, summary), flush=True)
         with open(args.out, "a") as fh:

@@ -11,25 +11,28 @@ test ``max |g| <= tol`` are those of :func:`sk_softmax._solvers.newton_cg`.
 Why this method: on sparse text-like data (Zipf-distributed feature
 frequencies) the Hessian's diagonal spans many orders of magnitude (rare and
 frequent words), which L-BFGS, scaled by one number ``gamma``, cannot follow;
-the diagonal preconditioner removes that spread. Measured (2 shared cores,
-objective 50000 x 200000, 80 nnz/row, K=20, C=1; ``benchmarks/bench_sparse.py``
-for the full table), from zero to ``tol=1e-4`` / ``1e-8``:
+the diagonal preconditioner removes that spread. Measured on the shared
+2-core machine from zero, ``C=1``, to ``tol=1e-4`` / ``1e-8`` (time, and
+Hessian products for Newton-CG):
 
-====================================  ==========  ===========
-method                                tol=1e-4    tol=1e-8
-====================================  ==========  ===========
-L-BFGS + Newton-CG finish (before)    53 s        160 s
-Jacobi-preconditioned L-BFGS (m=10)   --          --
-Newton-CG, no preconditioner          17.4 s      43.3 s
-Newton-CG, Jacobi (diagonal frozen)   10.9 s      21.6 s
-Newton-CG, Jacobi (each iteration)    7.0 s       22.5 s
-====================================  ==========  ===========
+- 5000 x 20000, 80 nnz/row, K=5 (load 1-2): L-BFGS (+ Newton-CG finish, the
+  solver before) 0.78 s / 4.9 s; L-BFGS preconditioned by the diagonal at
+  the start (the change of variables ``u = sqrt(diag(H_0)) w``) 0.26 s /
+  0.42 s; Newton-CG 0.17 s to 1e-4; Jacobi Newton-CG 0.12 s / 0.35 s.
+- 50000 x 200000, 80 nnz/row, K=20, before the products reused the
+  probabilities (load 1-2): Newton-CG 17.4 s / 43.3 s (101 / 222 products);
+  Jacobi Newton-CG with the diagonal of the first iterate kept 10.9 s /
+  21.6 s (57 / 122), recomputed at each iterate 7.0 s / 22.5 s (28 / 108).
+  The issue measured L-BFGS at 53 s / 160 s. With the probabilities kept
+  and no transposition per product (load 4.5): 5.0 s / 22.7 s.
 
-(the last two before the products reused the probabilities, see
-``_data_hessian_product_diagonal`` of the numpy backend.) On the small shape
-5000 x 20000, K=5, preconditioned L-BFGS (the change of variables
-``u = sqrt(diag(H_0)) w``) took 0.26 s / 0.42 s against 0.12 s / 0.35 s for
-the preconditioned Newton-CG and 0.78 s / 4.9 s for L-BFGS.
+So: Newton-CG with the Jacobi preconditioner, recomputed at each iterate
+(it costs one pass, which also computes the probabilities the products
+reuse). A trust-region Newton in the style of liblinear's TRON (same
+products, a different globalisation) was not measured: the line search here
+took the unit step in every iteration of the runs above (one evaluation per
+iteration), so a trust region has no backtracking to save there.
+``benchmarks/bench_sparse.py`` compares the solver with cyanure and glmnet.
 """
 
 import numpy as np
