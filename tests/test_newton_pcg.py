@@ -191,3 +191,25 @@ def test_max_iter_and_warm_start():
     clf.set_params(max_iter=100, warm_start=True, tol=1e-8).fit(X, y)
     full = SoftmaxRegression(solver="newton-cg", tol=1e-8).fit(X, y)
     np.testing.assert_allclose(clf.coef_, full.coef_, atol=1e-6)
+
+
+def test_array_api_input_runs_plain_newton_cg_to_the_same_optimum():
+    # The Array API backend has no diagonal: plain conjugate gradients, in the
+    # flat order; same optimum as the numpy path's preconditioned run.
+    xps = pytest.importorskip("array_api_strict")
+    import sklearn
+    from sklearn.utils._array_api import move_to
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 5))
+    y = (X[:, :2] @ rng.normal(size=(2, 3)) + rng.gumbel(size=(120, 3))).argmax(1)
+    ref = SoftmaxRegression(solver="newton-cg", tol=1e-10).fit(X, y)
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = SoftmaxRegression(solver="newton-cg", tol=1e-10).fit(
+            xps.asarray(X), xps.asarray(y)
+        )
+        coef = move_to(clf.coef_, xp=np, device="cpu")
+        intercept = move_to(clf.intercept_, xp=np, device="cpu")
+    assert clf.solver_ == "newton-cg"
+    np.testing.assert_allclose(coef, ref.coef_, atol=1e-8)
+    np.testing.assert_allclose(intercept, ref.intercept_, atol=1e-8)
