@@ -27,7 +27,9 @@ fitted model's objective is computed by ONE independent float64 function
 The time of a library to a target is the median fit time of the fastest of
 its runs whose objective reaches it (an upper bound: a library stopped at
 the exact moment it reached the target would be faster). Load averages are
-recorded before every fit.
+recorded before every fit, and the process CPU time of each fit (all its
+threads: on a loaded machine a steadier measure of the work than the wall
+time, but it counts every thread of a multithreaded library).
 
 Usage::
 
@@ -181,13 +183,15 @@ def run_shape(name, repeats, slow_repeats, tight, skip, tols, peer_tols):
             load = os.getloadavg()[0]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 coef, intercept, info = fit(X, y)
                 elapsed = time.perf_counter() - t0
+                cpu = time.process_time() - c0
             f = n * objective(X, y, coef, intercept, C=C)
-            records[(lib, setting)].append((elapsed, f, load, info))
+            records[(lib, setting)].append((elapsed, f, load, info, cpu))
             print(
-                f"{name} rep {rep}: {lib} {setting}: {elapsed:.2f} s, "
+                f"{name} rep {rep}: {lib} {setting}: {elapsed:.2f} s "
+                f"(CPU {cpu:.2f} s), "
                 f"objective {f:.7f} ({info}), load {load:.2f}",
                 flush=True,
             )
@@ -200,6 +204,7 @@ def run_shape(name, repeats, slow_repeats, tight, skip, tols, peer_tols):
                 setting=setting,
                 time=float(np.median([r[0] for r in recs])),
                 times=[r[0] for r in recs],
+                cpu=[r[4] for r in recs],
                 objective=float(np.median([r[1] for r in recs])),
                 load=[r[2] for r in recs],
                 info=recs[-1][3],

@@ -28,7 +28,7 @@ def _text_like(n=400, d=1500, K=4, nnz=12, seed=0, dtype=np.float64):
     return X.astype(dtype), y
 
 
-def _problem(kind, dtype, fit_intercept, seed=0):
+def _problem(kind, dtype, fit_intercept, seed=0, chunk_size=None):
     rng = np.random.default_rng(seed)
     if kind == "wide-sparse":  # n K <= n_params: probabilities are kept
         X, y = _text_like(n=60, d=300, K=4, nnz=10, dtype=dtype, seed=seed)
@@ -41,7 +41,13 @@ def _problem(kind, dtype, fit_intercept, seed=0):
         y = rng.integers(0, 4, size=80)
     sw = rng.uniform(0.5, 2.0, size=X.shape[0])
     obj = SoftmaxCrossEntropyL2(
-        X, y, 4, sample_weight=sw, C=0.7, fit_intercept=fit_intercept
+        X,
+        y,
+        4,
+        sample_weight=sw,
+        C=0.7,
+        fit_intercept=fit_intercept,
+        chunk_size=chunk_size,
     )
     return obj, rng
 
@@ -49,10 +55,11 @@ def _problem(kind, dtype, fit_intercept, seed=0):
 @pytest.mark.parametrize("kind", ["wide-sparse", "narrow-sparse", "dense"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("chunk_size", [None, 7])  # 7: chunks on worker threads
 def test_newton_model_products_and_diagonal_match_the_dense_hessian(
-    kind, dtype, fit_intercept
+    kind, dtype, fit_intercept, chunk_size
 ):
-    obj, rng = _problem(kind, dtype, fit_intercept)
+    obj, rng = _problem(kind, dtype, fit_intercept, chunk_size=chunk_size)
     w = rng.normal(size=obj.n_params) * 0.3
     _, _, H = obj.loss_gradient_hessian(w)  # independent: the dense Hessian
     model = obj.newton_model(w)
