@@ -72,11 +72,12 @@ _NEWTON_MAX_PARAMS = 256
 # solver="auto" runs "newton-cg" (Jacobi-preconditioned Newton-CG) on sparse X
 # with n_samples * n_classes <= n_params (wide data, e.g. text: the
 # probabilities are then kept between Hessian products, see the numpy
-# backend's _data_newton_model). Measured against "lbfgs" from zero, C=1
-# (benchmarks/bench_sparse.py has the table; 2 shared cores, loaded):
-# 5000 x 20000, K=5: 0.09 s instead of 0.78 s to tol=1e-4, 0.26 s instead of
-# 4.9 s to tol=1e-8; 50000 x 200000, K=20: 5.0 s instead of 53 s, 22.7 s
-# instead of 160 s (same optimum: the objectives agree to 1e-10 relative at
+# backend's _data_newton_model). Measured against "lbfgs" from zero, C=1,
+# with benchmarks/bench_sparse.py (interleaved, 2 cores shared with other
+# jobs at load average 10-16, so 2-3x an idle machine's times; medians):
+# 5000 x 20000, K=5: 0.19 s instead of 21.7 s to tol=1e-4, 0.48 s instead of
+# 79 s to tol=1e-8; 50000 x 200000, K=20: 10.7 s instead of 87.8 s, 35.7 s
+# instead of 259 s (the same optimum: 111507.5946295 vs 111507.5946296 at
 # tol=1e-8). Dense data keep "lbfgs", and so do narrow sparse data (not
 # measured).
 
