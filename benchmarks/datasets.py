@@ -16,6 +16,9 @@ SHAPES = {
     "dense_200000x100_K20": ("dense", 200000, 100, 20, None),
     "dense_50000x256_K200": ("dense", 50000, 256, 200, None),
     "csr_50000x200000_K20": ("sparse", 50000, 200000, 20, 80),
+    # issue 14's smaller and larger sparse shapes
+    "csr_5000x20000_K5": ("sparse", 5000, 20000, 5, 80),
+    "csr_100000x500000_K100": ("sparse", 100000, 500000, 100, 80),
 }
 
 

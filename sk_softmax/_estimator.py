@@ -160,9 +160,14 @@ class SoftmaxRegression(
         ``FutureWarning``.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept per class.
-    solver : {"auto", "lbfgs", "newton-cholesky", "gd", "sgd"}, default="auto"
+    solver : {"auto", "lbfgs", "newton-cg", "newton-cholesky", "gd", "sgd"}, \
+default="auto"
         ``"lbfgs"``: scipy's L-BFGS-B on the analytic loss and gradient
         (finished by Newton-CG where it stops short of ``tol``).
+        ``"newton-cg"``: Newton's method whose steps are solved by conjugate
+        gradients with the Hessian's diagonal as preconditioner (Hessian-
+        vector products only); the fastest on sparse, high-dimensional data
+        such as text.
         ``"newton-cholesky"``: Newton's method with the exact Hessian, a
         dense ``(n_params, n_params)`` matrix, as in ``LogisticRegression``;
         few iterations, each costing about ``n_samples * n_params ** 2 / 2``
@@ -173,20 +178,22 @@ class SoftmaxRegression(
         descent on the same objective (see ``batch_size``).
         ``"auto"``: ``"newton-cholesky"`` when
         ``n_samples * n_params ** 2 <= 3e6`` and ``n_params <= 256`` (where
-        it was measured faster), ``"lbfgs"`` otherwise. Both stop at the same
-        criterion and reach the same optimum; ``solver_`` tells which one
-        ran.
+        it was measured faster), else ``"newton-cg"`` for sparse ``X`` with
+        ``n_samples * n_classes <= n_params`` (wide data, e.g. TF-IDF
+        features), ``"lbfgs"`` otherwise. All stop at the same criterion and
+        reach the same optimum; ``solver_`` tells which one ran.
     max_iter : int or None, default=None
         Maximum number of iterations: updates of the parameters for
-        ``"lbfgs"``, ``"newton-cholesky"`` and ``"gd"``, epochs for ``"sgd"``.
+        ``"lbfgs"``, the Newton solvers and ``"gd"``, epochs for ``"sgd"``.
         None means the solver's default: 1000 for ``"lbfgs"``, 100 for
-        ``"newton-cholesky"``, 10000 for ``"gd"``, 200 for ``"sgd"`` (with
-        ``"auto"``, the default of the solver that runs). 0 returns the
+        ``"newton-cg"`` and ``"newton-cholesky"``, 10000 for ``"gd"``, 200
+        for ``"sgd"`` (with ``"auto"``, the default of the solver that
+        runs). 0 returns the
         starting model (zeros, or the previous model with ``warm_start``)
         with a ``ConvergenceWarning`` unless it meets ``tol``, as
         ``LogisticRegression(max_iter=0)`` accepts.
     tol : float, default=1e-4
-        ``"lbfgs"``, ``"newton-cholesky"`` and ``"gd"`` stop when the largest
+        ``"lbfgs"``, the Newton solvers and ``"gd"`` stop when the largest
         absolute entry of the gradient of the mean-scaled objective is at most
         ``tol`` (the criterion of ``LogisticRegression(solver="lbfgs")``).
         With ``l1_ratio > 0`` the gradient is replaced by the minimum-norm
@@ -210,7 +217,7 @@ or float, default="auto"
         mean-scaled objective, which converges to the optimum (see
         :meth:`partial_fit`). ``"auto"`` is ``"constant"`` for ``"gd"``,
         ``"adaptive"`` for ``"sgd"`` and ``"optimal"`` for
-        :meth:`partial_fit`. Ignored by ``"lbfgs"`` and ``"newton-cholesky"``.
+        :meth:`partial_fit`. Ignored by ``"lbfgs"`` and the Newton solvers.
     learning_rate_init : "auto" or float, default="auto"
         Initial step of the schedules above. ``"auto"`` uses ``1 / L`` with
         ``L`` a guaranteed upper bound of the gradient's Lipschitz constant
@@ -302,7 +309,7 @@ or float, default="auto"
     loss_curve_ : list of float
         Objective (mean-scaled: the ``LogisticRegression`` objective divided by
         the sum of sample weights), one entry per iteration. ``"lbfgs"`` and
-        ``"newton-cholesky"``: the objective after each iteration (empty if
+        the Newton solvers: the objective after each iteration (empty if
         the starting point already meets ``tol``). ``"gd"``: the objective
         after each update, at the point where the gradient is then evaluated
         (with Nesterov momentum, the look-ahead point); the last entry is the
@@ -310,7 +317,7 @@ or float, default="auto"
         epoch.
     learning_rate_ : float or None
         Step used by ``"gd"``, and the current step of ``"sgd"`` (None for
-        ``"lbfgs"`` and ``"newton-cholesky"``).
+        ``"lbfgs"`` and the Newton solvers).
     solver_ : str
         The solver that ran: ``solver``, or what ``"auto"`` chose
         (``"sgd"`` after :meth:`partial_fit`).
@@ -338,7 +345,7 @@ or float, default="auto"
         "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],  # None: deprecated
         "fit_intercept": ["boolean"],
         "solver": [
-            StrOptions({"auto", "lbfgs", "newton-cholesky", "gd", "sgd"}),
+            StrOptions({"auto", "lbfgs", "newton-cg", "newton-cholesky", "gd", "sgd"}),
             Hidden(StrOptions(set(LR_ONLY_SOLVERS))),  # rejected with a reason
         ],
         "max_iter": [Interval(Integral, 0, None, closed="left"), None],

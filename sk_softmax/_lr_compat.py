@@ -20,8 +20,8 @@ or rejected, at ``fit``, with a ``ValueError`` that says why:
   effect (the kernel's threads follow numpy's BLAS thread limit, see
   :mod:`sk_softmax._threadpool`);
 - ``solver`` names that only ``LogisticRegression`` has (``"liblinear"``,
-  ``"newton-cg"``, ``"sag"``, ``"saga"``): rejected with the reason and the
-  solver to use instead (:func:`check_solver`).
+  ``"sag"``, ``"saga"``; ``"newton-cg"`` is a solver here too): rejected
+  with the reason and the solver to use instead (:func:`check_solver`).
 """
 
 import warnings
@@ -42,17 +42,13 @@ __all__ = [
 # Why each LogisticRegression-only solver is not offered, and what to use.
 _SAME_MODEL = (
     "every solver here minimises the same objective, so solver='auto' (or "
-    "'lbfgs', 'newton-cholesky') fits the model it would fit, to tol"
+    "'lbfgs', 'newton-cg', 'newton-cholesky') fits the model it would fit, to tol"
 )
 LR_ONLY_SOLVERS = {
     "liblinear": (
         "LIBLINEAR fits binary and one-vs-rest models only and penalises the "
         "intercept (intercept_scaling); SoftmaxRegression fits the "
         f"multinomial model with an unpenalised intercept: {_SAME_MODEL}"
-    ),
-    "newton-cg": (
-        "SoftmaxRegression's 'lbfgs' already finishes with Newton-CG steps "
-        f"where L-BFGS stops short of tol, and {_SAME_MODEL}"
     ),
     "sag": (
         "stochastic average gradient is not implemented; "
@@ -87,7 +83,7 @@ def check_solver(solver):
     Raises
     ------
     ValueError
-        For ``"liblinear"``, ``"newton-cg"``, ``"sag"`` and ``"saga"``, with
+        For ``"liblinear"``, ``"sag"`` and ``"saga"``, with
         the reason and the solver to use instead.
     """
     if solver in LR_ONLY_SOLVERS:

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from scipy.special import logsumexp
 from sklearn.datasets import load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning
@@ -136,10 +137,11 @@ def test_l1_ratio_parameter():
             SoftmaxRegression(l1_ratio=bad).fit(X, y)
 
 
-def test_newton_cholesky_refuses_l1():
+@pytest.mark.parametrize("solver", ["newton-cholesky", "newton-cg"])
+def test_newton_solvers_refuse_l1(solver):
     X, y = load_iris(return_X_y=True)
-    with pytest.raises(ValueError, match="newton-cholesky.*l1_ratio"):
-        SoftmaxRegression(solver="newton-cholesky", l1_ratio=0.5).fit(X, y)
+    with pytest.raises(ValueError, match=f"{solver}.*l1_ratio"):
+        SoftmaxRegression(solver=solver, l1_ratio=0.5).fit(X, y)
     # C=inf: no penalty, so no L1 part: Newton runs
     SoftmaxRegression(solver="newton-cholesky", l1_ratio=0.5, C=np.inf).fit(
         StandardScaler().fit_transform(X), y
@@ -151,6 +153,12 @@ def test_auto_runs_owlqn_with_l1():
     X = StandardScaler().fit_transform(X)
     assert SoftmaxRegression().fit(X, y).solver_ == "newton-cholesky"
     assert SoftmaxRegression(l1_ratio=1.0).fit(X, y).solver_ == "lbfgs"
+    # Wide sparse data: "auto" is Newton-CG for the smooth penalty only.
+    rng = np.random.default_rng(0)
+    Xs = sp.random(60, 400, density=0.05, format="csr", random_state=rng)
+    ys = rng.integers(0, 3, 60)
+    assert SoftmaxRegression().fit(Xs, ys).solver_ == "newton-cg"
+    assert SoftmaxRegression(l1_ratio=0.5).fit(Xs, ys).solver_ == "lbfgs"
 
 
 def test_C_inf_ignores_l1_ratio():

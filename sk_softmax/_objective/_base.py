@@ -28,11 +28,85 @@ estimate used by SGD. A backend (``_numpy.py``) subclasses it and computes
 the data term only, through the ``_data_*`` hooks.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._penalty import L2Penalty, penalty_from_C
 
-__all__ = ["BinaryObjective", "MiniBatchObjective", "SoftmaxObjective"]
+__all__ = [
+    "BinaryObjective",
+    "FlatOrder",
+    "MiniBatchObjective",
+    "NewtonModel",
+    "SoftmaxObjective",
+]
+
+
+@dataclass
+class NewtonModel:
+    """The quadratic model of the objective at a point, for Newton-CG.
+
+    Attributes
+    ----------
+    hessp : callable
+        ``hessp(v) -> H v``; ``v`` and the result in ``order``.
+    diagonal : ndarray of shape (n_params,) or None
+        ``diag(H)`` in ``order``; None where the backend has none.
+    order : FlatOrder
+        The order of the parameters the products work in.
+    project : callable
+        ``project(u)``: removes from ``u`` (in ``order``, in place) its
+        components along the directions the objective is constant on
+        (:meth:`SoftmaxObjective.invariant_directions`; ``H`` is singular
+        there). A preconditioned step has such components (the diagonal
+        is not constant along them); removing them changes neither the
+        model nor the step's effect, and keeps the iterate where L-BFGS's
+        would be (the intercepts' sum unchanged).
+    """
+
+    hessp: object
+    diagonal: object
+    order: object
+    project: object
+
+
+class FlatOrder:
+    """The flat parameter layout (the ravel of ``[W, b]``), as a model order.
+
+    An order maps flat vectors to its own (``to_model``), back
+    (``to_flat``), and gives the view of the weight entries ``W`` (the
+    penalised ones) of a vector in its order (``weights``).
+    """
+
+    def __init__(self, objective):
+        self._unpack = objective.unpack
+        self._n_classes = objective.n_classes
+        self._n_features = objective.n_features
+
+    def to_model(self, v):
+        """``v`` (flat layout) in this order: itself."""
+        return v
+
+    def to_flat(self, u):
+        """``u`` (this order) in the flat layout: itself."""
+        return u
+
+    def weights(self, u):
+        """View of the ``W`` entries of ``u``."""
+        return self._unpack(u)[0]
+
+    def remove_shifts(self, u, intercepts, weights):
+        """Subtract, in place, the mean over classes of the intercepts of
+        ``u`` (``intercepts``) and of each column of its weights
+        (``weights``): the projection off the invariant directions."""
+        Wb = u.reshape(self._n_classes, -1)
+        if intercepts:
+            Wb[:, -1] -= Wb[:, -1].mean()
+        if weights:
+            W = Wb[:, : self._n_features]
+            W -= W.mean(axis=0)
+        return u
 
 
 class SoftmaxObjective:
@@ -66,6 +140,8 @@ class SoftmaxObjective:
     #: Whether the backend computes the two-class objective on the rows'
     #: difference (``_data_binary_loss_gradient_hessian``, see :meth:`binary`).
     binary_hessian = False
+    #: Whether ``X`` is a scipy.sparse matrix (for ``solver="auto"``).
+    sparse = False
 
     def __init__(self, sample_weight, C, weight_sum=None, l1_ratio=0.0):
         if sample_weight is None:
@@ -307,6 +383,57 @@ class SoftmaxObjective:
             return out
 
         return hessp
+
+    def newton_model(self, w):
+        """Hessian-vector products and diagonal at ``w``, in the backend's order.
+
+        For the preconditioned Newton-CG (:mod:`sk_softmax._newton_pcg`),
+        whose Jacobi preconditioner is the diagonal. With ``x~ = [x, 1]``
+        the diagonal entry of class ``k`` and column ``j`` is::
+
+            H_(kj),(kj) = sum_i (s_i / S) p_ik (1 - p_ik) x~_ij^2  (+ 1 / (C S) for W)
+
+        The products take and return vectors in the model's ``order`` of
+        the parameters (a permutation of the flat layout, see
+        :class:`FlatOrder`), which the backend chooses so that the products
+        need no transposition; conjugate gradients do not depend on the
+        order of the coordinates. A backend may compute the diagonal with
+        what the products share (see ``_data_newton_model``); without one,
+        the diagonal is None (no preconditioner).
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_params,)
+            Flat parameters (copied).
+
+        Returns
+        -------
+        model : NewtonModel
+        """
+        data_hessp, diag, order = self._data_newton_model(np.array(w, dtype=np.float64))
+        if diag is not None:
+            self.penalty.add_hessian(order.weights(diag))
+
+        def hessp(v):
+            out = data_hessp(v)
+            self.penalty.add_hessian_product(order.weights(out), order.weights(v))
+            return out
+
+        def project(u):
+            return order.remove_shifts(
+                u, self.fit_intercept, self.penalty.strength == 0
+            )
+
+        return NewtonModel(hessp=hessp, diagonal=diag, order=order, project=project)
+
+    def _data_newton_model(self, w):
+        """Default: the data term's Hessian product, no diagonal, flat order."""
+        data_hessp = self._data_hessian_product(w)
+        return (
+            lambda v: data_hessp(np.ascontiguousarray(v, dtype=np.float64)),
+            None,
+            FlatOrder(self),
+        )
 
     def loss_gradient_hessian(self, w):
         """Objective, gradient and the dense Hessian at ``w``, in one pass.
