@@ -165,6 +165,19 @@ def test_auto_solver_follows_the_in_memory_rule():
     assert model.solver_ == "lbfgs" == SoftmaxRegression().fit(X2, y).solver_
 
 
+def test_auto_solver_on_wide_sparse_data():
+    # In memory, "auto" runs the Jacobi-preconditioned newton-cg on wide
+    # sparse data; its diagonal has no Dask reduction, so Dask keeps lbfgs,
+    # and an explicit newton-cg (plain CG) reaches the same optimum.
+    X, y, _ = _problem(n=60, d=400, sparse=True, seed=1)
+    Xd, yd = _blocks(X, 20), _blocks(y, 20)
+    assert SoftmaxRegression().fit(X, y).solver_ == "newton-cg"
+    assert SoftmaxRegression().fit(Xd, yd).solver_ == "lbfgs"
+    ref = SoftmaxRegression(solver="newton-cg", tol=1e-10).fit(X, y)
+    model = SoftmaxRegression(solver="newton-cg", tol=1e-10).fit(Xd, yd)
+    _assert_same_model(model, ref, rtol=0, atol=1e-8)
+
+
 def test_memmapped_blocks_stay_on_disk(tmp_path):
     X, y, sw = _problem(n=900)
     da.to_npy_stack(tmp_path, da.from_array(X, chunks=(300, 5)))
@@ -367,8 +380,9 @@ def test_cluster_sparse_blocks_exact(client, monkeypatch, d):
     Xd = _blocks(X, 150)
     assert sp.issparse(Xd._meta)
     # d=45000: 5 iterations, then the same iterate as in memory; d=40: to
-    # tol=1e-10
-    params = dict(max_iter=5) if d > 40000 else {}
+    # tol=1e-10. lbfgs both: "auto" runs the preconditioned newton-cg on wide
+    # sparse data in memory only (see test_auto_solver_on_wide_sparse_data).
+    params = dict(solver="lbfgs", max_iter=5) if d > 40000 else {}
     before = set(_transfers(client, to_client=True))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
