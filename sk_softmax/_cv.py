@@ -91,7 +91,8 @@ class SoftmaxRegressionCV(SparseCoefMixin, ClassifierMixin, BaseEstimator):
         Score of the held-out parts (a scorer name or
         ``scorer(estimator, X, y)``); None is accuracy, as in
         ``LogisticRegressionCV`` 1.9. Also used by :meth:`score`.
-    solver : {"auto", "lbfgs", "newton-cholesky", "gd"}, default="auto"
+    solver : {"auto", "lbfgs", "newton-cg", "newton-cholesky", "gd"}, \
+            default="auto"
         As in :class:`SoftmaxRegression` (``"auto"`` is decided once per
         fold from its size). ``LogisticRegression``-only names are rejected
         with the reason.
@@ -199,7 +200,7 @@ n_dof)
             Hidden(StrOptions({"warn"})),
         ],
         "solver": [
-            StrOptions({"auto", "lbfgs", "newton-cholesky", "gd"}),
+            StrOptions({"auto", "lbfgs", "newton-cg", "newton-cholesky", "gd"}),
             Hidden(StrOptions(set(LR_ONLY_SOLVERS))),  # rejected with a reason
         ],
         "tol": [Interval(Real, 0, None, closed="left")],
