@@ -52,33 +52,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))  # this checkout's sk_softmax first
 
+from bench_vs_logreg import objective  # noqa: E402
 from datasets import make_data  # noqa: E402
-from scipy.special import log_softmax  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from sk_softmax import SoftmaxRegression  # noqa: E402
 
 C = 1.0
-
-
-def objective(X, y, coef, intercept, C=C):
-    """``LogisticRegression``'s objective / n: mean CE + ||W||^2 / (2 C n).
-
-    The independent float64 function every fitted model is scored with:
-    scipy.sparse's product and ``scipy.special.log_softmax`` by row blocks
-    (the sparse rows are not densified: a block of 8192 rows of 200000
-    columns would be 13 GB).
-    """
-    coef = np.asarray(coef, dtype=np.float64)
-    intercept = np.asarray(intercept, dtype=np.float64).ravel()
-    X = X.astype(np.float64)
-    n = X.shape[0]
-    total = 0.0
-    for start in range(0, n, 8192):
-        Z = np.asarray(X[start : start + 8192] @ coef.T) + intercept
-        L = log_softmax(Z, axis=1)
-        total -= L[np.arange(Z.shape[0]), y[start : start + 8192]].sum()
-    return total / n + float(np.sum(coef**2)) / (2 * C * n)
 
 
 def _ours(solver, tol):
