@@ -886,8 +886,9 @@ def _design(obj, sl):
     if obj._sparse:
         Xc = Xc.toarray()
     d = obj.n_features
-    Xt = np.ones((d + int(obj.fit_intercept), sl.stop - sl.start), dtype=np.float64)
+    Xt = np.empty((d + int(obj.fit_intercept), sl.stop - sl.start), dtype=np.float64)
     Xt[:d] = Xc.T
+    Xt[d:] = 1.0  # the intercept row (np.empty: digits 86 instead of 107 us)
     if obj._small:
         obj._design = Xt
     return Xt
