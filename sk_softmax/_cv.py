@@ -40,13 +40,16 @@ from ._lr_compat import (
     check_dual,
     check_solver,
 )
+from ._params import CachedParamsMixin
 from ._sparse_coef import SparseCoefMixin
 from ._targets import is_soft
 
 __all__ = ["SoftmaxRegressionCV"]
 
 
-class SoftmaxRegressionCV(SparseCoefMixin, ClassifierMixin, BaseEstimator):
+class SoftmaxRegressionCV(
+    CachedParamsMixin, SparseCoefMixin, ClassifierMixin, BaseEstimator
+):
     """Softmax regression with ``C`` chosen by cross-validation.
 
     :class:`SoftmaxRegression`'s model and objective, with

@@ -50,6 +50,7 @@ from ._namespaces import (
 from ._objective import SoftmaxCrossEntropyL2
 from ._objective._array_api import ArrayAPISoftmaxCrossEntropy
 from ._objective._dask import DaskSoftmaxObjective
+from ._params import CachedParamsMixin
 from ._sparse_coef import SparseCoefMixin
 from ._targets import (
     apply_class_weight,
@@ -112,7 +113,11 @@ def _host_sample_weight(sample_weight, X):
 
 
 class SoftmaxRegression(
-    SparseCoefMixin, CallbackSupportMixin, ClassifierMixin, BaseEstimator
+    CachedParamsMixin,
+    SparseCoefMixin,
+    CallbackSupportMixin,
+    ClassifierMixin,
+    BaseEstimator,
 ):
     """Softmax (multinomial logistic) regression.
 

@@ -33,7 +33,7 @@ failed line search.
 import warnings
 
 import numpy as np
-from scipy.linalg import solve_triangular
+from scipy.linalg.lapack import dtrtrs
 from scipy.optimize._linesearch import scalar_search_wolfe1
 
 try:  # scipy >= 1.13: the Python dcsrch, which takes an evaluation limit
@@ -179,14 +179,19 @@ class _History:
         last = idx[-1]
         gamma = self.StY[last, last] / self.YtY[last, last]
         u, v = uv[:m][idx], uv[m:][idx]
-        StY = self.StY[np.ix_(idx, idx)]
-        YtY = self.YtY[np.ix_(idx, idx)]
-        R = np.triu(StY)
-        D = np.diag(StY)
-        t = solve_triangular(R, u, lower=False)
-        rhs = D * t + gamma * (YtY @ t) - gamma * v
+        rows, cols = idx[:, None], idx[None, :]
+        StY = self.StY[rows, cols]
+        YtY = self.YtY[rows, cols]
+        # R = triu(S^T Y): LAPACK's triangular solves read the upper
+        # triangle only (trtrs directly: scipy's solve_triangular validates
+        # its input for ~15 us, per solve, on every iteration)
+        t, info = dtrtrs(StY, u, lower=0)
+        rhs = np.diagonal(StY) * t
+        rhs += gamma * (YtY @ t - v)
         coef = np.zeros(2 * m)
-        coef[idx] = solve_triangular(R, rhs, lower=False, trans="T")
+        coef[idx], info2 = dtrtrs(StY, rhs, lower=0, trans=1)
+        if info or info2:  # singular R: not expected (s . y > 0 for all pairs)
+            raise np.linalg.LinAlgError("singular L-BFGS middle matrix")
         coef[m + idx] = -gamma * t
         self.rmatvec(coef, out)  # second pass over the history
         add_scaled(out, gamma, g)  # out = -(out + gamma g)
@@ -361,10 +366,20 @@ def minimize_lbfgs(
         def derphi(alpha, d=d):
             return dot(evaluate(alpha)["g"], d)
 
-        with warnings.catch_warnings():
-            # failures are handled below (LineSearchWarning otherwise)
-            warnings.simplefilter("ignore")
-            alpha, f_new = _line_search(phi, derphi, f, derphi0, maxls)
+        # The trial step 1 first: where it meets the strong Wolfe conditions
+        # dcsrch stops at its first evaluation with it, so the step is the
+        # same; this skips the Python line search on most iterations
+        # (standardised digits, 650 parameters, one thread: the optimiser's
+        # own cost per run, objective replayed, from 3.7 to 1.5 ms with the
+        # triangular solves below; same iterates and result).
+        f_1 = phi(1.0)
+        if f_1 <= f + 1e-3 * derphi0 and abs(derphi(1.0)) <= -0.9 * derphi0:
+            alpha, f_new = 1.0, f_1
+        else:
+            with warnings.catch_warnings():
+                # failures are handled below (LineSearchWarning otherwise)
+                warnings.simplefilter("ignore")
+                alpha, f_new = _line_search(phi, derphi, f, derphi0, maxls)
         if alpha is None or not np.isfinite(f_new):
             if len(hist):  # retry from steepest descent, as L-BFGS-B does
                 hist.reset()

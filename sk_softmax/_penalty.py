@@ -15,7 +15,7 @@ value, its proximal operator ``prox(W, step)`` and the optimality measure
 
 import numpy as np
 
-from ._vector import add_scaled
+from ._vector import add_scaled, dot
 
 __all__ = ["ElasticNetPenalty", "L2Penalty", "penalty_from_C"]
 
@@ -58,9 +58,10 @@ class L2Penalty:
         """``strength / 2 * ||W||^2`` from the flat parameters.
 
         Computed as ``w . w - b . b`` on the contiguous flat vector (cheaper
-        than a strided pass over the weight block). einsum, not np.dot: a
-        threaded BLAS call here would leave numpy's OpenBLAS threads spinning
-        against the next evaluation's worker threads.
+        than a strided pass over the weight block), with
+        :func:`~sk_softmax._vector.dot`: never a threaded BLAS call, which
+        would leave numpy's OpenBLAS threads spinning against the next
+        evaluation's worker threads.
 
         Parameters
         ----------
@@ -75,9 +76,9 @@ class L2Penalty:
         """
         if not self.strength:
             return 0.0
-        sq = float(np.einsum("i,i->", w, w))
+        sq = dot(w, w)
         if intercept is not None:
-            sq -= float(np.einsum("i,i->", intercept, intercept))
+            sq -= dot(intercept, intercept)
         return 0.5 * self.strength * sq
 
     def add_gradient(self, grad_W, W):

@@ -71,6 +71,7 @@ def _report(verbose, it, f, gmax):
 # objective by less than this, relatively, stops it. The Newton-CG finish treats
 # changes of f below it as unresolved.
 FTOL = 64 * np.finfo(np.float64).eps
+_EPS, _TINY = float(np.finfo(np.float64).eps), float(np.finfo(np.float64).tiny)
 
 # From this many parameters on, ``lbfgs`` runs the numpy L-BFGS of
 # ``_lbfgs.py`` instead of scipy's L-BFGS-B. Measured per iteration outside the
@@ -858,9 +859,9 @@ def _cholesky_direction(H, g, NNt):
     feature with ``C=np.inf``), a ridge ``delta I`` growing from
     ``16 eps c`` is added.
     """
-    c = max(float(np.trace(H)) / H.shape[0], np.finfo(np.float64).tiny)
+    c = max(float(H.trace()) / H.shape[0], _TINY)
     M = H + c * NNt if NNt is not None else H.copy()
-    delta = 16 * np.finfo(np.float64).eps * c
+    delta = 16 * _EPS * c
     for _ in range(20):
         p, info = _posv(M, -g)
         if info == 0 and np.isfinite(p).all():

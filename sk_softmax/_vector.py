@@ -14,6 +14,14 @@ __all__ = ["max_abs", "add_scaled", "dot"]
 # negligible temporary, large enough for numpy's per-call overhead to vanish.
 _BLOCK_ELEMENTS = 2**17
 
+# Up to this many entries the helpers take numpy's shortest route (one
+# temporary of at most 32 KiB; a BLAS ``ddot`` this short never threads:
+# OpenBLAS runs ``ddot`` threaded from 10000 entries). Per call, measured on
+# 62 entries: ``v @ v`` 0.9 us against 1.8 us for einsum, ``abs(v).max()``
+# 1.5 us against 2.9 us for the temporary-free form; a Newton iteration on
+# a small problem makes a dozen such calls.
+_SMALL = 4096
+
 
 def max_abs(v):
     """``max |v_i|`` without the ``|v|`` temporary.
@@ -30,6 +38,8 @@ def max_abs(v):
     """
     if v.size == 0:
         return 0.0
+    if v.size <= _SMALL:
+        return float(np.abs(v).max())
     return float(np.maximum(v.max(), -v.min()))
 
 
@@ -50,6 +60,9 @@ def add_scaled(out, a, x):
     -------
     out : ndarray
     """
+    if out.size <= _SMALL:
+        out += a * x
+        return out
     row = max(1, out[:1].size)  # elements per index of the first axis
     step = max(1, _BLOCK_ELEMENTS // row)
     for start in range(0, out.shape[0], step):
@@ -62,7 +75,8 @@ def dot(a, b):
 
     A BLAS ``ddot`` of more than ~10^4 entries runs threaded in OpenBLAS,
     whose idle threads then spin on their cores for a while, against the
-    kernel's worker threads; this never wakes a BLAS pool.
+    kernel's worker threads; this never wakes a BLAS pool (short vectors,
+    up to ``_SMALL`` entries, take the faster single-threaded ``a @ b``).
 
     Parameters
     ----------
@@ -73,4 +87,6 @@ def dot(a, b):
     -------
     value : float
     """
+    if a.shape[0] <= _SMALL:
+        return float(a @ b)
     return float(np.einsum("i,i->", a, b))

@@ -235,3 +235,31 @@ def test_continuous_float_labels_are_still_rejected():
     X = np.random.default_rng(0).normal(size=(6, 2))
     with pytest.raises(ValueError, match="Unknown label type"):
         SoftmaxRegression().fit(X, [0.5, 1.5, 0.25, 0.5, 1.5, 0.3])
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64],
+)
+@pytest.mark.parametrize("low, high, n", [(0, 5, 50), (0, 200, 40), (7, 8, 1)])
+def test_integer_labels_encode_as_np_unique(dtype, low, high, n):
+    # The counting path for integer labels in a small range gives
+    # np.unique's classes (same dtype) and codes; wide ranges take np.unique.
+    from sk_softmax._targets import encode_labels
+
+    y = np.random.default_rng(low + n).integers(low, high, n).astype(dtype)
+    classes, codes = encode_labels(y)
+    ref_classes, ref_codes = np.unique(y, return_inverse=True)
+    assert classes.dtype == ref_classes.dtype
+    np.testing.assert_array_equal(classes, ref_classes)
+    np.testing.assert_array_equal(codes, ref_codes)
+    assert np.array_equal(classes[codes], y)
+
+
+def test_extreme_integer_labels_encode_as_np_unique():
+    from sk_softmax._targets import encode_labels
+
+    for y in [np.array([-(2**63), 2**63 - 1, 0]), np.array([-100, 100, -100], np.int8)]:
+        classes, codes = encode_labels(y)
+        np.testing.assert_array_equal(classes, np.unique(y))
+        np.testing.assert_array_equal(classes[codes], y)

@@ -90,8 +90,8 @@ _PARALLEL = True
 # per product, measured on digits' 10 x 65 x 1797).
 _PRIVATE_GEMM_MIN_MADDS = 2**20
 # Column blocks of the kept X~^T in the small float64 loss/gradient pass:
-# about half a core's L2 cache (see _small_loss_gradient).
-_SMALL_BLOCK_BYTES = 2**19
+# about three quarters of a core's L2 cache (see _small_loss_gradient).
+_SMALL_BLOCK_BYTES = 3 * 2**18
 # Split the chunks of sparse X over threads in the Newton model's passes.
 # Measured on 50000 x 200000, 80 nnz/row, K=20 (4 chunks), 2 cores shared with
 # other jobs (load average 13-14), Newton-CG to tol=1e-4 from zero, 4 runs
@@ -333,7 +333,7 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         # float32 chunks for the loss and gradient.
         self._small = not self._sparse and n_samples <= self._hessian_rows
         self._design = None  # (X~^T, X~) in float64, built on first use
-        self._flat_all = None  # flat true-class indices of the one block
+        self._flat_blocks = {}  # flat true-class indices of kept blocks
 
     def n_workers(self):
         """Threads an evaluation runs now (the user's BLAS limit is read live).
@@ -581,12 +581,18 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         return out.ravel()
 
     def _flat_target_index(self, sl, rows):
-        """Flat indices ``y_i * rows + i`` of the true classes in a (K, rows) block."""
-        if rows == self.n_samples:  # the block of all rows: computed once
-            if self._flat_all is None:
-                self._flat_all = self.y * rows + self._arange[:rows]
-            return self._flat_all
-        return self.y[sl] * rows + self._arange[:rows]
+        """Flat indices ``y_i * rows + i`` of the true classes in a (K, rows) block.
+
+        Kept for the block of all rows and for the few column blocks of a
+        small objective's passes (computed once per fit, not per evaluation).
+        """
+        if rows != self.n_samples and not self._small:
+            return self.y[sl] * rows + self._arange[:rows]
+        idx = self._flat_blocks.get(sl.start)
+        if idx is None or idx.shape[0] != rows:
+            idx = self.y[sl] * rows + self._arange[:rows]
+            self._flat_blocks[sl.start] = idx
+        return idx
 
     def _softmax_block(self, Z, sl):
         """Turn a (K, rows) block of scores into probabilities, in place.
@@ -603,7 +609,9 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
             Yc = self.y[sl]
             zt = np.einsum("ij,ji->i", Yc, Z, dtype=np.float64)
         else:
-            zt = Z.ravel()[self._flat_target_index(sl, rows)].astype(np.float64)
+            zt = Z.ravel().take(self._flat_target_index(sl, rows))
+            if zt.dtype != np.float64:
+                zt = zt.astype(np.float64)
         if eps:
             # T = (1 - eps) Y + eps / K
             zt *= 1 - eps
@@ -613,7 +621,9 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         np.exp(Z, out=Z)
         s = Z.sum(axis=0)
         # -sum_k T_k log p_k = lse - sum_k T_k z_k, lse = m + log(s)
-        nll = np.log(s.astype(np.float64)) + m - zt
+        nll = np.log(s, dtype=np.float64)
+        nll += m
+        nll -= zt
         return nll, s
 
     def _gradient_block(self, Z, s, sl):
@@ -876,8 +886,9 @@ def _design(obj, sl):
     if obj._sparse:
         Xc = Xc.toarray()
     d = obj.n_features
-    Xt = np.ones((d + int(obj.fit_intercept), sl.stop - sl.start), dtype=np.float64)
+    Xt = np.empty((d + int(obj.fit_intercept), sl.stop - sl.start), dtype=np.float64)
     Xt[:d] = Xc.T
+    Xt[d:] = 1.0  # the intercept row (np.empty: digits 86 instead of 107 us)
     if obj._small:
         obj._design = Xt
     return Xt
@@ -894,7 +905,8 @@ def _small_loss_gradient(obj, w64, need_gradient):
     took ~460 us). Column blocks of ``_SMALL_BLOCK_BYTES`` keep each block of
     ``X~^T`` in a core's L2 cache between its two products (digits, one
     thread, 2-core EPYC with 1 MiB L2 under load: 205-215 us in two or three
-    blocks, 255-275 us in one, 240 us in four).
+    blocks, 255-275 us in one, 240 us in four; near idle, medians of 30
+    interleaved rounds: 170.5 us in two blocks, 183.5 us in three).
     """
     n, K = obj.n_samples, obj.n_classes
     Xt = _design(obj, slice(0, n))
@@ -926,10 +938,44 @@ def _small_loss_gradient(obj, w64, need_gradient):
 
 @functools.lru_cache(maxsize=64)
 def _class_pairs(K):
-    """The class pairs ``k <= l`` of the Hessian's blocks: ``(kk, ll, same,
-    off)``, ``same`` 1.0 where ``k == l``, ``off`` the indices where not."""
+    """The class pairs ``k <= l`` of the Hessian's blocks: ``(kk, ll, same)``,
+    ``same`` 1.0 where ``k == l``."""
     kk, ll = np.triu_indices(K)
-    return kk, ll, (kk == ll).astype(np.float64), np.flatnonzero(kk != ll)
+    return kk, ll, (kk == ll).astype(np.float64)
+
+
+@functools.lru_cache(maxsize=64)
+def _hessian_scatter(K, d1, start, stop):
+    """Where the pair blocks ``g = start..stop`` of the stacked GEMM go in H.
+
+    The GEMM of :func:`_dense_loss_gradient_hessian` gives the blocks
+    ``B_g = H_{k_g l_g}`` (``k_g <= l_g``) as one ``(pairs, d1, d1)`` array.
+    Returns ``(dest, src)``: flat indices into ``H`` (shape ``(K d1, K d1)``)
+    and into the stack, such that ``H.flat[dest] += stack.flat[src]`` adds
+    every block and, for ``k < l``, its transpose ``H_lk = H_kl^T``; ``dest``
+    has no repeated index. One fancy-indexed update instead of two
+    fancy-indexed block updates and the index arithmetic per evaluation
+    (wine, K=3: ~20 of a ~60 us evaluation).
+    """
+    kk, ll, _ = _class_pairs(K)
+    n = K * d1
+    a = np.arange(d1)
+    rows, cols = a[:, None], a[None, :]
+    dest, src = [], []
+    for j, g in enumerate(range(start, stop)):
+        k, m = kk[g], ll[g]  # classes k <= m
+        block = j * d1 * d1 + rows * d1 + cols  # stack entry (a, b) of pair g
+        dest.append(((k * d1 + rows) * n + m * d1 + cols).ravel())  # H_km[a, b]
+        src.append(block.ravel())
+        if k != m:  # H_mk[b, a] = H_km[a, b]
+            dest.append(((m * d1 + cols) * n + k * d1 + rows).ravel())
+            src.append(block.ravel())
+    dest, src = np.concatenate(dest), np.concatenate(src)
+    if stop - start == len(kk):  # all pairs: H = stack.flat[src[order]]
+        order = np.argsort(dest)
+        if np.array_equal(dest[order], np.arange(n * n)):
+            return None, src[order]
+    return dest, src
 
 
 def _dense_loss_gradient_hessian(obj, w64):
@@ -973,14 +1019,14 @@ def _dense_loss_gradient_hessian(obj, w64):
     d1 = d + int(obj.fit_intercept)
     Wb = w64.reshape(K, d1)  # [W, b]
     loss = 0.0
-    grad = np.zeros((K, d1), dtype=np.float64)
-    H = np.zeros((K * d1, K * d1), dtype=np.float64)
-    H_blocks = H.reshape(K, d1, K, d1)
-    kk, ll, same, off = _class_pairs(K)
+    grad = None
+    H = None
+    kk, ll, same = _class_pairs(K)
     n, step = obj.n_samples, obj._hessian_rows
     group = max(1, 4 * _CHUNK_BYTES // (8 * d1 * min(n, step)))  # pairs per stack
     gemm = _small_gemm(min(n, step) * d1 * max(K, min(group, len(kk)) * d1))
-    for sl in (slice(i, min(i + step, n)) for i in range(0, n, step)):
+    for start in range(0, n, step):
+        sl = slice(start, min(start + step, n))
         Xt = _design(obj, sl)  # X~_c^T
         rows = sl.stop - sl.start
         Z = _matmul(Wb, Xt, gemm)  # (K, rows) scores, intercepts included
@@ -989,16 +1035,27 @@ def _dense_loss_gradient_hessian(obj, w64):
         loss += dot(sw, nll)
         P = Z / s  # probabilities; Z itself becomes the gradient block
         for g in range(0, len(kk), group):
-            rows_k, cols_l = kk[g : g + group], ll[g : g + group]
-            c = same[g : g + group, None] - P[cols_l]
-            c *= P[rows_k]
+            stop = min(g + group, len(kk))
+            c = same[g:stop, None] - P[ll[g:stop]]
+            c *= P[kk[g:stop]]
             c *= sw  # c_kl = s p_k (delta_kl - p_l)
             stacked = (Xt * c[:, None, :]).reshape(-1, rows)
-            blk = _matmul(stacked, Xt, gemm, trans_b=True).reshape(-1, d1, d1)
-            H_blocks[rows_k, :, cols_l, :] += blk  # (pairs, d1, d1): H_kl
-            o = off[(off >= g) & (off < g + group)]
-            H_blocks[ll[o], :, kk[o], :] += blk[o - g].transpose(0, 2, 1)
-        grad += _matmul(obj._gradient_block(Z, s, sl), Xt, gemm, trans_b=True)
+            blk = _matmul(stacked, Xt, gemm, trans_b=True).ravel()  # H_kl, k <= l
+            dest, src = _hessian_scatter(K, d1, g, stop)
+            if dest is None and H is None:  # all pairs, first block: H itself
+                H = blk[src].reshape(K * d1, K * d1)
+                continue
+            if H is None:
+                H = np.zeros((K * d1, K * d1), dtype=np.float64)
+            if dest is None:
+                H += blk[src].reshape(H.shape)
+            else:
+                H.ravel()[dest] += blk[src]
+        G = _matmul(obj._gradient_block(Z, s, sl), Xt, gemm, trans_b=True)
+        if grad is None:
+            grad = G
+        else:
+            grad += G
     return loss, grad.ravel(), H
 
 
