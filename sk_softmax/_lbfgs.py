@@ -30,8 +30,6 @@ stopping rules are those of ``LogisticRegression``'s use of L-BFGS-B:
 failed line search.
 """
 
-import warnings
-
 import numpy as np
 from scipy.linalg.lapack import dtrtrs
 from scipy.optimize._linesearch import scalar_search_wolfe1
@@ -376,9 +374,12 @@ def minimize_lbfgs(
         if f_1 <= f + 1e-3 * derphi0 and abs(derphi(1.0)) <= -0.9 * derphi0:
             alpha, f_new = 1.0, f_1
         else:
-            with warnings.catch_warnings():
-                # failures are handled below (LineSearchWarning otherwise)
-                warnings.simplefilter("ignore")
+            # Failures are handled below. Trial points far out may overflow:
+            # numpy's floating-point warnings are silenced in this context
+            # only (np.errstate is thread-local; warnings.catch_warnings
+            # swaps the process-wide filters, which two threads fitting at
+            # once can leave changed for good).
+            with np.errstate(all="ignore"):
                 alpha, f_new = _line_search(phi, derphi, f, derphi0, maxls)
         if alpha is None or not np.isfinite(f_new):
             if len(hist):  # retry from steepest descent, as L-BFGS-B does

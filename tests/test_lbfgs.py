@@ -118,3 +118,27 @@ def test_overwrite_x0_gives_the_same_run_and_leaves_x0_alone_by_default():
     assert len(seen) == len(ref_path) == ref[3]
     for a, b in zip(seen, ref_path, strict=True):
         np.testing.assert_array_equal(a, b)  # every iterate, bit for bit
+
+
+def test_line_search_leaves_the_warnings_filters_alone():
+    # The unit step of the first iteration (length 1 / ||g||) is far too
+    # short on this quadratic, so the line search (dcsrch) runs; it must not
+    # swap the process-wide warnings filters, which concurrent fits in
+    # threads could leave changed (warnings.catch_warnings is not
+    # thread-safe).
+    import warnings
+
+    before = list(warnings.filters)
+    seen = []
+
+    def fun(x):
+        seen.append(list(warnings.filters) == before)
+        return 0.5 * float(x @ x), x.copy()
+
+    x, f, g, n_iter, converged, _ = minimize_lbfgs(
+        fun, np.full(5, 1e3), gtol=1e-8, max_iter=50
+    )
+    assert converged and f < 1e-12
+    assert len(seen) > n_iter + 1  # the line search ran (more than one trial)
+    assert all(seen)
+    assert warnings.filters == before
