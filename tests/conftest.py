@@ -1,6 +1,8 @@
-"""Shared test fixtures: one problem builder and one float64 reference objective.
+"""Shared test fixtures: one problem builder, one objective builder and one
+float64 reference objective.
 
-The objective tests of every backend build their data with ``make_problem``
+The objective tests of every backend build their data with ``make_problem``,
+their objective with ``build_objective`` (the backend of ``X``'s namespace)
 and check against ``reference``: the objective written directly from its
 definition, unchunked, in float64, with a one-hot target matrix.
 """
@@ -9,14 +11,19 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.special import log_softmax, softmax
+from sklearn.utils._array_api import get_namespace_and_device
+
+from sk_softmax._objective import SoftmaxCrossEntropyL2
+from sk_softmax._objective._array_api import ArrayAPISoftmaxCrossEntropy
 
 # Not a doctest module: --doctest-modules would import this file as the module
 # "conftest", which docs/conftest.py already is.
 collect_ignore = ["conftest.py"]
 
 # Default problem shape: a row count that no chunk size used in the tests
-# divides, a few features and classes.
+# divides, a few features and classes; the objective's C.
 N, D, K = 53, 6, 4
+C = 0.7
 
 
 def _make_problem(sparse=False, soft=False, seed=0, dtype=np.float64, n=N, d=D, k=K):
@@ -77,6 +84,30 @@ class _Reference:
 def make_problem():
     """The shared problem builder (a function, see ``_make_problem``)."""
     return _make_problem
+
+
+def _build_objective(X, y, sw, *, fit_intercept=True, eps=0.0, chunk_size=7):
+    """The objective of ``X``'s backend on a shared problem: the numpy kernel
+    for numpy arrays and scipy.sparse matrices, the Array API one otherwise
+    (``K`` classes, or as many as the soft targets' columns)."""
+    kwargs = dict(
+        sample_weight=sw,
+        C=C,
+        fit_intercept=fit_intercept,
+        chunk_size=chunk_size,
+        label_smoothing=eps,
+    )
+    n_classes = y.shape[1] if y.ndim == 2 else K
+    if isinstance(X, np.ndarray) or sp.issparse(X):
+        return SoftmaxCrossEntropyL2(X, y, n_classes, **kwargs)
+    xp, _, device = get_namespace_and_device(X)
+    return ArrayAPISoftmaxCrossEntropy(X, y, n_classes, xp=xp, device=device, **kwargs)
+
+
+@pytest.fixture
+def build_objective():
+    """The shared objective builder (a function, see ``_build_objective``)."""
+    return _build_objective
 
 
 @pytest.fixture

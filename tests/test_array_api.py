@@ -43,31 +43,15 @@ def host(a):
     return move_to(a, xp=np, device="cpu")
 
 
-def build(X, y, sw, *, fit_intercept=True, eps=0.0, chunk_size=7):
-    xp, _, device = get_namespace_and_device(X)
-    return ArrayAPISoftmaxCrossEntropy(
-        X,
-        y,
-        y.shape[1] if y.ndim == 2 else 4,
-        sample_weight=sw,
-        C=C,
-        fit_intercept=fit_intercept,
-        chunk_size=chunk_size,
-        label_smoothing=eps,
-        xp=xp,
-        device=device,
-    )
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("soft", [False, True], ids=["codes", "soft"])
 @pytest.mark.parametrize("eps", [0.0, 0.1])
 def test_objective_matches_the_reference(
-    to_xp, dtype, fit_intercept, soft, eps, make_problem, reference
+    to_xp, dtype, fit_intercept, soft, eps, make_problem, reference, build_objective
 ):
     X, y, sw = make_problem(soft=soft, seed=31, dtype=dtype)
-    obj = build(to_xp(X), y, sw, fit_intercept=fit_intercept, eps=eps)
+    obj = build_objective(to_xp(X), y, sw, fit_intercept=fit_intercept, eps=eps)
     assert obj.dtype == dtype
     rtol, atol = (1e-10, 1e-13) if dtype == np.float64 else (2e-5, 2e-6)
     rng = np.random.default_rng(32)
@@ -88,19 +72,26 @@ def test_objective_matches_the_reference(
     )
 
 
-def test_lipschitz_bound_without_the_gram_matrix(to_xp, make_problem, monkeypatch):
+def test_lipschitz_bound_without_the_gram_matrix(
+    to_xp, make_problem, monkeypatch, build_objective
+):
     # Many features: the trace / Holder bound, as the numpy backend computes it.
     X, y, sw = make_problem(seed=33, n=20, d=3000)
     numpy_obj = SoftmaxCrossEntropyL2(X, y, 4, sw, C, True, 7)
-    obj = build(to_xp(X), y, sw)
+    obj = build_objective(to_xp(X), y, sw)
     np.testing.assert_allclose(
         obj.lipschitz_bound(), numpy_obj.lipschitz_bound(), rtol=1e-10
     )
 
 
-def test_minibatch_and_accuracy_equal_the_numpy_backend(to_xp, make_problem):
+def test_minibatch_and_accuracy_equal_the_numpy_backend(
+    to_xp, make_problem, build_objective
+):
     X, y, sw = make_problem(seed=34)
-    obj, numpy_obj = build(to_xp(X), y, sw), SoftmaxCrossEntropyL2(X, y, 4, sw, C)
+    obj, numpy_obj = (
+        build_objective(to_xp(X), y, sw),
+        SoftmaxCrossEntropyL2(X, y, 4, sw, C),
+    )
     w = np.random.default_rng(35).standard_normal(obj.n_params)
     train, rows = np.arange(3, 50), np.array([0, 4, 9, 30])
     loss, grad = obj.minibatch(train)(w, rows)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sk_softmax._objective import SoftmaxCrossEntropyL2, _sparse
+from sk_softmax._objective import _sparse
 from sk_softmax._penalty import L2Penalty
 
 C = 0.7
@@ -30,28 +30,15 @@ def backend(request):
     return sparse, dtype, *tol
 
 
-def build(X, y, sw, *, fit_intercept=True, eps=0.0, chunk_size=7):
-    return SoftmaxCrossEntropyL2(
-        X,
-        y,
-        y.shape[1] if y.ndim == 2 else 4,
-        sample_weight=sw,
-        C=C,
-        fit_intercept=fit_intercept,
-        chunk_size=chunk_size,
-        label_smoothing=eps,
-    )
-
-
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("soft", [False, True], ids=["codes", "soft"])
 @pytest.mark.parametrize("eps", [0.0, 0.1])
 def test_backend_matches_the_reference(
-    backend, fit_intercept, soft, eps, make_problem, reference
+    backend, fit_intercept, soft, eps, make_problem, reference, build_objective
 ):
     sparse, dtype, rtol, atol = backend
     X, y, sw = make_problem(sparse, soft, seed=21, dtype=dtype)
-    obj = build(X, y, sw, fit_intercept=fit_intercept, eps=eps)
+    obj = build_objective(X, y, sw, fit_intercept=fit_intercept, eps=eps)
     assert obj.dtype == dtype
     rng = np.random.default_rng(22)
     w = rng.standard_normal(obj.n_params) * 0.5
@@ -69,13 +56,15 @@ def test_backend_matches_the_reference(
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("soft", [False, True], ids=["codes", "soft"])
 def test_dense_hessian_of_every_backend_matches_the_reference(
-    backend, fit_intercept, soft, make_problem, reference
+    backend, fit_intercept, soft, make_problem, reference, build_objective
 ):
     # loss_gradient_hessian: the backend's data Hessian plus the penalty's
     # diagonal, column by column against the reference Hessian products.
     sparse, dtype, rtol, atol = backend
     X, y, sw = make_problem(sparse, soft, seed=33, dtype=dtype)
-    obj = build(X, y, sw, fit_intercept=fit_intercept, eps=0.1, chunk_size=None)
+    obj = build_objective(
+        X, y, sw, fit_intercept=fit_intercept, eps=0.1, chunk_size=None
+    )
     w = np.random.default_rng(34).standard_normal(obj.n_params) * 0.5
     loss, grad, H = obj.loss_gradient_hessian(w)
     loss_ref, grad_ref = reference.loss_gradient(X, y, sw, C, fit_intercept, w, 0.1)
@@ -91,10 +80,12 @@ def test_dense_hessian_of_every_backend_matches_the_reference(
     np.testing.assert_allclose(H, H_ref, rtol=rtol, atol=10 * atol)
 
 
-def test_lipschitz_bound_of_every_backend(backend, make_problem, reference):
+def test_lipschitz_bound_of_every_backend(
+    backend, make_problem, reference, build_objective
+):
     sparse, dtype, _, _ = backend
     X, y, sw = make_problem(sparse, seed=23, dtype=dtype)
-    obj = build(X, y, sw)
+    obj = build_objective(X, y, sw)
     rng = np.random.default_rng(24)
     w = rng.standard_normal(obj.n_params) * 0.1
     H = np.column_stack(
@@ -106,10 +97,12 @@ def test_lipschitz_bound_of_every_backend(backend, make_problem, reference):
     assert np.linalg.eigvalsh((H + H.T) / 2)[-1] <= obj.lipschitz_bound() * (1 + 1e-6)
 
 
-def test_minibatch_view_is_unbiased_and_adds_the_full_penalty(backend, make_problem):
+def test_minibatch_view_is_unbiased_and_adds_the_full_penalty(
+    backend, make_problem, build_objective
+):
     sparse, dtype, rtol, atol = backend
     X, y, sw = make_problem(sparse, seed=25, dtype=dtype, n=48)
-    obj = build(X, y, sw)
+    obj = build_objective(X, y, sw)
     view = obj.minibatch()
     assert view.n_samples == 48
     assert view.penalty.strength == obj.l2_reg_strength
@@ -122,10 +115,12 @@ def test_minibatch_view_is_unbiased_and_adds_the_full_penalty(backend, make_prob
     )
 
 
-def test_minibatch_view_of_a_zero_weight_batch_is_the_penalty(make_problem):
+def test_minibatch_view_of_a_zero_weight_batch_is_the_penalty(
+    make_problem, build_objective
+):
     X, y, sw = make_problem(seed=27)
     sw[:5] = 0.0
-    obj = build(X, y, sw)
+    obj = build_objective(X, y, sw)
     w = np.random.default_rng(28).standard_normal(obj.n_params)
     loss, grad = obj.minibatch()(w, np.arange(5))
     W, _ = obj.unpack(w)
@@ -136,11 +131,13 @@ def test_minibatch_view_of_a_zero_weight_batch_is_the_penalty(make_problem):
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-def test_minibatch_view_of_training_rows_equals_the_copied_rows(sparse, make_problem):
+def test_minibatch_view_of_training_rows_equals_the_copied_rows(
+    sparse, make_problem, build_objective
+):
     X, y, sw = make_problem(sparse, seed=29)
     train = np.sort(np.random.default_rng(30).choice(len(y), 40, replace=False))
-    by_index = build(X, y, sw).minibatch(train)
-    copied = build(X[train], y[train], sw[train]).minibatch()
+    by_index = build_objective(X, y, sw).minibatch(train)
+    copied = build_objective(X[train], y[train], sw[train]).minibatch()
     assert by_index.penalty.strength == copied.penalty.strength
     w = np.random.default_rng(31).standard_normal(by_index.objective.n_params)
     for rows in np.array_split(np.arange(40), 3):
@@ -194,11 +191,13 @@ def test_sparse_products_private_and_public_agree(dtype, fmt):
     np.testing.assert_allclose(results[0], Y0 + dense @ B, rtol=rtol, atol=rtol)
 
 
-def test_sparse_kernel_without_the_private_scipy_module(monkeypatch, make_problem):
+def test_sparse_kernel_without_the_private_scipy_module(
+    monkeypatch, make_problem, build_objective
+):
     X, y, sw = make_problem(True, seed=34)
-    w = np.random.default_rng(35).standard_normal(build(X, y, sw).n_params)
-    f1, g1 = build(X, y, sw).loss_gradient(w)
+    w = np.random.default_rng(35).standard_normal(build_objective(X, y, sw).n_params)
+    f1, g1 = build_objective(X, y, sw).loss_gradient(w)
     monkeypatch.setattr(_sparse, "_sparsetools", None)
-    f2, g2 = build(X, y, sw).loss_gradient(w)
+    f2, g2 = build_objective(X, y, sw).loss_gradient(w)
     assert f2 == pytest.approx(f1, rel=1e-13)
     np.testing.assert_allclose(g2, g1, rtol=1e-12, atol=1e-15)
