@@ -368,14 +368,15 @@ def test_cluster_one_round_of_tasks_per_evaluation(client, cluster, monkeypatch)
         cluster.scheduler.remove_plugin(name="sk-softmax-test")
     evaluations = [g for g in graphs if g and g[0].startswith("sk_softmax-loss_")]
     assert len(evaluations) == calls.count("_loss_gradient") > 3
-    # each evaluation: one graph of exactly one task per block, nothing else
-    assert all(len(g) == 3 for g in evaluations)
+    # each evaluation: one graph of exactly one task per worker's group of
+    # blocks (3 blocks in contiguous shares over 2 workers), nothing else
+    assert all(len(g) == 2 for g in evaluations)
 
 
 @pytest.mark.parametrize("d", [40, 45000])
 def test_cluster_sparse_blocks_exact(client, monkeypatch, d):
-    """d=45000: 135003 parameters (> 1 MiB), scattered to the workers, and
-    the blocks' gradients summed per worker before coming to the client."""
+    """d=45000: 135003 parameters (> 1 MiB), sent straight to the workers,
+    and one gradient per worker (its blocks merged) back to the client."""
     X, y, sw = _problem(n=600, d=d, sparse=True, seed=3)
     Xd = _blocks(X, 150)
     assert sp.issparse(Xd._meta)
@@ -392,12 +393,52 @@ def test_cluster_sparse_blocks_exact(client, monkeypatch, d):
         ref = _reference(X, y, sw, **params)
     gathered = {str(k) for k in set(_transfers(client, to_client=True)) - before}
     _assert_same_model(model, ref)
-    sums = [k for k in gathered if k.startswith("sk_softmax-sum-")]
     gradients = [k for k in gathered if k.startswith("sk_softmax-loss_gradient-")]
-    if d > 40000:  # only the two workers' sums came to the client
-        assert sums and not gradients
-    else:
-        assert gradients and not sums
+    # one part per worker and evaluation (4 blocks, 2 workers)
+    rounds = {k.rsplit("-", 1)[0] for k in gradients}
+    assert rounds and len(gradients) == 2 * len(rounds)
+
+
+def _kernels_per_worker(client, futures):
+    """Per worker: the kernels held under ``futures``' keys (a ``_Group``
+    holds ``len(blocks)``, a ``_Block`` one)."""
+    keys = [f.key for f in futures]
+
+    def count(dask_worker):
+        held = [dask_worker.data[k] for k in keys if k in dask_worker.data]
+        return sorted(len(v.blocks) if hasattr(v, "blocks") else 1 for v in held if v)
+
+    return client.run(count)
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_cluster_one_kernel_per_worker_for_sparse_blocks(client, sparse):
+    """Each worker's sparse blocks are merged into one kernel at build (its
+    per-pass work on (d, K) arrays paid once per worker, not per block);
+    dense blocks stay apart (no copy) in one group per worker. Either way
+    the parts equal the in-memory objective's."""
+    from sk_softmax._dask_input import validate_dask_fit_input
+    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._objective._dask import DaskSoftmaxObjective
+
+    X, y, sw = _problem(n=800, d=300, sparse=sparse, seed=12)
+    Xd, target, swd = validate_dask_fit_input(
+        SoftmaxRegression(), _blocks(X, 100), _blocks(y, 100), _blocks(sw, 100)
+    )
+    obj = DaskSoftmaxObjective(Xd, target, 3, sample_weight=swd)
+    try:
+        counts = _kernels_per_worker(client, obj._blocks.futures)
+        # 8 blocks in contiguous shares over 2 workers: 4 each
+        expected = [1] if sparse else [4]
+        assert list(counts.values()) == [expected, expected]
+        ref = SoftmaxCrossEntropyL2(X, y, 3, sample_weight=sw)
+        w = np.random.default_rng(1).standard_normal(obj.n_params)
+        loss, grad = obj.loss_gradient(w)
+        loss_ref, grad_ref = ref.loss_gradient(w)
+        np.testing.assert_allclose(loss, loss_ref, rtol=1e-13)
+        np.testing.assert_allclose(grad, grad_ref, rtol=1e-12, atol=1e-15)
+    finally:
+        obj.close()
 
 
 def test_cluster_dataframe_and_series(client):
@@ -499,3 +540,47 @@ def test_worker_killed_with_scattered_blocks_clear_error(client, monkeypatch):
     with pytest.raises(RuntimeError, match="lost data it cannot recompute"):
         SoftmaxRegression(tol=1e-10, solver="lbfgs").fit(Xd, _blocks(y, 300))
     client.wait_for_workers(2, timeout=30)
+
+
+def test_cluster_large_parameters_bypass_the_scheduler(client, cluster):
+    """Parameter vectors over 1 MiB go from the client straight to the
+    workers, and the parts straight back: the scheduler's ``scatter`` and
+    ``gather`` handlers (which relay the data through the scheduler) are
+    never called during an evaluation."""
+    from sk_softmax._dask_input import validate_dask_fit_input
+    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._objective._dask import DaskSoftmaxObjective
+
+    X, y, _ = _problem(n=400, d=45000, sparse=True, seed=13)
+    Xd, target, _ = validate_dask_fit_input(
+        SoftmaxRegression(), _blocks(X, 100), _blocks(y, 100), None
+    )
+    obj = DaskSoftmaxObjective(Xd, target, 3)
+    handlers = cluster.scheduler.handlers
+    relayed = []
+
+    def recording(op):
+        original = handlers[op]
+
+        def handler(*args, **kwargs):
+            relayed.append(op)
+            return original(*args, **kwargs)
+
+        return original, handler
+
+    saved = {}
+    for op in ["scatter", "gather"]:
+        saved[op], handlers[op] = recording(op)
+    try:
+        w, v = np.random.default_rng(2).standard_normal((2, obj.n_params))
+        assert w.nbytes > 2**20
+        loss, grad = obj.loss_gradient(w)
+        hv = obj.hessian_product(w)(v)
+    finally:
+        handlers.update(saved)
+        obj.close()
+    assert relayed == []
+    ref = SoftmaxCrossEntropyL2(X, y, 3)
+    np.testing.assert_allclose(loss, ref.loss_gradient(w)[0], rtol=1e-13)
+    np.testing.assert_allclose(grad, ref.loss_gradient(w)[1], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(hv, ref.hessian_product(w)(v), rtol=1e-12, atol=1e-15)
