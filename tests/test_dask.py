@@ -512,13 +512,24 @@ def _kill_on_call(monkeypatch, client, call_number, calls, target=None):
 
 
 @pytest.mark.timeout(90)
-def test_worker_killed_mid_fit_same_coefficients(client, monkeypatch):
-    X, y, sw = _problem(n=1200, seed=8)
-    args = (_blocks(X, 300), _blocks(y, 300), _blocks(sw, 300))
-    undisturbed = SoftmaxRegression(tol=1e-10, solver="lbfgs").fit(*args)
-    calls = []
-    _kill_on_call(monkeypatch, client, 4, calls)
-    model = SoftmaxRegression(tol=1e-10, solver="lbfgs").fit(*args)
+@pytest.mark.parametrize("wide", [False, True])
+def test_worker_killed_mid_fit_same_coefficients(client, monkeypatch, wide):
+    """wide: sparse blocks with 135003 parameters (sent straight to the
+    workers, so the round first meets the dead worker when sending)."""
+    if wide:
+        X, y, sw = _problem(n=400, d=45000, sparse=True, seed=8)
+        args = (_blocks(X, 100), _blocks(y, 100), _blocks(sw, 100))
+        params = dict(tol=1e-10, solver="lbfgs", max_iter=6)
+    else:
+        X, y, sw = _problem(n=1200, seed=8)
+        args = (_blocks(X, 300), _blocks(y, 300), _blocks(sw, 300))
+        params = dict(tol=1e-10, solver="lbfgs")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        undisturbed = SoftmaxRegression(**params).fit(*args)
+        calls = []
+        _kill_on_call(monkeypatch, client, 4, calls)
+        model = SoftmaxRegression(**params).fit(*args)
     assert len(calls) > 4  # the fit went on after the kill
     # lost blocks recomputed from the graph, parts summed in the same order
     np.testing.assert_array_equal(model.coef_, undisturbed.coef_)
