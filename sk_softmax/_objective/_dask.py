@@ -402,7 +402,9 @@ class _ClusterBlocks:
     Large parameter vectors (over ``_INLINE_BYTES``) go from the client
     straight to each worker holding a group, all workers at once, and the
     parts come straight back (``direct=True``): through the scheduler each
-    32 MB vector crossed two connections. Measured on the 2-worker
+    32 MB vector crossed two connections. A client made with
+    ``direct_to_workers=False``, or one that cannot reach the workers, keeps
+    the scheduler's route. Measured on the 2-worker
     ``LocalCluster`` near idle (one 32 MB float64 vector): sent to both
     workers through the scheduler 49.8 ms, direct to both 27.2 ms; two parts
     gathered through the scheduler 67.4 ms, direct 29.3 ms.
@@ -417,8 +419,6 @@ class _ClusterBlocks:
     poll = 1.0
 
     def __init__(self, client, parts):
-        from distributed import wait
-
         self.client = client
         n = len(parts)
         homes = [_home(client, part[0], i, n) for i, part in enumerate(parts)]
@@ -434,9 +434,21 @@ class _ClusterBlocks:
         self.futures = pinned_futures(
             client, _build_group, members, "block", homes=list(groups)
         )
-        wait(self.futures)
+        self._wait(self.futures)
         self._locate()
         self.n_workers = 1
+        # Large parameter vectors go straight to the workers unless the
+        # client says not to (see _send).
+        self.direct = client.direct_to_workers is not False
+        self.gather_direct = None
+
+    def _wait(self, futures, timeout=None):
+        # ``distributed.wait`` runs on the default client: make it this one
+        # (a client passed explicitly need not be the default).
+        from distributed import wait
+
+        with self.client.as_current():
+            wait(futures, timeout=timeout)
 
     def _locate(self):
         """Record the worker holding each group (any worker when in flight)."""
@@ -445,7 +457,12 @@ class _ClusterBlocks:
         self.holders = [list(who_has.get(f.key, ())) or alive for f in self.futures]
 
     def _send(self, args):
-        """Per holder worker: ``args`` with the large arrays scattered there."""
+        """Per holder worker: ``args`` with the large arrays scattered there.
+
+        Straight from the client to each worker, all at once, unless the
+        client was made with ``direct_to_workers=False`` or cannot reach
+        the workers (then through the scheduler, for the rest of the fit).
+        """
         import asyncio
 
         client = self.client
@@ -455,9 +472,11 @@ class _ClusterBlocks:
             for i, a in enumerate(args)
             if isinstance(a, np.ndarray) and a.nbytes > _INLINE_BYTES
         ]
+        self.gather_direct = None  # the client's default (small parts)
         if not large:
             return dict.fromkeys(workers, list(args))
         arrays = [args[i] for i in large]
+        direct = self.direct
 
         async def send_all():
             return await asyncio.gather(
@@ -465,7 +484,7 @@ class _ClusterBlocks:
                     client.scatter(
                         arrays,
                         workers=[w],
-                        direct=True,
+                        direct=direct,
                         hash=False,
                         timeout=self.poll,
                         asynchronous=True,
@@ -477,7 +496,12 @@ class _ClusterBlocks:
         try:
             sent = client.sync(send_all)
         except (OSError, TimeoutError) as exc:
+            if direct and set(workers) <= set(client.nthreads()):
+                # The workers are up but out of the client's reach.
+                self.direct = False
+                return self._send(args)
             raise _WorkerLost from exc
+        self.gather_direct = direct
         out = {}
         for w, futures in zip(workers, sent, strict=True):
             out[w] = list(args)
@@ -510,13 +534,11 @@ class _ClusterBlocks:
             )
 
     def _collect(self, futures):
-        from distributed import wait
-
         client = self.client
         while True:
             try:
-                wait(futures, timeout=self.poll)
-                return client.gather(futures, direct=True)
+                self._wait(futures, timeout=self.poll)
+                return client.gather(futures, direct=self.gather_direct)
             except TimeoutError:
                 alive = set(client.nthreads())
                 if not all(set(h) & alive for h in self.holders):
@@ -525,14 +547,14 @@ class _ClusterBlocks:
 
     def map(self, fn, *args):
         """``[fn(kernels of group g, *args) for each group g]``, one task each."""
-        from distributed import CancelledError, KilledWorker, wait
+        from distributed import CancelledError, KilledWorker
 
         try:
             while True:
                 try:
                     return self._collect(self._submit(fn, args))
                 except _WorkerLost:
-                    wait(self.futures)  # lost groups recomputed
+                    self._wait(self.futures)  # lost groups recomputed
                     self._locate()
         except (KilledWorker, CancelledError) as exc:
             raise RuntimeError(
