@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
 from ._callbacks import CallbackSupportMixin, IterationCallbacks
 from ._convergence import convergence_message, diverged_message
 from ._dask_input import (
+    DaskScoreMixin,
     DaskTarget,
     is_dask_collection,
     lazy_on_dask,
@@ -112,7 +113,11 @@ def _host_sample_weight(sample_weight, X):
 
 
 class SoftmaxRegression(
-    SparseCoefMixin, CallbackSupportMixin, ClassifierMixin, BaseEstimator
+    SparseCoefMixin,
+    CallbackSupportMixin,
+    DaskScoreMixin,
+    ClassifierMixin,
+    BaseEstimator,
 ):
     """Softmax (multinomial logistic) regression.
 

@@ -609,3 +609,38 @@ def _bypass_check(cluster, obj, X, y, relays):
     np.testing.assert_allclose(loss, ref.loss_gradient(w)[0], rtol=1e-13)
     np.testing.assert_allclose(grad, ref.loss_gradient(w)[1], rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(hv, ref.hessian_product(w)(v), rtol=1e-12, atol=1e-15)
+
+
+def test_local_scheduler_score_equals_in_memory_score():
+    X, y, sw = _problem(n=600, seed=14)
+    model = SoftmaxRegression(C=0.05).fit(X, y)
+    Xd, yd, swd = (da.from_array(a, chunks=250) for a in (X, y, sw))
+    assert model.score(Xd, yd) == model.score(X, y)
+    np.testing.assert_allclose(
+        model.score(Xd, yd, sample_weight=swd),
+        model.score(X, y, sample_weight=sw),
+        rtol=1e-14,
+    )
+    # numpy labels and weights beside a Dask X are split into its blocks
+    assert model.score(Xd, y) == model.score(X, y)
+    with pytest.raises(ValueError, match="accuracy of soft targets"):
+        model.score(Xd, da.from_array(np.eye(3)[y], chunks=250))
+
+
+def test_cluster_score_runs_on_the_workers(client):
+    """Only two numbers per block come to the client (no predictions, no
+    block of X); the result equals the in-memory score."""
+    X, y, sw = _problem(n=900, seed=15)
+    labels = np.array(["ant", "bee", "cat"])[y]
+    model = SoftmaxRegression(C=0.05).fit(X, labels)
+    Xd, yd, swd = _blocks(X, 300), _blocks(labels, 300), _blocks(sw, 300)
+    before = {str(k) for k in _transfers(client, to_client=True)}
+    plain = model.score(Xd, yd)
+    weighted = model.score(Xd, yd, sample_weight=swd)
+    gathered = {str(k) for k in _transfers(client, to_client=True)} - before
+    assert plain == model.score(X, labels)
+    np.testing.assert_allclose(
+        weighted, model.score(X, labels, sample_weight=sw), rtol=1e-14
+    )
+    assert isinstance(plain, float) and 0.3 < plain < 1.0
+    assert gathered and all(k.startswith("sk_softmax-score-") for k in gathered)
