@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/bench_dask.py [--quick] [--big-rows N]
+    python benchmarks/bench_dask.py [--quick] [--big-rows N] [--skip dense,csr,big]
+                                    [--blocks N] [--reps N] [--breakdown]
 
 - Per evaluation: ``loss_gradient`` of the in-memory objective and of the
   Dask objective (2 one-thread worker processes), interleaved
@@ -11,6 +12,14 @@ Usage::
 - Whole fit: ``SoftmaxRegression(solver="lbfgs", max_iter=100)`` on both (the
   Dask one including its validation round and the build of the blocks).
 - Cluster start-up is timed apart.
+- ``--breakdown`` (instead of the two above): where one round's time goes,
+  near its floor: the bare transfers of a parameter-sized float64 vector to
+  every worker and of one part back from each (straight, as the backend
+  does, and through the scheduler), the client's sum, an empty round trip,
+  the tasks' own durations inside real rounds (dask's task stream), and on
+  each worker its group's evaluation alone with the ``(d, K)``-sized extras
+  of a pass (transposed parameters, gradient assembly, a fresh
+  parameter-sized allocation against refilling one, a copy).
 - Larger than memory: ``--big-rows`` x 100 float64 written as ``.npy``
   blocks, fitted from memory maps by workers whose ``memory_limit`` is
   smaller than their share of the data; the peak resident memory of each
@@ -308,8 +317,9 @@ def main():
     parser.add_argument(
         "--breakdown", action="store_true", help="where a round's time goes"
     )
+    parser.add_argument("--reps", type=int, default=0, help="repetitions (median)")
     args = parser.parse_args()
-    reps = 3 if args.quick else 7
+    reps = args.reps or (3 if args.quick else 7)
     t0 = time.perf_counter()
     with (
         distributed.LocalCluster(

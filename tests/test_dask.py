@@ -644,3 +644,42 @@ def test_cluster_score_runs_on_the_workers(client):
     )
     assert isinstance(plain, float) and 0.3 < plain < 1.0
     assert gathered and all(k.startswith("sk_softmax-score-") for k in gathered)
+
+
+def test_cluster_memmapped_blocks_group_inputs_are_small(client, cluster, tmp_path):
+    """A worker's memory-mapped blocks stay on disk in its group, and the
+    group's task depends on the blocks' small kernel states, not on the
+    blocks of X: the scheduler counts a mapped block's whole file and
+    refused a task whose inputs exceeded the worker's memory limit (data
+    larger than memory, measured with benchmarks/bench_dask.py)."""
+    from sk_softmax._dask_input import validate_dask_fit_input
+    from sk_softmax._objective._dask import DaskSoftmaxObjective
+
+    X, y, sw = _problem(n=1200, seed=16)
+    da.to_npy_stack(tmp_path, da.from_array(X, chunks=(300, 5)))
+    Xd = da.from_npy_stack(tmp_path, mmap_mode="r")
+    yd, swd = da.from_array(y, chunks=300), da.from_array(sw, chunks=300)
+    Xv, target, swv = validate_dask_fit_input(SoftmaxRegression(), Xd, yd, swd)
+    obj = DaskSoftmaxObjective(Xv, target, 3, sample_weight=swv)
+    try:
+        keys = [f.key for f in obj._blocks.futures]
+        inputs = [cluster.scheduler.tasks[k].dependencies for k in keys]
+        assert [len(deps) for deps in inputs] == [2, 2]
+        for deps in inputs:
+            for dep in deps:
+                assert str(dep.key).startswith("sk_softmax-part-")
+                assert 0 < dep.nbytes < X[:300].nbytes  # the file is not counted
+
+        def mapped(dask_worker):
+            return [
+                b.mapped is not None
+                for k in keys
+                if k in dask_worker.data
+                for b in dask_worker.data[k].blocks
+            ]
+
+        assert sorted(client.run(mapped).values()) == [[True, True], [True, True]]
+    finally:
+        obj.close()
+    model = SoftmaxRegression(tol=1e-10).fit(Xd, yd, sample_weight=swd)
+    _assert_same_model(model, _reference(X, y, sw))

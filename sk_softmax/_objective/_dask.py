@@ -196,8 +196,9 @@ class _Group:
     order, and one part per worker comes to the client.
     """
 
-    def __init__(self, xs, ys, sws, spec):
-        if len(xs) > 1 and all(sp.issparse(x) for x in xs):
+    def __init__(self, blocks):
+        if len(blocks) > 1 and all(sp.issparse(b.kernel.X) for b in blocks):
+            xs, ys, sws, spec = zip(*(b._args for b in blocks), strict=True)
             X = sp.vstack([sp.csr_matrix(x) for x in xs], format="csr")
             y = np.concatenate([np.asarray(v) for v in ys])
             sw = None
@@ -208,18 +209,12 @@ class _Group:
                         for x, s in zip(xs, sws, strict=True)
                     ]
                 )
-            xs, ys, sws = [X], [y], [sw]
-        self.blocks = [_Block(*a, spec) for a in zip(xs, ys, sws, strict=True)]
+            blocks = [_Block(X, y, sw, spec[0])]
+        self.blocks = list(blocks)
 
     def __reduce__(self):
         # Moved or spilled: the blocks are rebuilt from their (merged) inputs.
-        return (_Group._of, (self.blocks,))
-
-    @classmethod
-    def _of(cls, blocks):
-        group = cls.__new__(cls)
-        group.blocks = blocks
-        return group
+        return (_Group, (self.blocks,))
 
     def __sizeof__(self):
         return sum(b.__sizeof__() for b in self.blocks)
@@ -261,8 +256,8 @@ def _build(X, y, sample_weight, spec):
     return _Block(X, y, sample_weight, spec)
 
 
-def _build_group(xs, ys, sws, spec):
-    return _Group(xs, ys, sws, spec)
+def _build_group(blocks):
+    return _Group(blocks)
 
 
 def _call(group, fn, *args):
@@ -304,21 +299,23 @@ def _home(client, x_block, i, n):
     return workers[i * len(workers) // n]
 
 
-def _delayed_in(parts):
-    """The delayed blocks in ``parts`` (delayed objects, lists of them, None)."""
-    for p in parts:
-        yield from (p if isinstance(p, list) else [p])
+def _pin_lineage(placement, blocks, where):
+    """Annotate the tasks of each delayed block in ``blocks`` (the block's
+    own lineage, culled from its graph) to the workers ``where``."""
+    for p in blocks:
+        if p is not None:
+            placement.update(dict.fromkeys(p.dask.cull({p.key}).keys(), where))
 
 
-def pinned_futures(client, fn, parts, name, homes=None):
-    """Futures of ``fn(*part)`` per part, each run where its blocks live.
+def pinned_futures(client, fn, parts, name):
+    """Futures of ``fn(*part)`` per block, each run where its block lives.
 
-    Each part's whole lineage (the tasks of ``X``'s, ``y``'s and the
-    weights' blocks, ``part[:3]``: delayed blocks or lists of them) is
-    annotated to the part's worker, so that no block of ``X`` moves between
-    workers (dask's placement by data size alone moved small blocks;
-    measured in tests/test_dask.py). The restriction is loose: a block lost
-    with its worker is recomputed elsewhere from its lineage.
+    Each block's whole lineage (the tasks of ``X``'s, ``y``'s and the
+    weights' block, ``part[:3]``) is annotated to the block's worker, so
+    that no block of ``X`` moves between workers (dask's placement by data
+    size alone moved small blocks; measured in tests/test_dask.py). The
+    restriction is loose: a block lost with its worker is recomputed
+    elsewhere from its lineage.
 
     Parameters
     ----------
@@ -327,12 +324,9 @@ def pinned_futures(client, fn, parts, name, homes=None):
     fn : callable
         ``fn(x_block, y_block, sw_block, *rest)``.
     parts : list of tuple
-        Per task: delayed blocks (or None, or lists of them) then other
-        arguments.
+        Per block: delayed blocks (or None) then other arguments.
     name : str
         Key prefix.
-    homes : list of str or None, default=None
-        The worker of each part; None: :func:`_home` of each part's block.
 
     Returns
     -------
@@ -344,11 +338,8 @@ def pinned_futures(client, fn, parts, name, homes=None):
     tasks, placement = [], {}
     for i, part in enumerate(parts):
         key = f"sk_softmax-{name}-{token}-{i}"
-        where = [homes[i] if homes else _home(client, part[0], i, len(parts))]
-        for p in _delayed_in(part[:3]):
-            if p is not None:  # the block's own tasks (its graph has all)
-                own = p.dask.cull({p.key}).keys()
-                placement.update(dict.fromkeys(own, where))
+        where = [_home(client, part[0], i, len(parts))]
+        _pin_lineage(placement, part[:3], where)
         placement[key] = where
         tasks.append(dask.delayed(fn)(*part, dask_key_name=key))
     with dask.annotate(
@@ -420,20 +411,35 @@ class _ClusterBlocks:
 
     def __init__(self, client, parts):
         self.client = client
+        import dask
+
         n = len(parts)
-        homes = [_home(client, part[0], i, n) for i, part in enumerate(parts)]
         groups = {}  # worker -> block indices, in block order
-        for i, home in enumerate(homes):
-            groups.setdefault(home, []).append(i)
+        for i, part in enumerate(parts):
+            groups.setdefault(_home(client, part[0], i, n), []).append(i)
         self.groups = list(groups.values())
-        spec = parts[0][3]
-        members = [
-            tuple([parts[i][j] for i in g] for j in range(3)) + (spec,)
-            for g in self.groups
-        ]
-        self.futures = pinned_futures(
-            client, _build_group, members, "block", homes=list(groups)
-        )
+        # One graph: per block a _Block task, per worker a _Group task on
+        # its blocks, each with the block's lineage pinned to the worker.
+        # The group's inputs are the _Block objects, not the blocks of X:
+        # the scheduler refuses a task whose inputs' size (a memory-mapped
+        # block counts its whole file) exceeds the worker's memory limit.
+        token = uuid.uuid4().hex
+        tasks, placement = [], {}
+        for j, (home, members) in enumerate(groups.items()):
+            where = [home]
+            blocks = []
+            for i in members:
+                _pin_lineage(placement, parts[i][:3], where)
+                key = f"sk_softmax-part-{token}-{i}"
+                placement[key] = where
+                blocks.append(dask.delayed(_build)(*parts[i], dask_key_name=key))
+            key = f"sk_softmax-block-{token}-{j}"
+            placement[key] = where
+            tasks.append(dask.delayed(_build_group)(blocks, dask_key_name=key))
+        with dask.annotate(
+            workers=functools.partial(dict.get, placement), allow_other_workers=True
+        ):
+            self.futures = client.compute(tasks, optimize_graph=False)
         self._wait(self.futures)
         self._locate()
         # The evaluations keep the workers' threads busy (see
