@@ -683,3 +683,37 @@ def test_cluster_memmapped_blocks_group_inputs_are_small(client, cluster, tmp_pa
         obj.close()
     model = SoftmaxRegression(tol=1e-10).fit(Xd, yd, sample_weight=swd)
     _assert_same_model(model, _reference(X, y, sw))
+
+
+@pytest.mark.timeout(90)
+def test_worker_killed_while_its_part_is_fetched(client, monkeypatch):
+    """A holder that dies after computing its part, while the client
+    fetches it: the round is sent again where the groups are recomputed
+    (same coefficients). Waiting for the tasks and then gathering left this
+    window unwatched: the fit stopped with "lost data it cannot recompute"
+    (the gather's futures were cancelled) although the lineage was there."""
+    from distributed import client as client_module
+
+    X, y, sw = _problem(n=400, d=45000, sparse=True, seed=17)
+    args = (_blocks(X, 100), _blocks(y, 100), _blocks(sw, 100))
+    params = dict(tol=1e-10, solver="lbfgs", max_iter=4)
+    pids = client.run(os.getpid)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        undisturbed = SoftmaxRegression(**params).fit(*args)
+        original = client_module.gather_from_workers
+        fetches = []
+
+        async def kill_then_fetch(who_has, *a, **kw):
+            fetches.append(who_has)
+            if len(fetches) == 3:  # a round's parts (direct: wide parameters)
+                victim = sorted({w for ws in who_has.values() for w in ws})[0]
+                os.kill(pids[victim], signal.SIGKILL)
+            return await original(who_has, *a, **kw)
+
+        monkeypatch.setattr(client_module, "gather_from_workers", kill_then_fetch)
+        model = SoftmaxRegression(**params).fit(*args)
+    assert len(fetches) > 3  # the fit went on after the kill
+    np.testing.assert_array_equal(model.coef_, undisturbed.coef_)
+    np.testing.assert_array_equal(model.intercept_, undisturbed.intercept_)
+    client.wait_for_workers(2, timeout=30)

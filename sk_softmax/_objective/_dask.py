@@ -542,16 +542,26 @@ class _ClusterBlocks:
             )
 
     def _collect(self, futures):
+        """The round's parts: one gather, which waits for the tasks itself,
+        polled for dead holders (a strictly pinned task whose worker died
+        would wait forever). Waiting first and gathering after left the
+        fetch unwatched: a holder dying then stopped the fit with "lost data"
+        although its groups could be recomputed."""
+        import asyncio
+        import concurrent.futures
+
         client = self.client
+        gather = client.gather(futures, direct=self.gather_direct, asynchronous=True)
+        pending = asyncio.run_coroutine_threadsafe(gather, client.loop.asyncio_loop)
         while True:
-            try:
-                self._wait(futures, timeout=self.poll)
-                return client.gather(futures, direct=self.gather_direct)
-            except TimeoutError:
-                alive = set(client.nthreads())
-                if not all(set(h) & alive for h in self.holders):
-                    client.cancel(futures)
-                    raise _WorkerLost from None
+            concurrent.futures.wait([pending], timeout=self.poll)
+            if pending.done():
+                return pending.result()
+            alive = set(client.nthreads())
+            if not all(set(h) & alive for h in self.holders):
+                pending.cancel()
+                client.cancel(futures)
+                raise _WorkerLost
 
     def map(self, fn, *args):
         """``[fn(kernels of group g, *args) for each group g]``, one task each."""
