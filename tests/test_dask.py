@@ -534,7 +534,7 @@ def test_worker_killed_mid_fit_same_coefficients(client, monkeypatch, wide):
     # lost blocks recomputed from the graph, parts summed in the same order
     np.testing.assert_array_equal(model.coef_, undisturbed.coef_)
     np.testing.assert_array_equal(model.intercept_, undisturbed.intercept_)
-    client.wait_for_workers(2, timeout=30)
+    client.wait_for_workers(2, timeout=60)
 
 
 @pytest.mark.timeout(90)
@@ -550,7 +550,7 @@ def test_worker_killed_with_scattered_blocks_clear_error(client, monkeypatch):
     # scattered data have no lineage: the fit stops, naming the cause
     with pytest.raises(RuntimeError, match="lost data it cannot recompute"):
         SoftmaxRegression(tol=1e-10, solver="lbfgs").fit(Xd, _blocks(y, 300))
-    client.wait_for_workers(2, timeout=30)
+    client.wait_for_workers(2, timeout=60)
 
 
 @pytest.mark.parametrize("direct", [None, False])
@@ -716,4 +716,4 @@ def test_worker_killed_while_its_part_is_fetched(client, monkeypatch):
     assert len(fetches) > 3  # the fit went on after the kill
     np.testing.assert_array_equal(model.coef_, undisturbed.coef_)
     np.testing.assert_array_equal(model.intercept_, undisturbed.intercept_)
-    client.wait_for_workers(2, timeout=30)
+    client.wait_for_workers(2, timeout=60)

@@ -379,6 +379,15 @@ class _WorkerLost(Exception):
     """A worker that holds blocks died during a round."""
 
 
+def _lost(exc):
+    return RuntimeError(
+        "The Dask fit lost data it cannot recompute: "
+        f"{type(exc).__name__}: {exc}. Workers died repeatedly, or "
+        "blocks of X without a lineage (scattered data) were lost; "
+        "the fit was stopped."
+    )
+
+
 class _ClusterBlocks:
     """The blocks as one :class:`_Group` per worker; one round of tasks per call.
 
@@ -408,6 +417,8 @@ class _ClusterBlocks:
 
     #: Seconds between checks for dead workers while a round runs.
     poll = 1.0
+    #: Times one evaluation is sent again after losing a worker.
+    retries = 10
 
     def __init__(self, client, parts):
         self.client = client
@@ -567,20 +578,23 @@ class _ClusterBlocks:
         """``[fn(kernels of group g, *args) for each group g]``, one task each."""
         from distributed import CancelledError, KilledWorker
 
-        try:
-            while True:
+        for _ in range(self.retries + 1):
+            try:
+                return self._collect(self._submit(fn, args))
+            except (_WorkerLost, CancelledError) as exc:
+                # A holder died: its groups are recomputed from their lineage
+                # and the round is sent again. (The round's task on it can
+                # also come back cancelled: the parameters scattered there,
+                # which have no lineage, were lost with it.)
+                cause = exc
                 try:
-                    return self._collect(self._submit(fn, args))
-                except _WorkerLost:
-                    self._wait(self.futures)  # lost groups recomputed
-                    self._locate()
-        except (KilledWorker, CancelledError) as exc:
-            raise RuntimeError(
-                "The Dask fit lost data it cannot recompute: "
-                f"{type(exc).__name__}: {exc}. Workers died repeatedly, or "
-                "blocks of X without a lineage (scattered data) were lost; "
-                "the fit was stopped."
-            ) from exc
+                    self._wait(self.futures)
+                except CancelledError as lost:  # the groups' lineage is gone
+                    raise _lost(lost) from lost
+                self._locate()
+            except KilledWorker as exc:
+                raise _lost(exc) from exc
+        raise _lost(cause) from cause
 
     def close(self):
         """Release the groups' futures (their memory on the workers)."""
