@@ -512,14 +512,16 @@ def _kill_on_call(monkeypatch, client, call_number, calls, target=None):
 
 
 @pytest.mark.timeout(90)
-@pytest.mark.parametrize("wide", [False, True])
+@pytest.mark.parametrize("wide", [False, True, "newton-cg"])
 def test_worker_killed_mid_fit_same_coefficients(client, monkeypatch, wide):
     """wide: sparse blocks with 135003 parameters (sent straight to the
-    workers, so the round first meets the dead worker when sending)."""
+    workers, so the round first meets the dead worker when sending);
+    newton-cg: killed before a Hessian product."""
     if wide:
         X, y, sw = _problem(n=400, d=45000, sparse=True, seed=8)
         args = (_blocks(X, 100), _blocks(y, 100), _blocks(sw, 100))
-        params = dict(tol=1e-10, solver="lbfgs", max_iter=6)
+        solver = "lbfgs" if wide is True else wide
+        params = dict(tol=1e-10, solver=solver, max_iter=6)
     else:
         X, y, sw = _problem(n=1200, seed=8)
         args = (_blocks(X, 300), _blocks(y, 300), _blocks(sw, 300))
@@ -531,6 +533,8 @@ def test_worker_killed_mid_fit_same_coefficients(client, monkeypatch, wide):
         _kill_on_call(monkeypatch, client, 4, calls)
         model = SoftmaxRegression(**params).fit(*args)
     assert len(calls) > 4  # the fit went on after the kill
+    if wide == "newton-cg":  # killed before a Hessian product
+        assert calls[3] == "_hessian_product"
     # lost blocks recomputed from the graph, parts summed in the same order
     np.testing.assert_array_equal(model.coef_, undisturbed.coef_)
     np.testing.assert_array_equal(model.intercept_, undisturbed.intercept_)
@@ -716,4 +720,72 @@ def test_worker_killed_while_its_part_is_fetched(client, monkeypatch):
     assert len(fetches) > 3  # the fit went on after the kill
     np.testing.assert_array_equal(model.coef_, undisturbed.coef_)
     np.testing.assert_array_equal(model.intercept_, undisturbed.intercept_)
+    client.wait_for_workers(2, timeout=60)
+
+
+def test_cluster_hessian_products_send_the_point_once(client, cluster):
+    """The products of one Newton step send ``w`` to each worker once (then
+    only ``v``), and each worker unpacks it once; the products equal the
+    in-memory ones."""
+    from sk_softmax._dask_input import validate_dask_fit_input
+    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._objective._dask import DaskSoftmaxObjective
+
+    X, y, _ = _problem(n=400, d=45000, sparse=True, seed=18)
+    Xd, target, _ = validate_dask_fit_input(
+        SoftmaxRegression(), _blocks(X, 100), _blocks(y, 100), None
+    )
+    obj = DaskSoftmaxObjective(Xd, target, 3)
+    ref = SoftmaxCrossEntropyL2(X, y, 3)
+    handlers = cluster.scheduler.handlers
+    original = handlers["update_data"]
+    received = []  # arrays the client placed on workers
+
+    def update_data(*args, who_has, **kwargs):
+        received.extend(who_has)
+        return original(*args, who_has=who_has, **kwargs)
+
+    handlers["update_data"] = update_data
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal(obj.n_params)
+    try:
+        hessp, hessp_ref = obj.hessian_product(w), ref.hessian_product(w)
+        for _ in range(3):
+            v = rng.standard_normal(obj.n_params)
+            np.testing.assert_allclose(hessp(v), hessp_ref(v), rtol=1e-12, atol=1e-15)
+    finally:
+        handlers["update_data"] = original
+        obj.close()
+    assert len(received) == 2 * (1 + 3)  # per worker: w once, then each v
+
+
+@pytest.mark.timeout(90)
+def test_worker_killed_between_hessian_products(client):
+    """The point of a Newton step went to each worker once; a worker lost
+    after the first product takes it along: the next product sends it again
+    to where the groups are recomputed, and equals the in-memory one."""
+    from sk_softmax._dask_input import validate_dask_fit_input
+    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._objective._dask import DaskSoftmaxObjective
+
+    X, y, _ = _problem(n=400, d=45000, sparse=True, seed=19)
+    Xd, target, _ = validate_dask_fit_input(
+        SoftmaxRegression(), _blocks(X, 100), _blocks(y, 100), None
+    )
+    obj = DaskSoftmaxObjective(Xd, target, 3)
+    ref = SoftmaxCrossEntropyL2(X, y, 3)
+    rng = np.random.default_rng(4)
+    w, v1, v2 = rng.standard_normal((3, obj.n_params))
+    try:
+        hessp, hessp_ref = obj.hessian_product(w), ref.hessian_product(w)
+        np.testing.assert_allclose(hessp(v1), hessp_ref(v1), rtol=1e-12, atol=1e-15)
+        victim = obj._blocks.holders[0][0]
+        os.kill(client.run(os.getpid, workers=[victim])[victim], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while victim in client.scheduler_info()["workers"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        np.testing.assert_allclose(hessp(v2), hessp_ref(v2), rtol=1e-12, atol=1e-15)
+    finally:
+        obj.close()
     client.wait_for_workers(2, timeout=60)

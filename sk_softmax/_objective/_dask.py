@@ -122,6 +122,7 @@ class _Block:
             # of 20 ms), so such a block is copied once, here.
             X = np.require(X, dtype=spec["dtype"], requirements=["C", "A"])
         self._args = (X, y, sample_weight, spec)  # no second copy of X
+        self._hessian = None  # (w, product at w), see hessian_product
         self.mapped = None if sp.issparse(X) else _mapped_range(X)
         sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
         sw = np.array(sw, dtype=np.float64)  # a copy: reweighted below
@@ -173,11 +174,24 @@ class _Block:
                 base.madvise(mmap.MADV_DONTNEED, start, length)
 
     def run(self, fn, *args):
-        """``fn(kernel, *args)``, then :meth:`release`."""
+        """``fn(self, *args)``, then :meth:`release`."""
         try:
-            return fn(self.kernel, *args)
+            return fn(self, *args)
         finally:
             self.release()
+
+    def hessian_product(self, w, v):
+        """The data term's Hessian at ``w`` times ``v``.
+
+        The product at the last ``w`` is kept: the products of one Newton
+        step get the same ``w`` object on this worker (sent once, see
+        :meth:`_ClusterBlocks.pinned`), so ``w`` is unpacked and transposed
+        once per step, not once per product.
+        """
+        if self._hessian is None or self._hessian[0] is not w:
+            self._hessian = None  # drop the previous step's arrays first
+            self._hessian = (w, self.kernel._data_hessian_product(w))
+        return self._hessian[1](v)
 
 
 class _Group:
@@ -220,34 +234,36 @@ class _Group:
         return sum(b.__sizeof__() for b in self.blocks)
 
     def run(self, fn, *args):
-        """``fn`` on each kernel, the parts reduced in block order."""
+        """``fn(block, *args)`` on each block, the parts reduced in order."""
         parts = [b.run(fn, *args) for b in self.blocks]
         if len(parts) == 1:
             return parts[0]
         return max(parts) if fn is _max_abs else _sum(parts)
 
 
-def _loss_gradient(k, w, need_gradient):
-    return k._data_loss_gradient(w, need_gradient)
+def _loss_gradient(b, w, need_gradient):
+    return b.kernel._data_loss_gradient(w, need_gradient)
 
 
-def _hessian_product(k, w, v):
-    return k._data_hessian_product(w)(v)
+def _hessian_product(b, w, v):
+    return b.hessian_product(w, v)
 
 
-def _loss_gradient_hessian(k, w):
-    return k._data_loss_gradient_hessian(w)
+def _loss_gradient_hessian(b, w):
+    return b.kernel._data_loss_gradient_hessian(w)
 
 
-def _max_abs(k):
-    return k.max_abs_feature()
+def _max_abs(b):
+    return b.kernel.max_abs_feature()
 
 
-def _gram(k, a):
+def _gram(b, a):
+    k = b.kernel
     return weighted_gram(k.X, np.sqrt(k._sw64) / a, int(k.fit_intercept), k._chunks())
 
 
-def _lambda_bound(k, a):
+def _lambda_bound(b, a):
+    k = b.kernel
     chunks = list(k._chunks())
     return _lambda_max_weighted_gram(k.X, k._sw64, int(k.fit_intercept), chunks, a)
 
@@ -379,6 +395,15 @@ class _WorkerLost(Exception):
     """A worker that holds blocks died during a round."""
 
 
+class _Pinned:
+    """A large array sent at most once to each worker, for several rounds
+    (the point of Hessian products at one Newton step)."""
+
+    def __init__(self, array):
+        self.array = array
+        self.sent = {}  # worker -> future of the array there
+
+
 def _lost(exc):
     return RuntimeError(
         "The Dask fit lost data it cannot recompute: "
@@ -475,40 +500,72 @@ class _ClusterBlocks:
         alive = sorted(self.client.nthreads())
         self.holders = [list(who_has.get(f.key, ())) or alive for f in self.futures]
 
+    def pinned(self, a):
+        """``a`` for several rounds: a large array is then sent to each
+        worker once, not at every round.
+
+        Parameters
+        ----------
+        a : ndarray
+            The array.
+
+        Returns
+        -------
+        pinned : _Pinned or ndarray
+        """
+        return _Pinned(a) if a.nbytes > _INLINE_BYTES else a
+
     def _send(self, args):
         """Per holder worker: ``args`` with the large arrays scattered there.
 
         Straight from the client to each worker, all at once, unless the
         client was made with ``direct_to_workers=False`` or cannot reach
         the workers (then through the scheduler, for the rest of the fit).
+        A :class:`_Pinned` array goes to each worker once.
         """
         import asyncio
 
         client = self.client
         workers = list(dict.fromkeys(h[0] for h in self.holders))
-        large = [
-            i
-            for i, a in enumerate(args)
-            if isinstance(a, np.ndarray) and a.nbytes > _INLINE_BYTES
-        ]
-        self.gather_direct = None  # the client's default (small parts)
-        if not large:
-            return dict.fromkeys(workers, list(args))
-        arrays = [args[i] for i in large]
+        out = {w: list(args) for w in workers}
+        todo = {w: [] for w in workers}  # worker -> indices of args to send
+        for i, a in enumerate(args):
+            for w in workers:
+                if isinstance(a, _Pinned):
+                    if w in a.sent:
+                        out[w][i] = a.sent[w]
+                    else:
+                        todo[w].append(i)
+                elif isinstance(a, np.ndarray) and a.nbytes > _INLINE_BYTES:
+                    todo[w].append(i)
+        large = any(
+            isinstance(a, _Pinned)
+            or (isinstance(a, np.ndarray) and a.nbytes > _INLINE_BYTES)
+            for a in args
+        )
+        # Large parameters, large parts: back the way they went. Small
+        # parts: the client's default.
+        self.gather_direct = self.direct if large else None
+        todo = {w: idx for w, idx in todo.items() if idx}
+        if not todo:
+            return out
         direct = self.direct
+
+        def array(a):
+            return a.array if isinstance(a, _Pinned) else a
 
         async def send_all():
             return await asyncio.gather(
                 *[
                     client.scatter(
-                        arrays,
+                        [array(args[i]) for i in idx],
                         workers=[w],
                         direct=direct,
                         hash=False,
                         timeout=self.poll,
                         asynchronous=True,
                     )
-                    for w in workers
+                    for w, idx in todo.items()
                 ]
             )
 
@@ -520,12 +577,11 @@ class _ClusterBlocks:
                 self.direct = False
                 return self._send(args)
             raise _WorkerLost from exc
-        self.gather_direct = direct
-        out = {}
-        for w, futures in zip(workers, sent, strict=True):
-            out[w] = list(args)
-            for i, f in zip(large, futures, strict=True):
+        for (w, idx), futures in zip(todo.items(), sent, strict=True):
+            for i, f in zip(idx, futures, strict=True):
                 out[w][i] = f
+                if isinstance(args[i], _Pinned):
+                    args[i].sent[w] = f
         return out
 
     def _submit(self, fn, args):
@@ -587,6 +643,9 @@ class _ClusterBlocks:
                 # also come back cancelled: the parameters scattered there,
                 # which have no lineage, were lost with it.)
                 cause = exc
+                for a in args:
+                    if isinstance(a, _Pinned):
+                        a.sent.clear()  # sent again, wherever the groups are
                 try:
                     self._wait(self.futures)
                 except CancelledError as lost:  # the groups' lineage is gone
@@ -612,8 +671,15 @@ class _LocalBlocks:
         self.n_workers = max(b.kernel.n_workers() for b in self.blocks)
 
     def map(self, fn, *args):
-        """``[fn(kernel_b, *args) for each block b]``, in block order."""
-        return [b.run(fn, *args) for b in self.blocks]
+        """``[fn(block_b, *args) for each block b]``, in block order."""
+        parts = [b.run(fn, *args) for b in self.blocks]
+        for b in self.blocks:  # no per-block copies of w kept in this process
+            b._hessian = None
+        return parts
+
+    def pinned(self, a):
+        """``a`` itself (in this process, nothing to send)."""
+        return a
 
     def close(self):
         """Drop the blocks."""
@@ -750,7 +816,7 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         return loss, _sum([p[1] for p in parts])
 
     def _data_hessian_product(self, w):
-        w = np.array(w, dtype=np.float64)
+        w = self._blocks.pinned(np.array(w, dtype=np.float64))
 
         def hessp(v):
             return _sum(self._blocks.map(_hessian_product, w, v))
