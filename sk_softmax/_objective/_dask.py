@@ -186,7 +186,8 @@ class _Block:
         The product at the last ``w`` is kept: the products of one Newton
         step get the same ``w`` object on this worker (sent once, see
         :meth:`_ClusterBlocks.pinned`), so ``w`` is unpacked and transposed
-        once per step, not once per product.
+        once per step, not once per product. (It holds ``w`` and its
+        transposed copy until the next step or the end of the fit.)
         """
         if self._hessian is None or self._hessian[0] is not w:
             self._hessian = None  # drop the previous step's arrays first
@@ -446,9 +447,9 @@ class _ClusterBlocks:
     retries = 10
 
     def __init__(self, client, parts):
-        self.client = client
         import dask
 
+        self.client = client
         n = len(parts)
         groups = {}  # worker -> block indices, in block order
         for i, part in enumerate(parts):
