@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/bench_dask.py [--quick] [--big-rows N]
+    python benchmarks/bench_dask.py [--quick] [--big-rows N] [--skip dense,csr,big]
+                                    [--blocks N] [--reps N] [--breakdown]
 
 - Per evaluation: ``loss_gradient`` of the in-memory objective and of the
   Dask objective (2 one-thread worker processes), interleaved
@@ -11,6 +12,14 @@ Usage::
 - Whole fit: ``SoftmaxRegression(solver="lbfgs", max_iter=100)`` on both (the
   Dask one including its validation round and the build of the blocks).
 - Cluster start-up is timed apart.
+- ``--breakdown`` (instead of the two above): where one round's time goes,
+  near its floor: the bare transfers of a parameter-sized float64 vector to
+  every worker and of one part back from each (straight, as the backend
+  does, and through the scheduler), the client's sum, an empty round trip,
+  the tasks' own durations inside real rounds (dask's task stream), and on
+  each worker its group's evaluation alone with the ``(d, K)``-sized extras
+  of a pass (transposed parameters, gradient assembly, a fresh
+  parameter-sized allocation against refilling one, a copy).
 - Larger than memory: ``--big-rows`` x 100 float64 written as ``.npy``
   blocks, fitted from memory maps by workers whose ``memory_limit`` is
   smaller than their share of the data; the peak resident memory of each
@@ -126,6 +135,114 @@ def per_evaluation(name, X, y, client, reps, n_blocks):
     dsk.close()
 
 
+def _median_ms(fn, reps):
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)) * 1e3
+
+
+def _group_times(g, reps):
+    from sk_softmax._objective._dask import _loss_gradient
+
+    k = g.blocks[0].kernel
+    w = np.random.default_rng(0).standard_normal(k.n_params) * 0.01
+    buf = np.empty(k.n_params)
+    acc, gb = k._new_accumulator(), np.zeros(k.n_classes)
+    return {
+        "evaluation": _median_ms(lambda: g.run(_loss_gradient, w, True), reps),
+        "transposed parameters": _median_ms(lambda: k._params(w), reps),
+        "gradient assembly": _median_ms(lambda: k._assemble(acc, gb), reps),
+        "fresh alloc + fill": _median_ms(lambda: np.empty(w.size).fill(1.0), reps),
+        "refill": _median_ms(lambda: buf.fill(1.0), reps),
+        "copy": _median_ms(lambda: np.array(w), reps),
+    }
+
+
+def _worker_side(dask_worker, reps):
+    """On each worker: its group's evaluation alone, and the (d, K)-sized
+    extras of a pass (transposed parameters, gradient assembly, a fresh
+    parameter-sized allocation vs refilling one, a copy)."""
+    from sk_softmax._objective._dask import _Group
+
+    out = {"MALLOC_TRIM_THRESHOLD_": os.environ.get("MALLOC_TRIM_THRESHOLD_")}
+    for g in dask_worker.data.values():
+        if isinstance(g, _Group):
+            k = g.blocks[0].kernel
+            name = f"group of {len(g.blocks)} kernel(s), {k.n_samples} rows"
+            out[name] = {n: round(t, 1) for n, t in _group_times(g, reps).items()}
+    return out
+
+
+def breakdown(name, X, y, client, reps, n_blocks):
+    """Where one round's time goes: the bare transfers of a parameter-sized
+    float64 vector (to every worker, and one part back from each), the
+    workers' kernel alone, the client's sum, an empty round trip; and the
+    tasks' own durations inside real rounds (dask's task stream)."""
+    from distributed import get_task_stream, wait
+
+    K = int(y.max()) + 1
+    mem = SoftmaxCrossEntropyL2(X, y, K)
+    Xd, yd = _blocks_on_workers(client, X, y, n_blocks)
+    dsk = _dask_objective(Xd, yd)
+    w = np.random.default_rng(0).standard_normal(mem.n_params) * 0.01
+    mem.loss_gradient(w), dsk.loss_gradient(w)
+    workers = sorted(client.nthreads())
+    mb = w.nbytes / 2**20
+    row = {"in-memory evaluation": _median_ms(lambda: mem.loss_gradient(w), reps)}
+    row["dask evaluation"] = _median_ms(lambda: dsk.loss_gradient(w), reps)
+
+    def send(**kw):
+        client.scatter(w, broadcast=True, hash=False, **kw)
+
+    def send_each():  # what the backend does: direct, all workers at once
+        dsk._blocks._send((w,))
+
+    row["send to all, via the scheduler"] = _median_ms(send, reps)
+    row["send to all, direct (concurrent)"] = _median_ms(send_each, reps)
+    row["send to one, direct"] = _median_ms(
+        lambda: client.scatter(w, workers=workers[:1], direct=True, hash=False), reps
+    )
+    parts = [client.submit(np.ones, w.size, workers=[a], pure=False) for a in workers]
+    wait(parts)
+    row["gather one per worker, via the scheduler"] = _median_ms(
+        lambda: client.gather(parts), reps
+    )
+    row["gather one per worker, direct"] = _median_ms(
+        lambda: client.gather(parts, direct=True), reps
+    )
+    got = client.gather(parts, direct=True)
+    from sk_softmax._objective._dask import _sum
+
+    row["client sum of the parts"] = _median_ms(lambda: _sum(got), reps)
+    row["empty task round trip"] = _median_ms(
+        lambda: client.submit(int, 1, pure=False).result(), reps
+    )
+    with get_task_stream(client) as ts:
+        for _ in range(reps):
+            dsk.loss_gradient(w)
+    tasks = [t for t in ts.data if "loss_gradient" in str(t["key"])]
+    durations = [
+        s["stop"] - s["start"]
+        for t in tasks
+        for s in t["startstops"]
+        if s["action"] == "compute"
+    ]
+    row["task compute inside rounds"] = float(np.median(durations)) * 1e3
+    print(
+        f"{name}: round breakdown ({mb:.0f} MB per parameter vector, {len(workers)} "
+        f"workers, {n_blocks} blocks; medians of {reps}, ms; loadavg "
+        f"{os.getloadavg()[0]:.2f})"
+    )
+    for k, v in row.items():
+        print(f"  {k}: {v:.1f}")
+    for worker, out in client.run(_worker_side, reps=reps).items():
+        print(f"  worker {worker}: {out}")
+    dsk.close()
+
+
 def larger_than_memory(rows, limit):
     import dask.array as da
     import distributed
@@ -197,8 +314,12 @@ def main():
     parser.add_argument("--limit", default="400MiB")
     parser.add_argument("--skip", default="")
     parser.add_argument("--blocks", type=int, default=4)
+    parser.add_argument(
+        "--breakdown", action="store_true", help="where a round's time goes"
+    )
+    parser.add_argument("--reps", type=int, default=0, help="repetitions (median)")
     args = parser.parse_args()
-    reps = 3 if args.quick else 7
+    reps = args.reps or (3 if args.quick else 7)
     t0 = time.perf_counter()
     with (
         distributed.LocalCluster(
@@ -219,6 +340,9 @@ def main():
             if name.split("_")[0] in args.skip.split(","):
                 continue
             X, y = make_data(name, quick=args.quick)
+            if args.breakdown:
+                breakdown(name, X, y, client, reps, args.blocks)
+                continue
             per_evaluation(name, X, y, client, reps, args.blocks)
     if "big" not in args.skip.split(","):
         larger_than_memory(args.big_rows, args.limit)

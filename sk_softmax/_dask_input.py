@@ -32,6 +32,7 @@ from ._objective._dask import DaskTarget, per_block
 from ._targets import check_label_targets, class_weights, validate_soft_targets
 
 __all__ = [
+    "DaskScoreMixin",
     "DaskTarget",
     "is_dask_collection",
     "lazy_on_dask",
@@ -314,3 +315,75 @@ def lazy_on_dask(method):
         return method(self, X)
 
     return wrapper
+
+
+# ------------------------------------------------------------------ score
+def _score_block(X, y, sw, coef, intercept, classes):
+    """One block's (weighted) count of right predictions and its weight."""
+    hit = np.asarray(_predict_block(X, coef, intercept, classes, "predict") == y)
+    if sw is None:
+        return float(hit.sum()), float(hit.shape[0])
+    sw = np.asarray(sw, dtype=np.float64)
+    return float(sw @ hit.astype(np.float64)), float(sw.sum())
+
+
+def _dask_score(estimator, X, y, sample_weight):
+    check_is_fitted(estimator)
+    _check_feature_names(estimator, getattr(X, "_meta", None), reset=False)
+    X = _as_array(X, "X")
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2D array, got a {X.ndim}D Dask array instead.")
+    _check_n_features(estimator, X, reset=False)
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    y = _aligned(y, X, "y")
+    if y.ndim != 1:
+        raise ValueError(
+            "score needs labels (n_samples,), got y of shape "
+            f"{y.shape}: the accuracy of soft targets is not defined."
+        )
+    if sample_weight is not None:
+        sample_weight = _aligned(sample_weight, X, "sample_weight")
+    n = len(X.chunks[0])
+    coef, intercept = np.asarray(estimator.coef_), np.asarray(estimator.intercept_)
+    classes = np.asarray(estimator.classes_)
+    parts = zip(_blocks(X, n), _blocks(y, n), _blocks(sample_weight, n), strict=True)
+    parts = [(xb, yb, sb, coef, intercept, classes) for xb, yb, sb in parts]
+    counts = per_block(_score_block, parts, "score")
+    right = float(np.sum([c[0] for c in counts]))
+    total = float(np.sum([c[1] for c in counts]))
+    if total == 0:  # as np.average in accuracy_score
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+    return right / total
+
+
+class DaskScoreMixin:
+    """``score`` on Dask input computed where the blocks are."""
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on ``X`` against the labels ``y``.
+
+        As scikit-learn's ``ClassifierMixin.score``; on a Dask array or
+        DataFrame ``X`` it runs on the workers, one task per row block, and
+        only two numbers per block (the weighted count of right predictions
+        and the block's weight) come to the client.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, Dask array or DataFrame of shape \
+                (n_samples, n_features)
+            Test samples.
+        y : array-like, Dask array or Series of shape (n_samples,)
+            True labels (split into ``X``'s row blocks for Dask ``X``).
+        sample_weight : array-like, Dask array or Series of shape \
+                (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy of ``self.predict(X)`` with respect to ``y``.
+        """
+        if is_dask_collection(X):
+            return _dask_score(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)

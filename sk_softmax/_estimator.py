@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
 from ._callbacks import CallbackSupportMixin, IterationCallbacks
 from ._convergence import convergence_message, diverged_message
 from ._dask_input import (
+    DaskScoreMixin,
     DaskTarget,
     is_dask_collection,
     lazy_on_dask,
@@ -116,6 +117,7 @@ class SoftmaxRegression(
     CachedParamsMixin,
     SparseCoefMixin,
     CallbackSupportMixin,
+    DaskScoreMixin,
     ClassifierMixin,
     BaseEstimator,
 ):
