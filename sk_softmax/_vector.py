@@ -16,7 +16,8 @@ _BLOCK_ELEMENTS = 2**17
 
 # Up to this many entries the helpers take numpy's shortest route (one
 # temporary of at most 32 KiB; a BLAS ``ddot`` this short never threads:
-# OpenBLAS runs ``ddot`` threaded from 10000 entries). Per call, measured on
+# numpy's OpenBLAS 0.3.31 ran ``a @ b`` at 1.0 CPU second per wall second up
+# to 10000 entries, 2.0 from 20000 on, on 2 cores). Per call, measured on
 # 62 entries: ``v @ v`` 0.9 us against 1.8 us for einsum, ``abs(v).max()``
 # 1.5 us against 2.9 us for the temporary-free form; a Newton iteration on
 # a small problem makes a dozen such calls.
