@@ -8,6 +8,7 @@ the module; the first tests run before it, on dask's local scheduler. Every
 test that waits on the cluster has a timeout (pytest-timeout).
 """
 
+import functools
 import os
 import signal
 import subprocess
@@ -33,19 +34,11 @@ pytestmark = pytest.mark.timeout(120)
 EXACT = dict(rtol=0, atol=1e-10)
 
 
-def _problem(n=600, d=5, k=3, seed=0, sparse=False, soft=False):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, d))
-    if sparse:
-        X = sp.csr_matrix(X * (rng.random((n, d)) < 0.4))
-    if soft:
-        y = rng.random((n, k))
-        y /= y.sum(axis=1, keepdims=True)
-    else:
-        y = rng.integers(0, k, n)
-    sw = rng.uniform(0.1, 2.0, n)
-    sw[3] = 0.0
-    return X, y, sw
+@pytest.fixture
+def problem(make_problem):
+    """The shared problem builder (conftest.py) with this module's shape:
+    600 rows, 5 features, 3 classes."""
+    return functools.partial(make_problem, n=600, d=5, k=3)
 
 
 def _copy(a):
@@ -95,9 +88,9 @@ def test_import_does_not_import_dask():
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "gd", "newton-cholesky"])
-def test_local_scheduler_exact(solver):
+def test_local_scheduler_exact(solver, problem):
     assert distributed.client._get_global_client() is None
-    X, y, sw = _problem()
+    X, y, sw = problem()
     ref = _reference(X, y, sw, solver=solver)
     Xd, yd, swd = (da.from_array(a, chunks=250) for a in (X, y, sw))
     model = SoftmaxRegression(tol=1e-10, solver=solver).fit(Xd, yd, sample_weight=swd)
@@ -105,10 +98,10 @@ def test_local_scheduler_exact(solver):
     _assert_same_model(model, ref)
 
 
-def test_two_classes_newton_cholesky():
+def test_two_classes_newton_cholesky(problem):
     # In memory, two classes run Newton on the rows' difference (a kernel the
     # Dask backend does not have): Dask input runs the full problem instead.
-    X, y, sw = _problem()
+    X, y, sw = problem()
     y = y % 2
     ref = _reference(X, y, sw, solver="newton-cholesky")
     Xd, yd, swd = (da.from_array(a, chunks=250) for a in (X, y, sw))
@@ -119,10 +112,10 @@ def test_two_classes_newton_cholesky():
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "gd"])
-def test_l1_ratio_same_model(solver):
+def test_l1_ratio_same_model(solver, problem):
     # The elastic-net penalty is the client's: OWL-QN / FISTA on the summed
     # smooth part give the in-memory model, zeros included.
-    X, y, sw = _problem()
+    X, y, sw = problem()
     params = dict(solver=solver, C=0.05, l1_ratio=0.7, tol=1e-8, max_iter=5000)
     ref = _reference(X, y, sw, **params)
     Xd, yd, swd = (da.from_array(a, chunks=250) for a in (X, y, sw))
@@ -132,14 +125,14 @@ def test_l1_ratio_same_model(solver):
     _assert_same_model(model, ref, rtol=0, atol=1e-7)
 
 
-def test_host_targets_and_soft_target_frame():
+def test_host_targets_and_soft_target_frame(problem):
     """numpy y / weights beside a Dask X are split into X's row blocks; a
     DataFrame of soft targets names the classes by its columns."""
-    X, y, sw = _problem(n=300)
+    X, y, sw = problem(n=300)
     Xd = da.from_array(X, chunks=100)
     model = SoftmaxRegression(tol=1e-10).fit(Xd, list(y), sample_weight=sw)
     _assert_same_model(model, _reference(X, y, sw))
-    _, Y, _ = _problem(n=300, soft=True)
+    _, Y, _ = problem(n=300, soft=True)
     frame = pd.DataFrame(Y, columns=["a", "b", "c"])
     model = SoftmaxRegression(tol=1e-10).fit(Xd, dd.from_pandas(frame, npartitions=2))
     ref = _reference(X, frame)
@@ -147,8 +140,8 @@ def test_host_targets_and_soft_target_frame():
     assert model.classes_.tolist() == ["a", "b", "c"]
 
 
-def test_auto_solver_follows_the_in_memory_rule():
-    X, y, _ = _problem()
+def test_auto_solver_follows_the_in_memory_rule(problem):
+    X, y, _ = problem()
     Xd, yd = da.from_array(X, chunks=250), da.from_array(y, chunks=250)
     # small problem: newton-cholesky, as in memory (the per-block dense
     # Hessians are summed); many parameters: lbfgs
@@ -158,11 +151,11 @@ def test_auto_solver_follows_the_in_memory_rule():
     assert model.solver_ == "lbfgs" == SoftmaxRegression().fit(X2, y).solver_
 
 
-def test_auto_solver_on_wide_sparse_data():
+def test_auto_solver_on_wide_sparse_data(problem):
     # In memory, "auto" runs the Jacobi-preconditioned newton-cg on wide
     # sparse data; its diagonal has no Dask reduction, so Dask keeps lbfgs,
     # and an explicit newton-cg (plain CG) reaches the same optimum.
-    X, y, _ = _problem(n=60, d=400, sparse=True, seed=1)
+    X, y, _ = problem(n=60, d=400, sparse=True, seed=1)
     Xd, yd = _blocks(X, 20), _blocks(y, 20)
     assert SoftmaxRegression().fit(X, y).solver_ == "newton-cg"
     assert SoftmaxRegression().fit(Xd, yd).solver_ == "lbfgs"
@@ -171,8 +164,8 @@ def test_auto_solver_on_wide_sparse_data():
     _assert_same_model(model, ref, rtol=0, atol=1e-8)
 
 
-def test_memmapped_blocks_stay_on_disk(tmp_path):
-    X, y, sw = _problem(n=900)
+def test_memmapped_blocks_stay_on_disk(tmp_path, problem):
+    X, y, sw = problem(n=900)
     da.to_npy_stack(tmp_path, da.from_array(X, chunks=(300, 5)))
     Xd = da.from_npy_stack(tmp_path, mmap_mode="r")
     ref = _reference(X, y, sw)
@@ -189,12 +182,12 @@ def test_memmapped_blocks_stay_on_disk(tmp_path):
     block.release()
 
 
-def test_unaligned_block_is_copied_aligned():
+def test_unaligned_block_is_copied_aligned(problem):
     """A block received from another process can sit at any byte offset;
     the kernel works on an aligned copy (10x faster, see _Block)."""
     from sk_softmax._objective._dask import _Block
 
-    X, y, _ = _problem(n=300)
+    X, y, _ = problem(n=300)
     raw = np.zeros(X.nbytes + 3, dtype=np.uint8)
     unaligned = np.frombuffer(raw.data, dtype=np.uint8, count=X.nbytes, offset=3)
     unaligned = unaligned.view(np.float64).reshape(X.shape)
@@ -219,14 +212,14 @@ def _spec():
 
 
 @pytest.mark.parametrize("sparse", [False, True])
-def test_objective_equals_in_memory_objective(sparse):
+def test_objective_equals_in_memory_objective(sparse, problem):
     """The backend itself: loss, gradient, Hessian products, dense Hessian and
     Lipschitz bound equal the numpy objective's at random points."""
     from sk_softmax._dask_input import validate_dask_fit_input
     from sk_softmax._objective import SoftmaxCrossEntropyL2
     from sk_softmax._objective._dask import DaskSoftmaxObjective
 
-    X, y, sw = _problem(n=500, d=8, sparse=sparse, seed=11)
+    X, y, sw = problem(n=500, d=8, sparse=sparse, seed=11)
     est = SoftmaxRegression(C=0.5)
     Xd, target, swd = validate_dask_fit_input(
         est, _blocks(X, 150), _blocks(y, 150), _blocks(sw, 150)
@@ -250,8 +243,8 @@ def test_objective_equals_in_memory_objective(sparse):
     assert obj.max_abs_feature() == ref.max_abs_feature()
 
 
-def test_bad_input_clear_errors():
-    X, y, _ = _problem(n=100)
+def test_bad_input_clear_errors(problem):
+    X, y, _ = problem(n=100)
     Xd, yd = da.from_array(X, chunks=50), da.from_array(y, chunks=50)
     with pytest.raises(ValueError, match="solver='sgd' does not run on Dask"):
         SoftmaxRegression(solver="sgd").fit(Xd, yd)
@@ -306,8 +299,8 @@ def _transfers(client, to_client=False):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_cluster_dense_exact_and_nothing_of_X_on_the_client(client, dtype):
-    X, y, sw = _problem(n=1200, d=6, k=4, seed=1)
+def test_cluster_dense_exact_and_nothing_of_X_on_the_client(client, dtype, problem):
+    X, y, sw = problem(n=1200, d=6, k=4, seed=1)
     X = X.astype(dtype)
     Xd, yd, swd = _blocks(X, 300), _blocks(y, 300), _blocks(sw, 300)
     before = set(_transfers(client))
@@ -340,7 +333,9 @@ def test_cluster_dense_exact_and_nothing_of_X_on_the_client(client, dtype):
     assert gathered and all(k.startswith("sk_softmax-") for k in gathered)
 
 
-def test_cluster_one_round_of_tasks_per_evaluation(client, cluster, monkeypatch):
+def test_cluster_one_round_of_tasks_per_evaluation(
+    client, cluster, monkeypatch, problem
+):
     from sk_softmax._objective import _dask as backend
 
     calls = []
@@ -360,7 +355,7 @@ def test_cluster_one_round_of_tasks_per_evaluation(client, cluster, monkeypatch)
     plugin = Recorder()
     cluster.scheduler.add_plugin(plugin, name="sk-softmax-test")
     try:
-        X, y, _ = _problem(n=1200, seed=2)
+        X, y, _ = problem(n=1200, seed=2)
         SoftmaxRegression(tol=1e-8, solver="lbfgs").fit(
             _blocks(X, 400), _blocks(y, 400)
         )
@@ -374,10 +369,10 @@ def test_cluster_one_round_of_tasks_per_evaluation(client, cluster, monkeypatch)
 
 
 @pytest.mark.parametrize("d", [40, 45000])
-def test_cluster_sparse_blocks_exact(client, monkeypatch, d):
+def test_cluster_sparse_blocks_exact(client, monkeypatch, d, problem):
     """d=45000: 135003 parameters (> 1 MiB), sent straight to the workers,
     and one gradient per worker (its blocks merged) back to the client."""
-    X, y, sw = _problem(n=600, d=d, sparse=True, seed=3)
+    X, y, sw = problem(n=600, d=d, sparse=True, seed=3)
     Xd = _blocks(X, 150)
     assert sp.issparse(Xd._meta)
     # d=45000: 5 iterations, then the same iterate as in memory; d=40: to
@@ -412,7 +407,7 @@ def _kernels_per_worker(client, futures):
 
 
 @pytest.mark.parametrize("sparse", [True, False])
-def test_cluster_one_kernel_per_worker_for_sparse_blocks(client, sparse):
+def test_cluster_one_kernel_per_worker_for_sparse_blocks(client, sparse, problem):
     """Each worker's sparse blocks are merged into one kernel at build (its
     per-pass work on (d, K) arrays paid once per worker, not per block);
     dense blocks stay apart (no copy) in one group per worker. Either way
@@ -421,7 +416,7 @@ def test_cluster_one_kernel_per_worker_for_sparse_blocks(client, sparse):
     from sk_softmax._objective import SoftmaxCrossEntropyL2
     from sk_softmax._objective._dask import DaskSoftmaxObjective
 
-    X, y, sw = _problem(n=800, d=300, sparse=sparse, seed=12)
+    X, y, sw = problem(n=800, d=300, sparse=sparse, seed=12)
     Xd, target, swd = validate_dask_fit_input(
         SoftmaxRegression(), _blocks(X, 100), _blocks(y, 100), _blocks(sw, 100)
     )
@@ -441,8 +436,8 @@ def test_cluster_one_kernel_per_worker_for_sparse_blocks(client, sparse):
         obj.close()
 
 
-def test_cluster_dataframe_and_series(client):
-    X, y, sw = _problem(n=800, seed=4)
+def test_cluster_dataframe_and_series(client, problem):
+    X, y, sw = problem(n=800, seed=4)
     labels = np.array(["ant", "bee", "cat"])[y]
     frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
     frame["label"], frame["w"] = labels, sw
@@ -459,14 +454,14 @@ def test_cluster_dataframe_and_series(client):
     np.testing.assert_array_equal(pred.compute(), ref.predict(frame.iloc[:, :-2]))
 
 
-def test_cluster_soft_targets_class_weight_label_smoothing(client):
-    X, Y, sw = _problem(n=900, soft=True, seed=5)
+def test_cluster_soft_targets_class_weight_label_smoothing(client, problem):
+    X, Y, sw = problem(n=900, soft=True, seed=5)
     params = dict(class_weight="balanced", label_smoothing=0.1)
     model = SoftmaxRegression(tol=1e-10, **params).fit(
         _blocks(X, 300), _blocks(Y, 300), sample_weight=_blocks(sw, 300)
     )
     _assert_same_model(model, _reference(X, Y, sw, **params))
-    X, y, sw = _problem(n=900, seed=6)
+    X, y, sw = problem(n=900, seed=6)
     params = dict(class_weight={0: 3.0, 1: 0.5, 2: 1.0}, solver="gd")
     model = SoftmaxRegression(tol=1e-10, **params).fit(
         _blocks(X, 300), _blocks(y, 300), sample_weight=_blocks(sw, 300)
@@ -474,8 +469,8 @@ def test_cluster_soft_targets_class_weight_label_smoothing(client):
     _assert_same_model(model, _reference(X, y, sw, **params))
 
 
-def test_cluster_predictions_are_lazy(client):
-    X, y, _ = _problem(n=600, k=2, seed=7)
+def test_cluster_predictions_are_lazy(client, problem):
+    X, y, _ = problem(n=600, k=2, seed=7)
     Xd = _blocks(X, 200)
     model = SoftmaxRegression().fit(Xd, _blocks(y, 200))
     ref = SoftmaxRegression().fit(X, y)
@@ -513,17 +508,17 @@ def _kill_on_call(monkeypatch, client, call_number, calls, target=None):
 
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("wide", [False, True, "newton-cg"])
-def test_worker_killed_mid_fit_same_coefficients(client, monkeypatch, wide):
+def test_worker_killed_mid_fit_same_coefficients(client, monkeypatch, wide, problem):
     """wide: sparse blocks with 135003 parameters (sent straight to the
     workers, so the round first meets the dead worker when sending);
     newton-cg: killed before a Hessian product."""
     if wide:
-        X, y, sw = _problem(n=400, d=45000, sparse=True, seed=8)
+        X, y, sw = problem(n=400, d=45000, sparse=True, seed=8)
         args = (_blocks(X, 100), _blocks(y, 100), _blocks(sw, 100))
         solver = "lbfgs" if wide is True else wide
         params = dict(tol=1e-10, solver=solver, max_iter=6)
     else:
-        X, y, sw = _problem(n=1200, seed=8)
+        X, y, sw = problem(n=1200, seed=8)
         args = (_blocks(X, 300), _blocks(y, 300), _blocks(sw, 300))
         params = dict(tol=1e-10, solver="lbfgs")
     with warnings.catch_warnings():
@@ -542,8 +537,8 @@ def test_worker_killed_mid_fit_same_coefficients(client, monkeypatch, wide):
 
 
 @pytest.mark.timeout(90)
-def test_worker_killed_with_scattered_blocks_clear_error(client, monkeypatch):
-    X, y, _ = _problem(n=600, seed=9)
+def test_worker_killed_with_scattered_blocks_clear_error(client, monkeypatch, problem):
+    X, y, _ = problem(n=600, seed=9)
     X = X + 1.0  # not the data of another test (scatter keys hash the data)
     target = sorted(client.nthreads())[0]  # all blocks (and kernels) there
     parts = [client.scatter(X[i : i + 300], workers=[target]) for i in (0, 300)]
@@ -558,7 +553,7 @@ def test_worker_killed_with_scattered_blocks_clear_error(client, monkeypatch):
 
 
 @pytest.mark.parametrize("direct", [None, False])
-def test_cluster_large_parameters_bypass_the_scheduler(cluster, direct):
+def test_cluster_large_parameters_bypass_the_scheduler(cluster, direct, problem):
     """Parameter vectors over 1 MiB go from the client straight to the
     workers, and the parts straight back: the scheduler's ``scatter`` and
     ``gather`` handlers (which relay the data through the scheduler) are
@@ -567,7 +562,7 @@ def test_cluster_large_parameters_bypass_the_scheduler(cluster, direct):
     from sk_softmax._dask_input import validate_dask_fit_input
     from sk_softmax._objective._dask import DaskSoftmaxObjective
 
-    X, y, _ = _problem(n=400, d=45000, sparse=True, seed=13)
+    X, y, _ = problem(n=400, d=45000, sparse=True, seed=13)
     # passed explicitly, not the default client (which the backend's
     # ``distributed.wait`` calls used to need)
     user = distributed.Client(cluster, direct_to_workers=direct, set_as_default=False)
@@ -615,8 +610,8 @@ def _bypass_check(cluster, obj, X, y, relays):
     np.testing.assert_allclose(hv, ref.hessian_product(w)(v), rtol=1e-12, atol=1e-15)
 
 
-def test_local_scheduler_score_equals_in_memory_score():
-    X, y, sw = _problem(n=600, seed=14)
+def test_local_scheduler_score_equals_in_memory_score(problem):
+    X, y, sw = problem(n=600, seed=14)
     model = SoftmaxRegression(C=0.05).fit(X, y)
     Xd, yd, swd = (da.from_array(a, chunks=250) for a in (X, y, sw))
     assert model.score(Xd, yd) == model.score(X, y)
@@ -631,10 +626,10 @@ def test_local_scheduler_score_equals_in_memory_score():
         model.score(Xd, da.from_array(np.eye(3)[y], chunks=250))
 
 
-def test_cluster_score_runs_on_the_workers(client):
+def test_cluster_score_runs_on_the_workers(client, problem):
     """Only two numbers per block come to the client (no predictions, no
     block of X); the result equals the in-memory score."""
-    X, y, sw = _problem(n=900, seed=15)
+    X, y, sw = problem(n=900, seed=15)
     labels = np.array(["ant", "bee", "cat"])[y]
     model = SoftmaxRegression(C=0.05).fit(X, labels)
     Xd, yd, swd = _blocks(X, 300), _blocks(labels, 300), _blocks(sw, 300)
@@ -650,7 +645,9 @@ def test_cluster_score_runs_on_the_workers(client):
     assert gathered and all(k.startswith("sk_softmax-score-") for k in gathered)
 
 
-def test_cluster_memmapped_blocks_group_inputs_are_small(client, cluster, tmp_path):
+def test_cluster_memmapped_blocks_group_inputs_are_small(
+    client, cluster, tmp_path, problem
+):
     """A worker's memory-mapped blocks stay on disk in its group, and the
     group's task depends on the blocks' small kernel states, not on the
     blocks of X: the scheduler counts a mapped block's whole file and
@@ -659,7 +656,7 @@ def test_cluster_memmapped_blocks_group_inputs_are_small(client, cluster, tmp_pa
     from sk_softmax._dask_input import validate_dask_fit_input
     from sk_softmax._objective._dask import DaskSoftmaxObjective
 
-    X, y, sw = _problem(n=1200, seed=16)
+    X, y, sw = problem(n=1200, seed=16)
     da.to_npy_stack(tmp_path, da.from_array(X, chunks=(300, 5)))
     Xd = da.from_npy_stack(tmp_path, mmap_mode="r")
     yd, swd = da.from_array(y, chunks=300), da.from_array(sw, chunks=300)
@@ -690,7 +687,7 @@ def test_cluster_memmapped_blocks_group_inputs_are_small(client, cluster, tmp_pa
 
 
 @pytest.mark.timeout(90)
-def test_worker_killed_while_its_part_is_fetched(client, monkeypatch):
+def test_worker_killed_while_its_part_is_fetched(client, monkeypatch, problem):
     """A holder that dies after computing its part, while the client
     fetches it: the round is sent again where the groups are recomputed
     (same coefficients). Waiting for the tasks and then gathering left this
@@ -698,7 +695,7 @@ def test_worker_killed_while_its_part_is_fetched(client, monkeypatch):
     (the gather's futures were cancelled) although the lineage was there."""
     from distributed import client as client_module
 
-    X, y, sw = _problem(n=400, d=45000, sparse=True, seed=17)
+    X, y, sw = problem(n=400, d=45000, sparse=True, seed=17)
     args = (_blocks(X, 100), _blocks(y, 100), _blocks(sw, 100))
     params = dict(tol=1e-10, solver="lbfgs", max_iter=4)
     pids = client.run(os.getpid)
@@ -723,7 +720,7 @@ def test_worker_killed_while_its_part_is_fetched(client, monkeypatch):
     client.wait_for_workers(2, timeout=60)
 
 
-def test_cluster_hessian_products_send_the_point_once(client, cluster):
+def test_cluster_hessian_products_send_the_point_once(client, cluster, problem):
     """The products of one Newton step send ``w`` to each worker once (then
     only ``v``), and each worker unpacks it once; the products equal the
     in-memory ones."""
@@ -731,7 +728,7 @@ def test_cluster_hessian_products_send_the_point_once(client, cluster):
     from sk_softmax._objective import SoftmaxCrossEntropyL2
     from sk_softmax._objective._dask import DaskSoftmaxObjective
 
-    X, y, _ = _problem(n=400, d=45000, sparse=True, seed=18)
+    X, y, _ = problem(n=400, d=45000, sparse=True, seed=18)
     Xd, target, _ = validate_dask_fit_input(
         SoftmaxRegression(), _blocks(X, 100), _blocks(y, 100), None
     )
@@ -760,7 +757,7 @@ def test_cluster_hessian_products_send_the_point_once(client, cluster):
 
 
 @pytest.mark.timeout(90)
-def test_worker_killed_between_hessian_products(client):
+def test_worker_killed_between_hessian_products(client, problem):
     """The point of a Newton step went to each worker once; a worker lost
     after the first product takes it along: the next product sends it again
     to where the groups are recomputed, and equals the in-memory one."""
@@ -768,7 +765,7 @@ def test_worker_killed_between_hessian_products(client):
     from sk_softmax._objective import SoftmaxCrossEntropyL2
     from sk_softmax._objective._dask import DaskSoftmaxObjective
 
-    X, y, _ = _problem(n=400, d=45000, sparse=True, seed=19)
+    X, y, _ = problem(n=400, d=45000, sparse=True, seed=19)
     Xd, target, _ = validate_dask_fit_input(
         SoftmaxRegression(), _blocks(X, 100), _blocks(y, 100), None
     )
