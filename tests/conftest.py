@@ -7,6 +7,8 @@ and check against ``reference``: the objective written directly from its
 definition, unchunked, in float64, with a one-hot target matrix.
 """
 
+import sys
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -108,6 +110,23 @@ def _build_objective(X, y, sw, *, fit_intercept=True, eps=0.0, chunk_size=7):
 def build_objective():
     """The shared objective builder (a function, see ``_build_objective``)."""
     return _build_objective
+
+
+@pytest.fixture
+def private_blas():
+    """The private single-threaded OpenBLAS (``sk_softmax._blas.private_gemm``).
+
+    Fails where numpy ships OpenBLAS on Linux but the private copy did not
+    load; skips on platforms without one.
+    """
+    from sk_softmax._blas import _numpy_openblas_path, private_gemm
+
+    lib = private_gemm()
+    if lib is None:
+        if sys.platform.startswith("linux") and _numpy_openblas_path():
+            pytest.fail("numpy ships OpenBLAS here but its private copy did not load")
+        pytest.skip("no private BLAS on this platform")
+    return lib
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Tests of the fused, chunked softmax cross-entropy objective."""
 
-import sys
 import warnings
 
 import numpy as np
@@ -197,15 +196,9 @@ def test_small_float64_data_run_one_kept_block_in_the_calling_thread(
     assert small32._design is None
 
 
-def test_small_passes_run_large_products_in_the_private_blas(monkeypatch):
+def test_small_passes_run_large_products_in_the_private_blas(monkeypatch, private_blas):
     # While numpy's BLAS may thread, the small passes' large products run in
     # the single-threaded private BLAS: the same values as numpy's.
-    from sk_softmax._blas import _numpy_openblas_path, private_gemm
-
-    if private_gemm() is None:
-        if sys.platform.startswith("linux") and _numpy_openblas_path():
-            pytest.fail("numpy ships OpenBLAS here but its private copy did not load")
-        pytest.skip("no private BLAS on this platform")
     rng = np.random.default_rng(4)
     X, y = rng.normal(size=(300, 8)), rng.integers(0, 4, 300)
     obj = SoftmaxCrossEntropyL2(X, y, 4, C=0.5)
@@ -215,7 +208,7 @@ def test_small_passes_run_large_products_in_the_private_blas(monkeypatch):
 
     def counted(A, B, out, trans_b=False):
         calls.append(A.shape)
-        return private_gemm()(A, B, out, trans_b=trans_b)
+        return private_blas(A, B, out, trans_b=trans_b)
 
     monkeypatch.setattr(objective_module, "_PRIVATE_GEMM_MIN_MADDS", 0)
     monkeypatch.setattr(objective_module, "_small_gemm", lambda largest: counted)
@@ -243,7 +236,7 @@ def test_small_passes_run_large_products_in_the_private_blas(monkeypatch):
         assert objective_module._small_gemm(2**30) is None
     assert objective_module._small_gemm(2**19) is None  # small products: numpy's
     if objective_module.chunk_workers(2) > 1:  # numpy's BLAS may thread here
-        assert objective_module._small_gemm(2**30) is private_gemm()
+        assert objective_module._small_gemm(2**30) is private_blas
 
 
 def test_buffers_do_not_grow_with_n_samples(make_problem):

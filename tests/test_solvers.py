@@ -365,22 +365,17 @@ def test_newton_cholesky_max_iter_0_and_callback_stop():
     assert res.stopped_by_callback and res.n_iter == 1 and len(seen) == 1
 
 
-def test_large_cholesky_solves_run_in_the_private_single_threaded_blas(monkeypatch):
+def test_large_cholesky_solves_run_in_the_private_single_threaded_blas(
+    monkeypatch, private_blas
+):
     # scipy's Cholesky threads from ~100 parameters (0.7-3.7 ms of CPU per
     # solve as shipped on busy cores); while BLAS may thread, such systems
     # go to the private single-threaded OpenBLAS, with scipy's solution.
-    import sys
-
     from threadpoolctl import threadpool_limits
 
     from sk_softmax import _solvers
-    from sk_softmax._blas import _numpy_openblas_path, private_gemm
 
-    lib = private_gemm()
-    if lib is None:
-        if sys.platform.startswith("linux") and _numpy_openblas_path():
-            pytest.fail("numpy ships OpenBLAS here but its private copy did not load")
-        pytest.skip("no private BLAS on this platform")
+    lib = private_blas
     rng = np.random.default_rng(7)
     A = rng.normal(size=(130, 400))
     H, g = A @ A.T / 400, rng.normal(size=130)

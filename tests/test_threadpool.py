@@ -258,14 +258,8 @@ def test_results_do_not_depend_on_concurrent_evaluations():
         np.testing.assert_array_equal(grad, alone[1])
 
 
-def test_private_gemm_matches_numpy():
-    from sk_softmax._blas import _numpy_openblas_path, private_gemm
-
-    gemm = private_gemm()
-    if gemm is None:
-        if sys.platform.startswith("linux") and _numpy_openblas_path():
-            pytest.fail("numpy ships OpenBLAS here but its private copy did not load")
-        pytest.skip("no private BLAS on this platform: the kernel runs serially")
+def test_private_gemm_matches_numpy(private_blas):
+    gemm = private_blas
     rng = np.random.default_rng(0)
     for dtype, rtol in [(np.float64, 1e-13), (np.float32, 1e-5)]:
         W = rng.standard_normal((7, 33)).astype(dtype)
