@@ -953,7 +953,9 @@ def _hessian_scatter(K, d1, start, stop):
     Returns ``(dest, src)``: flat indices into ``H`` (shape ``(K d1, K d1)``)
     and into the stack, such that ``H.flat[dest] += stack.flat[src]`` adds
     every block and, for ``k < l``, its transpose ``H_lk = H_kl^T``; ``dest``
-    has no repeated index. One fancy-indexed update instead of two
+    has no repeated index. For all the pairs, ``dest`` is every entry of
+    ``H`` and ``(None, src)`` is returned, ``src`` in the order of ``H``'s
+    entries: ``H = stack.flat[src]``. One fancy-indexed update instead of two
     fancy-indexed block updates and the index arithmetic per evaluation
     (wine, K=3: ~20 of a ~60 us evaluation).
     """
@@ -971,10 +973,8 @@ def _hessian_scatter(K, d1, start, stop):
             dest.append(((m * d1 + cols) * n + k * d1 + rows).ravel())
             src.append(block.ravel())
     dest, src = np.concatenate(dest), np.concatenate(src)
-    if stop - start == len(kk):  # all pairs: H = stack.flat[src[order]]
-        order = np.argsort(dest)
-        if np.array_equal(dest[order], np.arange(n * n)):
-            return None, src[order]
+    if stop - start == len(kk):  # all pairs fill every entry of H once:
+        return None, src[np.argsort(dest)]  # H = stack.flat[that]
     return dest, src
 
 
@@ -1042,15 +1042,16 @@ def _dense_loss_gradient_hessian(obj, w64):
             stacked = (Xt * c[:, None, :]).reshape(-1, rows)
             blk = _matmul(stacked, Xt, gemm, trans_b=True).ravel()  # H_kl, k <= l
             dest, src = _hessian_scatter(K, d1, g, stop)
-            if dest is None and H is None:  # all pairs, first block: H itself
-                H = blk[src].reshape(K * d1, K * d1)
+            if dest is None:  # all pairs: this block of rows' whole H
+                part = blk[src].reshape(K * d1, K * d1)
+                if H is None:
+                    H = part
+                else:
+                    H += part
                 continue
             if H is None:
                 H = np.zeros((K * d1, K * d1), dtype=np.float64)
-            if dest is None:
-                H += blk[src].reshape(H.shape)
-            else:
-                H.ravel()[dest] += blk[src]
+            H.ravel()[dest] += blk[src]
         G = _matmul(obj._gradient_block(Z, s, sl), Xt, gemm, trans_b=True)
         if grad is None:
             grad = G
