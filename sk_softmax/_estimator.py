@@ -169,8 +169,10 @@ class SoftmaxRegression(
         Whether to fit an (unpenalised) intercept per class.
     solver : {"auto", "lbfgs", "newton-cg", "newton-cholesky", "gd", "sgd"}, \
 default="auto"
-        ``"lbfgs"``: scipy's L-BFGS-B on the analytic loss and gradient
-        (finished by Newton-CG where it stops short of ``tol``).
+        ``"lbfgs"``: L-BFGS on the analytic loss and gradient, with the
+        update, line search and stopping tests of scipy's L-BFGS-B as
+        ``LogisticRegression`` runs it (finished by Newton-CG where it stops
+        short of ``tol``).
         ``"newton-cg"``: Newton's method whose steps are solved by conjugate
         gradients with the Hessian's diagonal as preconditioner (Hessian-
         vector products only); the fastest on sparse, high-dimensional data

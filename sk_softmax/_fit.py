@@ -322,7 +322,7 @@ def initial_step(objective, settings, fixed_step):
 def lbfgs_newton(objective, w0, *, tol, max_iter, verbose=0, callback=None):
     """L-BFGS, finished with Newton-CG where it stops short of ``tol``.
 
-    L-BFGS-B also stops when an iteration reduces the objective by less
+    L-BFGS (as L-BFGS-B) also stops when an iteration reduces the objective by less
     than ``64 * eps`` relatively (``LogisticRegression``'s ``ftol``), which
     at a tight ``tol`` (about 1e-8 and below) often happens first: measured
     on standardised digits, both estimators then stop 1.5e-6 (C=1) to 6e-6

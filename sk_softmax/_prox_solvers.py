@@ -31,7 +31,7 @@ criterion of the smooth solvers) when ``lam = 0``.
 import numpy as np
 
 from ._lbfgs import _History, _matvec, _rmatvec
-from ._solvers import FTOL, NUMPY_LBFGS_MIN_PARAMS, SolverResult, _report
+from ._solvers import FLOAT32_HISTORY_MIN_PARAMS, FTOL, SolverResult, _report
 from ._vector import dot, max_abs
 
 __all__ = ["fista", "owlqn"]
@@ -231,7 +231,7 @@ def fista(
 
 class _PairHistory(_History):
     """The L-BFGS history of :mod:`sk_softmax._lbfgs` (compact representation,
-    float32 storage from ``NUMPY_LBFGS_MIN_PARAMS`` parameters on), for
+    float32 storage from ``FLOAT32_HISTORY_MIN_PARAMS`` parameters on), for
     directions of vectors other than the gradient.
 
     :class:`~sk_softmax._lbfgs._History` gets the new column of ``S^T Y``
@@ -378,7 +378,7 @@ def owlqn(
         return _finish(
             x, f, h, opt, 0, curve, False, "objective is not finite at the start"
         )
-    big = p >= NUMPY_LBFGS_MIN_PARAMS
+    big = p >= FLOAT32_HISTORY_MIN_PARAMS
     hist = _PairHistory(m, p, np.float32 if big else np.float64, use_blas)
     free = ~penalized
     d = np.empty(p)

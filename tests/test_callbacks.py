@@ -80,12 +80,9 @@ def test_progress_bar_runs():
 
 
 def test_models_kept_by_a_callback_survive_the_solvers_buffer_reuse(monkeypatch):
-    # The numpy L-BFGS (forced here) reuses its work vectors between
-    # iterations: a callback that keeps the reconstructed models must still
-    # see each iteration's own coefficients afterwards.
-    import sk_softmax._solvers as solvers
-
-    monkeypatch.setattr(solvers, "NUMPY_LBFGS_MIN_PARAMS", 1)
+    # The numpy L-BFGS reuses its work vectors between iterations: a callback
+    # that keeps the reconstructed models must still see each iteration's
+    # own coefficients afterwards.
 
     class Keeper(Recorder):
         def __init__(self):

@@ -498,14 +498,14 @@ def test_warm_start_never_writes_into_the_previous_coef(
     solver, interrupted, monkeypatch
 ):
     # The case, with fewer rows: fit_intercept=False and more than
-    # NUMPY_LBFGS_MIN_PARAMS parameters, where the numpy L-BFGS uses its
+    # FLOAT32_HISTORY_MIN_PARAMS parameters, where the numpy L-BFGS used its
     # starting vector as a work buffer; that vector was a view of coef_.
     from sk_softmax._objective import SoftmaxCrossEntropyL2
-    from sk_softmax._solvers import NUMPY_LBFGS_MIN_PARAMS
+    from sk_softmax._solvers import FLOAT32_HISTORY_MIN_PARAMS
 
     X = np.random.RandomState(0).randn(60, 26000)
     y = np.arange(60) % 10
-    assert 10 * 26000 > NUMPY_LBFGS_MIN_PARAMS
+    assert 10 * 26000 > FLOAT32_HISTORY_MIN_PARAMS
     clf = SoftmaxRegression(
         solver=solver, fit_intercept=False, warm_start=True, max_iter=5
     )

@@ -1,4 +1,4 @@
-"""Tests of the numpy L-BFGS used for many parameters."""
+"""Tests of the numpy L-BFGS (the ``lbfgs`` solver)."""
 
 import numpy as np
 import pytest
@@ -80,17 +80,21 @@ def test_ftol_stop_is_not_convergence():
     assert message != "max|grad| <= tol"
 
 
-def test_solver_dispatches_on_the_number_of_parameters(monkeypatch):
+def test_float32_history_from_the_size_threshold_reaches_the_same_optimum(
+    monkeypatch,
+):
+    # Both history precisions reach scipy's L-BFGS-B optimum (the reference).
     obj = problem(seed=4)
     w0 = np.zeros(obj.n_params)
-    small = solvers.lbfgs(obj.loss_gradient, w0, tol=1e-6, max_iter=500)
-    monkeypatch.setattr(solvers, "NUMPY_LBFGS_MIN_PARAMS", 1)
-    large = solvers.lbfgs(obj.loss_gradient, w0, tol=1e-6, max_iter=500)
+    ref = scipy_reference(obj)
+    small = solvers.lbfgs(obj.loss_gradient, w0, tol=1e-8, max_iter=500)
+    monkeypatch.setattr(solvers, "FLOAT32_HISTORY_MIN_PARAMS", 1)
+    large = solvers.lbfgs(obj.loss_gradient, w0, tol=1e-8, max_iter=500)
     for res in (small, large):
-        assert res.converged and res.grad_max <= 1e-6
+        assert res.converged and res.grad_max <= 1e-8
+        assert res.message == "max|grad| <= tol"
         assert len(res.loss_curve) == res.n_iter
-    assert large.message == "max|grad| <= tol"
-    np.testing.assert_allclose(large.fun, small.fun, rtol=1e-9)
+        np.testing.assert_allclose(res.fun, ref, rtol=1e-9)
     capped = solvers.lbfgs(obj.loss_gradient, w0, tol=1e-12, max_iter=2)
     assert capped.n_iter == 2 and not capped.converged
 

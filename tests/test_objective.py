@@ -220,7 +220,8 @@ def test_small_passes_run_large_products_in_the_private_blas(monkeypatch, privat
     monkeypatch.setattr(objective_module, "_SMALL_BLOCK_BYTES", 1)
     calls.clear()
     got = obj.loss_gradient(w)
-    assert calls == [(4, 9), (4, 150)] * 2  # two blocks: scores, gradient each
+    # two blocks: both blocks' scores, then both blocks' gradient products
+    assert calls == [(4, 9), (4, 9), (4, 150), (4, 150)]
     np.testing.assert_allclose(got[0], ref[0][0], rtol=1e-12)
     np.testing.assert_allclose(got[1], ref[0][1], rtol=1e-12, atol=1e-14)
     # The Hessian's 10 blocks stacked one pair at a time (an 8 MiB budget).

@@ -101,7 +101,7 @@ def test_gradient_descent_max_iter_counts_updates(n):
     assert res.grad_max == np.abs(fun(res.x)[1]).max()
 
 
-@pytest.mark.parametrize("path", ["scipy", "numpy", "gd"])
+@pytest.mark.parametrize("path", ["lbfgs", "lbfgs-float32-history", "gd"])
 def test_max_iter_0_returns_the_starting_point(path, monkeypatch):
     from sk_softmax import _solvers
 
@@ -110,19 +110,16 @@ def test_max_iter_0_returns_the_starting_point(path, monkeypatch):
     if path == "gd":
         res = gradient_descent(fun, x0.copy(), step=1 / L, tol=1e-8, max_iter=0)
     else:
-        if path == "numpy":
-            monkeypatch.setattr(_solvers, "NUMPY_LBFGS_MIN_PARAMS", 1)
+        if path == "lbfgs-float32-history":
+            monkeypatch.setattr(_solvers, "FLOAT32_HISTORY_MIN_PARAMS", 1)
         res = lbfgs(fun, x0.copy(), tol=1e-8, max_iter=0)
     np.testing.assert_array_equal(res.x, x0)
     assert res.n_iter == 0 and res.loss_curve == [] and not res.converged
     assert res.fun == fun(x0)[0] and res.grad_max == np.abs(fun(x0)[1]).max()
 
 
-def test_numpy_lbfgs_path_honours_a_callback_stop(monkeypatch):
-    from sk_softmax import _solvers
-
+def test_lbfgs_honours_a_callback_stop():
     fun, x_star, _ = _quadratic()
-    monkeypatch.setattr(_solvers, "NUMPY_LBFGS_MIN_PARAMS", 1)  # force the numpy path
     seen = []
 
     def stop_after_two(w, f, gmax):

@@ -160,17 +160,19 @@ def _small_gemm(largest):
     return private_gemm()
 
 
-def _matmul(A, B, gemm, trans_b=False):
+def _matmul(A, B, gemm, trans_b=False, out=None):
     """``A @ B`` (``A @ B.T`` if ``trans_b``) in the calling thread.
 
-    ``A`` and ``B`` are float64 with contiguous rows (C-contiguous, or a
-    column block of such an array); ``gemm`` is :func:`_small_gemm`'s, used
-    from ``_PRIVATE_GEMM_MIN_MADDS`` on.
+    ``A``, ``B`` and ``out`` (if given) are float64 with contiguous rows
+    (C-contiguous, or a column block of such an array); ``gemm`` is
+    :func:`_small_gemm`'s, used from ``_PRIVATE_GEMM_MIN_MADDS`` on.
     """
     (m, k), n = A.shape, B.shape[0 if trans_b else 1]
     if gemm is not None and m * k * n >= _PRIVATE_GEMM_MIN_MADDS:
-        return gemm(A, B, np.empty((m, n), dtype=A.dtype), trans_b=trans_b)
-    return A @ (B.T if trans_b else B)
+        if out is None:
+            out = np.empty((m, n), dtype=A.dtype)
+        return gemm(A, B, out, trans_b=trans_b)
+    return np.matmul(A, B.T if trans_b else B, out=out)
 
 
 def _blocked_transpose(A, out, block=4096):
@@ -333,6 +335,7 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         # float32 chunks for the loss and gradient.
         self._small = not self._sparse and n_samples <= self._hessian_rows
         self._design = None  # (X~^T, X~) in float64, built on first use
+        self._small_scores = None  # (K, n) buffer of small float64 passes
         self._flat_blocks = {}  # flat true-class indices of kept blocks
 
     def n_workers(self):
@@ -902,11 +905,17 @@ def _small_loss_gradient(obj, w64, need_gradient):
     products, in the calling thread: on data this small an evaluation is
     dominated by the number of numpy calls and the worker threads' hand-offs
     (standardised digits as shipped on 2 busy cores: the threaded chunks
-    took ~460 us). Column blocks of ``_SMALL_BLOCK_BYTES`` keep each block of
-    ``X~^T`` in a core's L2 cache between its two products (digits, one
-    thread, 2-core EPYC with 1 MiB L2 under load: 205-215 us in two or three
-    blocks, 255-275 us in one, 240 us in four; near idle, medians of 30
-    interleaved rounds: 170.5 us in two blocks, 183.5 us in three).
+    took ~460 us).
+
+    The products run in column blocks of ``_SMALL_BLOCK_BYTES``, the softmax
+    and target steps once over all rows, in a kept ``(K, n)`` score buffer
+    (``n`` is at most ``_hessian_rows`` here). Both choices are measured on
+    digits (1797 x 65, K=10, one thread, 2-core EPYC with 1 MiB L2, medians
+    of 60 interleaved rounds): the four products take 105 us in two column
+    blocks and 169 us as two whole products (OpenBLAS's blocking for a
+    1797-wide operand; the order of the blocks does not matter, 105 vs
+    109 us), while the softmax and target steps take 58 us in one pass and
+    68 us in two blocks (per-call overhead).
     """
     n, K = obj.n_samples, obj.n_classes
     Xt = _design(obj, slice(0, n))
@@ -914,26 +923,29 @@ def _small_loss_gradient(obj, w64, need_gradient):
     per_row = 8 * (Xt.shape[0] + 2 * K)  # X~ column and score / gradient block
     n_blocks = -(-n // max(_MIN_CHUNK_ROWS, _SMALL_BLOCK_BYTES // per_row))
     step = -(-n // n_blocks)
+    blocks = [slice(start, min(start + step, n)) for start in range(0, n, step)]
     gemm = _small_gemm(Xt.shape[0] * K * step)
-    loss = 0.0
-    grad = np.zeros(Wb.shape, dtype=np.float64) if need_gradient else None
-    for start in range(0, n, step):
-        sl = slice(start, min(start + step, n))
-        Xc = Xt[:, sl]  # rows with stride n: fine for both products
-        Z = _matmul(Wb, Xc, gemm)  # (K, rows) scores
-        nll, s = obj._softmax_block(Z, sl)
-        sw = obj._sw64[sl]
-        loss += dot(sw, nll)
-        if not need_gradient:
-            continue
-        if obj.soft or obj.label_smoothing:
-            G = obj._gradient_block(Z, s, sl)
-        else:  # s_w (P - Y) in one pass less: (s_w / s) E, then -s_w at y
-            Z *= sw / s  # (digits: 200 instead of 217 us per evaluation)
-            Z.ravel()[obj._flat_target_index(sl, Z.shape[1])] -= sw
-            G = Z
-        grad += _matmul(G, Xc, gemm, trans_b=True)
-    return loss, (grad.ravel() if need_gradient else None)
+    Z = obj._small_scores
+    if Z is None:
+        Z = obj._small_scores = np.empty((K, n), dtype=np.float64)
+    for sl in blocks:
+        _matmul(Wb, Xt[:, sl], gemm, out=Z[:, sl])  # (K, rows) scores
+    whole = slice(0, n)
+    nll, s = obj._softmax_block(Z, whole)
+    sw = obj._sw64
+    loss = dot(sw, nll)
+    if not need_gradient:
+        return loss, None
+    if obj.soft or obj.label_smoothing:
+        G = obj._gradient_block(Z, s, whole)
+    else:  # s_w (P - Y) in one pass less: (s_w / s) E, then -s_w at y
+        Z *= sw / s  # (digits: 200 instead of 217 us per evaluation)
+        Z.ravel()[obj._flat_target_index(whole, n)] -= sw
+        G = Z
+    grad = _matmul(G[:, blocks[0]], Xt[:, blocks[0]], gemm, trans_b=True)
+    for sl in blocks[1:]:
+        grad += _matmul(G[:, sl], Xt[:, sl], gemm, trans_b=True)
+    return loss, grad.ravel()
 
 
 @functools.lru_cache(maxsize=64)
