@@ -270,8 +270,7 @@ class _PairHistory(_History):
         sy, yy = dot(s, y), dot(y, y)
         if not sy > np.finfo(float).eps * yy:
             return False
-        unused = [i for i in range(m) if i not in self.order]
-        slot = unused[0] if unused else self.order.pop(0)
+        slot = self.take_slot()
         self.SY[slot] = s
         self.SY[m + slot] = y
         self.order.append(slot)

@@ -80,17 +80,20 @@ def test_ftol_stop_is_not_convergence():
     assert message != "max|grad| <= tol"
 
 
-def test_float32_history_from_the_size_threshold_reaches_the_same_optimum(
+def test_history_settings_by_size_reach_the_same_optimum(
     monkeypatch,
 ):
-    # Both history precisions reach scipy's L-BFGS-B optimum (the reference).
+    # 20 pairs (small problems), 10 pairs, and 10 float32 pairs (many
+    # parameters) all reach scipy's L-BFGS-B optimum (the reference).
     obj = problem(seed=4)
     w0 = np.zeros(obj.n_params)
     ref = scipy_reference(obj)
     small = solvers.lbfgs(obj.loss_gradient, w0, tol=1e-8, max_iter=500)
+    monkeypatch.setattr(solvers, "LONG_HISTORY_MAX_PARAMS", 1)  # 10 pairs
+    short = solvers.lbfgs(obj.loss_gradient, w0, tol=1e-8, max_iter=500)
     monkeypatch.setattr(solvers, "FLOAT32_HISTORY_MIN_PARAMS", 1)
     large = solvers.lbfgs(obj.loss_gradient, w0, tol=1e-8, max_iter=500)
-    for res in (small, large):
+    for res in (small, short, large):
         assert res.converged and res.grad_max <= 1e-8
         assert res.message == "max|grad| <= tol"
         assert len(res.loss_curve) == res.n_iter
