@@ -5,9 +5,13 @@ Usage::
     python benchmarks/bench_dask.py [--quick] [--big-rows N] [--skip dense,csr,big]
                                     [--blocks N] [--reps N] [--breakdown]
 
-- Per evaluation: ``loss_gradient`` of the in-memory objective and of the
-  Dask objective (2 one-thread worker processes), interleaved
-  in one process, median of the repetitions; the ratio is Dask / in memory.
+- Per evaluation: the evaluation ``lbfgs`` runs (``ordered_loss_gradient``
+  in the backend's ``solver_order``: the sparse kernel's feature-major
+  order, flat for dense data) of the in-memory objective and of the Dask
+  objective (2 one-thread worker processes), interleaved in one process,
+  median of the repetitions; the ratio is Dask / in memory. The same for
+  ``loss_gradient`` in the flat layout (what ``"gd"`` and the Newton
+  finish evaluate).
   ``--blocks`` row blocks (default 4), in contiguous shares over the workers.
 - Whole fit: ``SoftmaxRegression(solver="lbfgs", max_iter=100)`` on both (the
   Dask one including its validation round and the build of the blocks).
@@ -105,20 +109,30 @@ def per_evaluation(name, X, y, client, reps, n_blocks):
     Xd, yd = _blocks_on_workers(client, X, y, n_blocks)
     dsk = _dask_objective(Xd, yd)
     w = np.random.default_rng(0).standard_normal(mem.n_params) * 0.01
-    mem.loss_gradient(w), dsk.loss_gradient(w)  # warm-up (buffers, imports)
-    t_mem, t_dsk = [], []
+    order = mem.solver_order()
+    u = order.to_model(w)
+    fns = {
+        "in memory": lambda: mem.ordered_loss_gradient(order)(u),
+        "dask": lambda: dsk.ordered_loss_gradient(dsk.solver_order())(u),
+        "in memory, flat": lambda: mem.loss_gradient(w),
+        "dask, flat": lambda: dsk.loss_gradient(w),
+    }
+    times = {k: [] for k in fns}
+    for fn in fns.values():  # warm-up (buffers, imports)
+        fn()
     for _ in range(reps):  # interleaved
-        t0 = time.perf_counter()
-        mem.loss_gradient(w)
-        t1 = time.perf_counter()
-        dsk.loss_gradient(w)
-        t2 = time.perf_counter()
-        t_mem.append(t1 - t0)
-        t_dsk.append(t2 - t1)
-    m, d = np.median(t_mem) * 1e3, np.median(t_dsk) * 1e3
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    ms = {k: np.median(v) * 1e3 for k, v in times.items()}
     print(
-        f"{name}: per evaluation in memory {m:.1f} ms, dask {d:.1f} ms, "
-        f"ratio {d / m:.2f}  (medians of {reps}, loadavg {os.getloadavg()[0]:.2f})"
+        f"{name}: per evaluation ({type(order).__name__}) in memory "
+        f"{ms['in memory']:.1f} ms, dask {ms['dask']:.1f} ms, ratio "
+        f"{ms['dask'] / ms['in memory']:.2f}; flat layout in memory "
+        f"{ms['in memory, flat']:.1f} ms, dask {ms['dask, flat']:.1f} ms, ratio "
+        f"{ms['dask, flat'] / ms['in memory, flat']:.2f}  (medians of {reps}, "
+        f"loadavg {os.getloadavg()[0]:.2f})"
     )
     t0 = time.perf_counter()
     ref = SoftmaxRegression(solver="lbfgs", max_iter=100).fit(X, y)
@@ -151,8 +165,12 @@ def _group_times(g, reps):
     w = np.random.default_rng(0).standard_normal(k.n_params) * 0.01
     buf = np.empty(k.n_params)
     acc, gb = k._new_accumulator(), np.zeros(k.n_classes)
-    return {
-        "evaluation": _median_ms(lambda: g.run(_loss_gradient, w, True), reps),
+    out = {"evaluation": _median_ms(lambda: g.run(_loss_gradient, w, True), reps)}
+    if k.solver_order().feature_major:
+        out["evaluation, feature-major"] = _median_ms(
+            lambda: g.run(_loss_gradient, w, True, True), reps
+        )
+    return out | {
         "transposed parameters": _median_ms(lambda: k._params(w), reps),
         "gradient assembly": _median_ms(lambda: k._assemble(acc, gb), reps),
         "fresh alloc + fill": _median_ms(lambda: np.empty(w.size).fill(1.0), reps),
@@ -193,6 +211,12 @@ def breakdown(name, X, y, client, reps, n_blocks):
     mb = w.nbytes / 2**20
     row = {"in-memory evaluation": _median_ms(lambda: mem.loss_gradient(w), reps)}
     row["dask evaluation"] = _median_ms(lambda: dsk.loss_gradient(w), reps)
+    order = mem.solver_order()
+    u = order.to_model(w)
+    mem_fun = mem.ordered_loss_gradient(order)
+    dsk_fun = dsk.ordered_loss_gradient(dsk.solver_order())
+    row["in-memory evaluation, solver order"] = _median_ms(lambda: mem_fun(u), reps)
+    row["dask evaluation, solver order"] = _median_ms(lambda: dsk_fun(u), reps)
 
     def send(**kw):
         client.scatter(w, broadcast=True, hash=False, **kw)
@@ -222,7 +246,7 @@ def breakdown(name, X, y, client, reps, n_blocks):
     )
     with get_task_stream(client) as ts:
         for _ in range(reps):
-            dsk.loss_gradient(w)
+            dsk_fun(u)
     tasks = [t for t in ts.data if "loss_gradient" in str(t["key"])]
     durations = [
         s["stop"] - s["start"]

@@ -350,16 +350,30 @@ def lbfgs_newton(objective, w0, *, tol, max_iter, verbose=0, callback=None):
     result : SolverResult
         ``n_iter`` and ``loss_curve`` count both phases.
     """
+    # L-BFGS runs in the backend's own order of the parameters (the sparse
+    # kernel's (d, K) weights: no transposition per evaluation either way,
+    # see SoftmaxObjective.solver_order); coordinates' order does not change
+    # L-BFGS's iterates (up to rounding).
+    order = objective.solver_order()
+    fun = objective.ordered_loss_gradient(order)
+    solver_callback = callback
+    if callback is not None and order.feature_major:
+
+        def solver_callback(u, loss, grad_max):
+            return callback(order.to_flat(u), loss, grad_max)
+
     result = lbfgs(
-        objective.loss_gradient,
-        w0,
+        fun,
+        order.to_model(w0),
         tol=tol,
         max_iter=max_iter,
         verbose=verbose,
-        callback=callback,
+        callback=solver_callback,
         overwrite_w0=True,
         use_blas=objective.n_workers() <= 1,
     )
+    if order.feature_major:
+        result = dataclasses.replace(result, x=order.to_flat(result.x))
     if (
         result.converged
         or result.stopped_by_callback

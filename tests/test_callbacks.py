@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.datasets import load_iris
 from sklearn.preprocessing import StandardScaler
 
@@ -79,10 +80,12 @@ def test_progress_bar_runs():
     assert clf.score(X, y) > 0.9
 
 
-def test_models_kept_by_a_callback_survive_the_solvers_buffer_reuse(monkeypatch):
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_models_kept_by_a_callback_survive_the_solvers_buffer_reuse(sparse):
     # The numpy L-BFGS reuses its work vectors between iterations: a callback
     # that keeps the reconstructed models must still see each iteration's
-    # own coefficients afterwards.
+    # own coefficients afterwards. Sparse X: L-BFGS runs in the kernel's
+    # feature-major order, and the callback gets the flat layout.
 
     class Keeper(Recorder):
         def __init__(self):
@@ -96,6 +99,8 @@ def test_models_kept_by_a_callback_survive_the_solvers_buffer_reuse(monkeypatch)
             return False
 
     X, y = _data()
+    if sparse:
+        X = sp.csr_matrix(X)
     keeper = Keeper()
     clf = SoftmaxRegression(solver="lbfgs", max_iter=6).set_callbacks(keeper)
     with pytest.warns(Warning):  # max_iter=6: ConvergenceWarning
@@ -105,6 +110,10 @@ def test_models_kept_by_a_callback_survive_the_solvers_buffer_reuse(monkeypatch)
         np.testing.assert_array_equal(model.coef_, coef)
     assert not np.array_equal(keeper.coefs[-2], keeper.coefs[-1])
     np.testing.assert_allclose(keeper.coefs[-1], clf.coef_)
+    dense = SoftmaxRegression(solver="lbfgs", max_iter=6)
+    with pytest.warns(Warning):
+        dense.fit(X.toarray() if sparse else X, y)
+    np.testing.assert_allclose(clf.coef_, dense.coef_, rtol=1e-10, atol=1e-12)
 
 
 def test_no_callback_context_is_opened_without_callbacks(monkeypatch):

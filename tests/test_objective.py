@@ -80,6 +80,44 @@ def test_gradient_matches_finite_differences(sparse, soft, make_problem):
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_solver_order_evaluation_is_the_flat_one_permuted(
+    sparse, fit_intercept, dtype, make_problem, monkeypatch
+):
+    # The evaluation lbfgs runs: in the sparse kernel's (d, K) order, with
+    # several chunks (and their threads), the same values as loss_gradient,
+    # and no (d, K) transposition either way; the flat layout for dense X.
+    X, y, sw = make_problem(sparse, seed=21, dtype=dtype)
+    obj = objective(X, y, sw, fit_intercept, chunk_size=7, eps=0.1)
+    order = obj.solver_order()
+    assert order.feature_major == sparse
+    rng = np.random.default_rng(22)
+    w = rng.standard_normal(obj.n_params)
+    loss, grad = obj.loss_gradient(w)
+    u = order.to_model(w)
+    np.testing.assert_array_equal(order.to_flat(u), w)
+
+    def no_transpose(*args, **kwargs):
+        raise AssertionError("transposed a (d, K) array")
+
+    monkeypatch.setattr(objective_module, "_blocked_transpose", no_transpose)
+    loss_o, grad_o = obj.ordered_loss_gradient(order)(u)
+    monkeypatch.undo()
+    np.testing.assert_allclose(loss_o, loss, rtol=1e-13)
+    np.testing.assert_allclose(order.to_flat(grad_o), grad, rtol=1e-12, atol=1e-14)
+    if sparse:  # and the gradient in that order is the derivative in that order
+        h = 1e-6 if dtype == np.float64 else 1e-2
+        fun = obj.ordered_loss_gradient(order)
+        for j in rng.choice(u.size, 6, replace=False):
+            e = np.zeros_like(u)
+            e[j] = h
+            fd = (fun(u + e)[0] - fun(u - e)[0]) / (2 * h)
+            tol = 1e-6 if dtype == np.float64 else 1e-2
+            np.testing.assert_allclose(grad_o[j], fd, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
 def test_hessian_product_matches_gradient_differences(
     sparse, fit_intercept, make_problem
 ):

@@ -79,10 +79,13 @@ class FlatOrder:
     penalised ones) of a vector in its order (``weights``).
     """
 
+    feature_major = False
+
     def __init__(self, objective):
         self._unpack = objective.unpack
         self._n_classes = objective.n_classes
         self._n_features = objective.n_features
+        self._fit_intercept = objective.fit_intercept
 
     def to_model(self, v):
         """``v`` (flat layout) in this order: itself."""
@@ -95,6 +98,10 @@ class FlatOrder:
     def weights(self, u):
         """View of the ``W`` entries of ``u``."""
         return self._unpack(u)[0]
+
+    def intercepts(self, u):
+        """View of the intercepts of ``u``; None without intercepts."""
+        return self._unpack(u)[1] if self._fit_intercept else None
 
     def remove_shifts(self, u, intercepts, weights):
         """Subtract, in place, the mean over classes of the intercepts of
@@ -331,6 +338,50 @@ class SoftmaxObjective:
         w64 = np.ascontiguousarray(w, dtype=np.float64)
         loss, grad = self._data_loss_gradient(w64, need_gradient)
         return self._add_penalty(self.penalty, w64, loss, grad)
+
+    def solver_order(self):
+        """The order of the parameters this backend's passes work in.
+
+        :class:`FlatOrder` here; a backend whose kernel keeps its parameters
+        in another layout (the sparse kernel's ``(d, K)`` weights) returns
+        that order, so that a solver running in it (see
+        :meth:`ordered_loss_gradient`) makes the backend transpose nothing.
+
+        Returns
+        -------
+        order : FlatOrder
+        """
+        return FlatOrder(self)
+
+    def ordered_loss_gradient(self, order):
+        """``fun(u) -> (loss, grad)``: :meth:`loss_gradient` in ``order``.
+
+        ``u`` and the gradient are in ``order`` (:meth:`solver_order`'s);
+        the values are those of :meth:`loss_gradient` at
+        ``order.to_flat(u)``, permuted. The L2 penalty does not depend on
+        the order of the entries (its value is ``w . w - b . b``).
+
+        Parameters
+        ----------
+        order : FlatOrder
+            An order of :meth:`solver_order`.
+
+        Returns
+        -------
+        fun : callable
+        """
+        if not order.feature_major:
+            return self.loss_gradient
+        penalty = self.penalty
+
+        def fun(u):
+            u64 = np.ascontiguousarray(u, dtype=np.float64)
+            loss, grad = self._data_loss_gradient(u64, True, feature_major=True)
+            loss += penalty.value(u64, order.intercepts(u64))
+            penalty.add_gradient(order.weights(grad), order.weights(u64))
+            return loss, grad
+
+        return fun
 
     def gradient_hessian_product(self, w):
         """Gradient at ``w`` and a function computing Hessian-vector products.

@@ -48,8 +48,9 @@ import uuid
 import numpy as np
 import scipy.sparse as sp
 
-from ._base import SoftmaxObjective
+from ._base import FlatOrder, SoftmaxObjective
 from ._numpy import (
+    FeatureMajorOrder,
     SoftmaxCrossEntropyL2,
     _lambda_max_weighted_gram,
     gram_fits,
@@ -242,8 +243,8 @@ class _Group:
         return max(parts) if fn is _max_abs else _sum(parts)
 
 
-def _loss_gradient(b, w, need_gradient):
-    return b.kernel._data_loss_gradient(w, need_gradient)
+def _loss_gradient(b, w, need_gradient, feature_major=False):
+    return b.kernel._data_loss_gradient(w, need_gradient, feature_major)
 
 
 def _hessian_product(b, w, v):
@@ -809,8 +810,19 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         """Release the blocks (on the workers, or in this process)."""
         self._blocks.close()
 
-    def _data_loss_gradient(self, w64, need_gradient):
-        parts = self._blocks.map(_loss_gradient, w64, need_gradient)
+    def solver_order(self):
+        """The blocks' kernels' order: :class:`FeatureMajorOrder` for sparse
+        blocks (their ``(d, K)`` weights and gradient, nothing transposed on
+        the workers), else the flat layout.
+
+        Returns
+        -------
+        order : FlatOrder
+        """
+        return FeatureMajorOrder(self) if self._x_sparse else FlatOrder(self)
+
+    def _data_loss_gradient(self, w64, need_gradient, feature_major=False):
+        parts = self._blocks.map(_loss_gradient, w64, need_gradient, feature_major)
         loss = float(_sum([p[0] for p in parts]))
         if not need_gradient:
             return loss, None

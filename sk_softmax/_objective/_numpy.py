@@ -188,9 +188,13 @@ class FeatureMajorOrder(FlatOrder):
     """The sparse kernel's order of the parameters: ``[W^T.ravel(), b]``.
 
     ``W^T`` is ``(d, K)``, the layout of the sparse products' weights and
-    accumulator, so that Hessian products in this order transpose nothing
-    (see :meth:`SoftmaxCrossEntropyL2._data_newton_model`).
+    accumulator, so that Hessian products, and loss and gradient (see
+    :meth:`~sk_softmax._objective._base.SoftmaxObjective.ordered_loss_gradient`),
+    in this order transpose nothing (see
+    :meth:`SoftmaxCrossEntropyL2._data_newton_model`).
     """
+
+    feature_major = True
 
     def __init__(self, objective):
         self.K, self.d = objective.n_classes, objective.n_features
@@ -219,6 +223,10 @@ class FeatureMajorOrder(FlatOrder):
     def weights(self, u):
         """View of the ``W^T`` entries of ``u``."""
         return u[: self.d * self.K]
+
+    def intercepts(self, u):
+        """View of the intercepts of ``u``; None without intercepts."""
+        return u[self.d * self.K :] if self.fit_intercept else None
 
     def remove_shifts(self, u, intercepts, weights):
         """As :meth:`FlatOrder.remove_shifts`, in this order."""
@@ -646,17 +654,33 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         Z *= swc  # s_w * (P - T)
         return Z
 
-    def _data_loss_gradient(self, w64, need_gradient):
+    def _data_loss_gradient(self, w64, need_gradient, feature_major=False):
         """Data term and its gradient at the contiguous float64 ``w64``.
 
         One pass over the chunks (in worker threads, see
         :meth:`_map_chunks`); the gradient in the parameter layout, without
-        the penalty.
+        the penalty. ``feature_major`` (sparse ``X``, see
+        :meth:`solver_order`): ``w64`` and the gradient in the order of
+        :class:`FeatureMajorOrder`, the kernel's own: the ``(d, K)`` weights
+        are a view of ``w64`` (float64) and the first group of chunks
+        accumulates into the gradient vector itself, so that nothing is
+        transposed (each way ~8 ms for ``d=200000, K=20``, float64).
         """
         if self._small and self.dtype == np.float64:
             return _small_loss_gradient(self, w64, need_gradient)
-        _, W, WT, b = self._params(w64)
-        K = self.n_classes
+        K, d = self.n_classes, self.n_features
+        out = None
+        if feature_major:
+            if not self._sparse:
+                raise ValueError("the feature-major order is the sparse kernel's")
+            W, WT = None, w64[: d * K].reshape(d, K).astype(self.dtype, copy=False)
+            b = np.zeros(K, dtype=self.dtype)
+            if self.fit_intercept:
+                b[...] = w64[d * K :]
+            if need_gradient:
+                out = np.zeros(w64.size)
+        else:
+            _, W, WT, b = self._params(w64)
         sw64 = self._sw64
         params = [W, WT]  # dropped before the gradient is assembled
         del W, WT
@@ -665,7 +689,11 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
             W, WT = params
             zt = bufs["zt"]
             loss = 0.0
-            acc = self._new_accumulator() if need_gradient else None
+            acc = None
+            if out is not None and self.dtype == np.float64 and ids[:1] == [0]:
+                acc = out[: d * K].reshape(d, K)  # the others are added (_reduce)
+            elif need_gradient:
+                acc = self._new_accumulator()
             gb = np.zeros(K, dtype=np.float64)
             for i in ids:
                 sl = self._chunk_slice(i)
@@ -687,7 +715,23 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         if not need_gradient:
             return loss, None
         acc, gb = self._reduce(parts)
-        return loss, self._assemble(acc, gb)
+        if out is None:
+            return loss, self._assemble(acc, gb)
+        if not np.shares_memory(acc, out):
+            out[: d * K] = acc.ravel()
+        if self.fit_intercept:
+            out[d * K :] = gb
+        return loss, out
+
+    def solver_order(self):
+        """:class:`FeatureMajorOrder` for sparse ``X`` (the kernel's own
+        layout of the weights), else the flat layout.
+
+        Returns
+        -------
+        order : FlatOrder
+        """
+        return FeatureMajorOrder(self) if self._sparse else FlatOrder(self)
 
     @staticmethod
     def _reduce(parts):
