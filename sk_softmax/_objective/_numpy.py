@@ -668,15 +668,12 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         """
         if self._small and self.dtype == np.float64:
             return _small_loss_gradient(self, w64, need_gradient)
-        K, d = self.n_classes, self.n_features
+        K = self.n_classes
         out = None
         if feature_major:
             if not self._sparse:
                 raise ValueError("the feature-major order is the sparse kernel's")
-            W, WT = None, w64[: d * K].reshape(d, K).astype(self.dtype, copy=False)
-            b = np.zeros(K, dtype=self.dtype)
-            if self.fit_intercept:
-                b[...] = w64[d * K :]
+            W, (WT, b) = None, self._feature_major_params(w64)
             if need_gradient:
                 out = np.zeros(w64.size)
         else:
@@ -689,11 +686,7 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
             W, WT = params
             zt = bufs["zt"]
             loss = 0.0
-            acc = None
-            if out is not None and self.dtype == np.float64 and ids[:1] == [0]:
-                acc = out[: d * K].reshape(d, K)  # the others are added (_reduce)
-            elif need_gradient:
-                acc = self._new_accumulator()
+            acc = self._group_accumulator(ids, out) if need_gradient else None
             gb = np.zeros(K, dtype=np.float64)
             for i in ids:
                 sl = self._chunk_slice(i)
@@ -717,11 +710,41 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         acc, gb = self._reduce(parts)
         if out is None:
             return loss, self._assemble(acc, gb)
-        if not np.shares_memory(acc, out):
-            out[: d * K] = acc.ravel()
+        return loss, self._feature_major_gradient(acc, gb, out)
+
+    def _feature_major_params(self, u):
+        """``(W^T, b)`` of ``u`` in :class:`FeatureMajorOrder`: ``W^T``, the
+        ``(d, K)`` head of ``u`` in the working dtype (a view for float64),
+        and the intercepts (zeros without)."""
+        K, d = self.n_classes, self.n_features
+        WT = u[: d * K].reshape(d, K).astype(self.dtype, copy=False)
+        b = np.zeros(K, dtype=self.dtype)
         if self.fit_intercept:
-            out[d * K :] = gb
-        return loss, out
+            b[...] = u[d * K :]
+        return WT, b
+
+    def _group_accumulator(self, ids, out):
+        """The gradient accumulator of the chunk group ``ids``.
+
+        In a float64 feature-major pass (``out``: the zeroed result vector)
+        the group holding chunk 0 accumulates into ``out``'s ``(d, K)``
+        weight part itself and the others' sums are added to it
+        (:meth:`_reduce`); otherwise a new one (:meth:`_new_accumulator`).
+        """
+        if out is not None and self.dtype == np.float64 and ids[:1] == [0]:
+            K, d = self.n_classes, self.n_features
+            return out[: d * K].reshape(d, K)
+        return self._new_accumulator()
+
+    def _feature_major_gradient(self, acc, gb, out):
+        """``out = [acc.ravel(), gb]`` in :class:`FeatureMajorOrder` (``acc``
+        may already be ``out``'s view, see :meth:`_group_accumulator`)."""
+        dK = self.n_classes * self.n_features
+        if not np.shares_memory(acc, out):
+            out[:dK] = acc.ravel()
+        if self.fit_intercept:
+            out[dK:] = gb
+        return out
 
     def solver_order(self):
         """:class:`FeatureMajorOrder` for sparse ``X`` (the kernel's own
@@ -753,7 +776,7 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         of :class:`FeatureMajorOrder`, the kernel's own, with no transposition.
         """
         _, W, WT, b = self._params(w)
-        K, d = self.n_classes, self.n_features
+        K = self.n_classes
         if probabilities is not None:
             W = WT = None  # the scores are not recomputed
 
@@ -762,10 +785,7 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
             if feature_major:
                 # v = [V^T (d, K) ravel, v_b]: the kernel's layout already
                 v = np.ascontiguousarray(v, dtype=np.float64)
-                V, VT = None, v[: d * K].reshape(d, K).astype(self.dtype, copy=False)
-                vb = np.zeros(K, self.dtype)
-                if self.fit_intercept:
-                    vb[...] = v[d * K :]
+                V, (VT, vb) = None, self._feature_major_params(v)
                 out = np.zeros(v.size)
             else:
                 _, V, VT, vb = self._params(v)
@@ -773,12 +793,7 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
             def work(ids, bufs):
                 zt = bufs["zt"]
                 zv = bufs.setdefault("zv", np.empty_like(zt))
-                if out is not None and self.dtype == np.float64 and ids[:1] == [0]:
-                    # the first group accumulates in place; the others' sums
-                    # are added to it (_reduce)
-                    acc = out[: d * K].reshape(d, K)
-                else:
-                    acc = self._new_accumulator()
+                acc = self._group_accumulator(ids, out)
                 gb = np.zeros(K, dtype=np.float64)
                 for i in ids:
                     sl = self._chunk_slice(i)
@@ -805,11 +820,7 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
             acc, gb = self._reduce(parts)
             if out is None:
                 return self._assemble(acc, gb)
-            if not np.shares_memory(acc, out):
-                out[: d * K] = acc.ravel()
-            if self.fit_intercept:
-                out[d * K :] = gb
-            return out
+            return self._feature_major_gradient(acc, gb, out)
 
         return hessp
 
