@@ -25,7 +25,7 @@ class L2Penalty:
 
     In the mean-scaled objective of :class:`~sk_softmax.SoftmaxRegression`
     (divided by the sum ``S`` of the sample weights) the strength is
-    ``1 / (C S)``; see :meth:`from_C`.
+    ``1 / (C S)``; see :func:`penalty_from_C`.
 
     Parameters
     ----------
@@ -35,24 +35,6 @@ class L2Penalty:
 
     def __init__(self, strength):
         self.strength = float(strength)
-
-    @classmethod
-    def from_C(cls, C, weight_sum):
-        """The penalty ``||W||^2 / (2 C S)`` of ``C`` and ``S = weight_sum``.
-
-        Parameters
-        ----------
-        C : float
-            Inverse regularisation strength; ``np.inf`` means no penalty.
-        weight_sum : float
-            ``S``, the sum of the sample weights the objective divides by.
-
-        Returns
-        -------
-        penalty : L2Penalty
-        """
-        C = float(C)
-        return cls(0.0 if np.isinf(C) else 1.0 / (C * weight_sum))
 
     def value(self, w, intercept=None):
         """``strength / 2 * ||W||^2`` from the flat parameters.
@@ -157,9 +139,11 @@ def penalty_from_C(C, weight_sum, l1_ratio=0.0):
     penalty : L2Penalty or ElasticNetPenalty
     """
     C, l1_ratio = float(C), float(l1_ratio)
-    if np.isinf(C) or l1_ratio == 0:
-        return L2Penalty.from_C(C, weight_sum)
+    if np.isinf(C):
+        return L2Penalty(0.0)
     scale = 1.0 / (C * weight_sum)
+    if l1_ratio == 0:
+        return L2Penalty(scale)
     return ElasticNetPenalty(l1=l1_ratio * scale, l2=(1.0 - l1_ratio) * scale)
 
 

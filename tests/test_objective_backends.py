@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 from sk_softmax._objective import _sparse
-from sk_softmax._penalty import L2Penalty
+from sk_softmax._penalty import L2Penalty, penalty_from_C
 
 C = 0.7
 BACKENDS = {
@@ -151,7 +151,8 @@ def test_l2_penalty_value_gradient_and_hessian():
     Wb = rng.standard_normal((3, 5))  # 4 weights and an intercept per class
     w = Wb.ravel()
     W, b = Wb[:, :-1], Wb[:, -1]
-    pen = L2Penalty.from_C(0.5, 4.0)
+    pen = penalty_from_C(0.5, 4.0)
+    assert type(pen) is L2Penalty
     assert pen.strength == 0.5 and pen.lipschitz() == 0.5
     assert pen.value(w, b) == pytest.approx(0.25 * np.sum(W**2), rel=1e-14)
     assert pen.value(w) == pytest.approx(0.25 * np.sum(w**2), rel=1e-14)
@@ -164,7 +165,7 @@ def test_l2_penalty_value_gradient_and_hessian():
     H = np.zeros((15, 15))
     pen.add_hessian(H.reshape(-1)[::16].reshape(3, 5)[:, :4])  # diag of W part
     np.testing.assert_array_equal(H, np.diag(np.tile([0.5] * 4 + [0.0], 3)))
-    none = L2Penalty.from_C(np.inf, 4.0)
+    none = penalty_from_C(np.inf, 4.0)
     assert none.strength == 0.0 and none.value(w, b) == 0.0
     g = np.ones((3, 4))
     none.add_gradient(g, W)
