@@ -344,7 +344,7 @@ def minimize_lbfgs(
         Why the solver stopped.
     """
     if ftol is None:
-        ftol = 64 * np.finfo(float).eps
+        ftol = 64 * _EPS
     x = np.asarray(x0, dtype=np.float64)
     if not (overwrite_x0 and x is x0 and x.flags.c_contiguous and x.flags.writeable):
         x = x.copy()

@@ -30,7 +30,7 @@ criterion of the smooth solvers) when ``lam = 0``.
 
 import numpy as np
 
-from ._lbfgs import _History, _matvec, _rmatvec
+from ._lbfgs import _EPS, _History, _matvec, _rmatvec
 from ._solvers import FLOAT32_HISTORY_MIN_PARAMS, FTOL, SolverResult, _report
 from ._vector import dot, max_abs
 
@@ -268,7 +268,7 @@ class _PairHistory(_History):
         m = self.m
         self.uv_prev = self.pending = None
         sy, yy = dot(s, y), dot(y, y)
-        if not sy > np.finfo(float).eps * yy:
+        if not sy > _EPS * yy:
             return False
         slot = self.take_slot()
         self.SY[slot] = s

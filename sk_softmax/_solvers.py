@@ -12,7 +12,7 @@ import numpy as np
 from scipy.linalg.lapack import dposv
 
 from ._blas import private_gemm
-from ._lbfgs import minimize_lbfgs
+from ._lbfgs import _EPS, minimize_lbfgs
 from ._threadpool import chunk_workers
 from ._vector import add_scaled, dot, max_abs
 
@@ -70,7 +70,7 @@ def _report(verbose, it, f, gmax):
 # objective by less than this, relatively, stops it. The Newton-CG finish treats
 # changes of f below it as unresolved.
 FTOL = 64 * np.finfo(np.float64).eps
-_EPS, _TINY = float(np.finfo(np.float64).eps), float(np.finfo(np.float64).tiny)
+_TINY = float(np.finfo(np.float64).tiny)
 
 # ``lbfgs`` runs the numpy L-BFGS of ``_lbfgs.py`` at every size: the
 # L-BFGS update, line search (MINPACK-2's ``dcsrch``) and stopping tests of
