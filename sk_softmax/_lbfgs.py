@@ -305,8 +305,9 @@ def minimize_lbfgs(
     maxls : int, default=50
         Maximum evaluations per line search.
     callback : callable or None
-        ``callback(it, x, f, g) -> bool`` after each iteration; a true return
-        value stops the run.
+        ``callback(it, x, f, g, gmax) -> bool`` after each iteration
+        (``gmax = max |g|``, computed once per iteration for the callback and
+        the stopping test); a true return value stops the run.
     history_dtype : {np.float64, np.float32}, default=np.float64
         Storage of the ``2 m`` history vectors. float32 halves the dominant
         memory (``2 m p`` numbers) and the memory traffic of the direction;
@@ -352,7 +353,8 @@ def minimize_lbfgs(
     f, g = fun(x)
     f = float(f)
     g = np.asarray(g, dtype=np.float64)
-    if p == 0 or max_abs(g) <= gtol:
+    gmax = max_abs(g)
+    if p == 0 or gmax <= gtol:
         return x, f, g, 0, True, "max|grad| <= tol"
     hist = _History(m, p, history_dtype, use_blas)
     d = np.empty(p)
@@ -434,8 +436,9 @@ def minimize_lbfgs(
         g_old = g
         spare = x  # the old iterate's buffer takes the next trials
         x, g, f_old, f = x_new, g_new, f, f_new
-        stop = callback is not None and callback(it, x, f, g)
-        if max_abs(g) <= gtol:
+        gmax = max_abs(g)
+        stop = callback is not None and callback(it, x, f, g, gmax)
+        if gmax <= gtol:
             return x, f, g, it, True, "max|grad| <= tol"
         if f_old - f <= ftol * max(abs(f_old), abs(f), 1.0):
             message = "relative reduction of f <= ftol"
@@ -445,5 +448,4 @@ def minimize_lbfgs(
             break
         hist.push(d, alpha, g, g_old)
         del g_old, cache, c, evaluate, phi, derphi
-    converged = bool(max_abs(g) <= gtol)
-    return x, f, g, it, converged, message
+    return x, f, g, it, bool(gmax <= gtol), message

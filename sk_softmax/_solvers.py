@@ -152,8 +152,7 @@ def lbfgs(
     curve = []
     w0 = np.asarray(w0, dtype=np.float64)
 
-    def report(it, x, f, g):
-        gmax = max_abs(g)
+    def report(it, x, f, g, gmax):
         curve.append(float(f))
         _report(verbose, it, f, gmax)
         return callback is not None and callback(x, float(f), gmax)

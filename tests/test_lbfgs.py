@@ -107,7 +107,7 @@ def test_overwrite_x0_gives_the_same_run_and_leaves_x0_alone_by_default():
     kw = dict(gtol=1e-6, max_iter=1000, history_dtype=np.float32)
     seen = []
 
-    def record(it, x, f, g):
+    def record(it, x, f, g, gmax):
         seen.append(x.copy())
         return False
 
