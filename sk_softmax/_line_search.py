@@ -19,10 +19,11 @@ auxiliary function ``psi(stp) = phi(stp) - phi(0) - ftol stp phi'(0)``
 This is the line search of L-BFGS-B (which carries its own copy of
 ``dcsrch``) and of scipy's ``minimize(method="L-BFGS-B")``: the package's
 L-BFGS (:mod:`sk_softmax._lbfgs`) used scipy's Python port
-``scipy.optimize._dcsrch.DCSRCH``, a private module (absent before scipy
-1.12: it came with scipy PR #19060 in 2023, the Fortran ``minpack2`` before
-it), so that a scipy release could remove it. This module is our own
-rewrite from the algorithm of MINPACK-2's ``dcsrch.f`` and ``dcstep.f`` and
+``scipy.optimize._dcsrch.DCSRCH``, a private module (absent from scipy
+1.11, the oldest scipy we support: it came with scipy PR #19060, merged in
+August 2023, and replaced the Fortran ``minpack2``), so that a scipy
+release could remove it. This module is our own rewrite from the algorithm
+of MINPACK-2's ``dcsrch.f`` and ``dcstep.f`` and
 scipy's port of them, with the same arithmetic, in the same order, so that
 the steps are bit for bit those of scipy's ``DCSRCH`` (tested against it,
 where installed, on the test functions of the paper and on whole L-BFGS

@@ -12,7 +12,7 @@ Checks so far:
 
 * no import of a private scipy module or name (``scipy.x._y``,
   ``from scipy.x import _y``): scipy may change or remove them in any
-  release (its private ``_dcsrch`` did not exist before 1.12).
+  release (its private ``_dcsrch`` does not exist in 1.11).
 """
 
 import ast

@@ -20,7 +20,7 @@ from sk_softmax._objective import SoftmaxCrossEntropyL2
 
 
 def _scipy_dcsrch():
-    try:  # scipy >= 1.12 only; private, hence here only
+    try:  # not in scipy 1.11; private, hence here only
         from scipy.optimize._dcsrch import DCSRCH, dcstep
     except ImportError:  # pragma: no cover - depends on the installed scipy
         pytest.skip("this scipy has no scipy.optimize._dcsrch to compare with")
