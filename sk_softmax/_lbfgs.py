@@ -32,13 +32,8 @@ failed line search.
 
 import numpy as np
 from scipy.linalg.lapack import dtrtrs
-from scipy.optimize._linesearch import scalar_search_wolfe1
 
-try:  # scipy >= 1.13: the Python dcsrch, which takes an evaluation limit
-    from scipy.optimize._dcsrch import DCSRCH
-except ImportError:  # pragma: no cover (older scipy: its limit is 100)
-    DCSRCH = None
-
+from ._line_search import dcsrch
 from ._vector import _SMALL, add_scaled, dot, max_abs
 
 __all__ = ["minimize_lbfgs"]
@@ -243,31 +238,35 @@ def _line_search(phi, derphi, phi0, derphi0, maxls):
     L-BFGS-B, so that both L-BFGS implementations take the same steps
     (measured on 50000 x 256, K=200: 19 evaluations for 15 iterations with
     either; scipy's ``scalar_search_wolfe2`` needed 23 for 16, doubling its
-    way out of the short first step ``1 / ||g||``).
+    way out of the short first step ``1 / ||g||``). The search is the
+    package's own (:mod:`sk_softmax._line_search`), not scipy's private
+    ``scipy.optimize._dcsrch``, which it replaces step for step: it tests
+    ``maxls - 1`` trial steps, as ``DCSRCH(maxiter=maxls)`` did (whose last
+    evaluation was never tested), so the same searches fail.
 
     Returns
     -------
     alpha : float or None
         The step (None if the search failed).
     phi_alpha : float
-        ``phi(alpha)``.
+        ``phi`` at the last step evaluated (at ``alpha`` on success).
     """
-    if DCSRCH is None:  # pragma: no cover
-        alpha, phi1, _ = scalar_search_wolfe1(
-            phi,
-            derphi,
-            phi0,
-            None,
-            derphi0,
-            c1=1e-3,
-            c2=0.9,
-            amax=1e10,
-            amin=0.0,
-            xtol=0.1,
-        )
-        return alpha, phi1
-    search = DCSRCH(phi, derphi, 1e-3, 0.9, 0.1, 0.0, 1e10)
-    alpha, phi1, _, _ = search(1.0, phi0=phi0, derphi0=derphi0, maxiter=maxls)
+
+    def fun(alpha):
+        return phi(alpha), derphi(alpha)
+
+    alpha, phi1, _ = dcsrch(
+        fun,
+        phi0,
+        derphi0,
+        1.0,
+        ftol=1e-3,
+        gtol=0.9,
+        xtol=0.1,
+        stpmin=0.0,
+        stpmax=1e10,
+        max_evals=maxls - 1,
+    )
     return alpha, phi1
 
 
@@ -303,7 +302,8 @@ def minimize_lbfgs(
         None means ``64 * machine epsilon`` (``LogisticRegression``'s value).
         Stop when ``(f_k - f_{k+1}) <= ftol * max(|f_k|, |f_{k+1}|, 1)``.
     maxls : int, default=50
-        Maximum evaluations per line search.
+        Limit of each line search: it fails after ``maxls - 1`` trial steps
+        (L-BFGS-B's ``maxls`` as scipy counts it; see ``_line_search``).
     callback : callable or None
         ``callback(it, x, f, g, gmax) -> bool`` after each iteration
         (``gmax = max |g|``, computed once per iteration for the callback and
