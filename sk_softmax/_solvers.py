@@ -6,6 +6,7 @@ one of scipy's L-BFGS-B as used by ``LogisticRegression``: the largest absolute
 gradient entry ``max_j |g_j| <= tol``.
 """
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -584,6 +585,51 @@ def sgd(
     return result, state
 
 
+def _pow2_scale(v):
+    """The power of two at or just above ``max|v|`` (1 if none is finite).
+
+    CG on ``H p = -g`` is linear in ``g``, and preconditioned CG gives the
+    same iterates for ``M`` and ``c M``: dividing ``g`` and the inverse
+    preconditioner by powers of two (exact) brings the CG scalars
+    ``r.r``, ``r.z``, ``d.d`` and ``d.Hd`` near 1, away from the under- and
+    overflow that ``C=1e-170`` or features of ``1e150`` cause (issue 20:
+    ``d.d`` was 0), with the same rounding everywhere else.
+    """
+    top = max_abs(v)
+    if not 0 < top < np.inf:
+        return 1.0
+    return math.ldexp(1.0, math.frexp(top)[1])
+
+
+def _rayleigh(d, Hd):
+    """``d.Hd / d.d`` computed on ``d / max|d|``, so that neither ``d.d`` nor
+    ``d.Hd`` under- or overflows.
+
+    ``d.d`` underflows to 0 when ``max|d| < 1e-154``: a Newton direction is
+    ``~ g / H``, which reaches that size with ``C=1e-170`` or features of
+    ``1e150`` (the ``ZeroDivisionError`` of issue 20). NaN when ``d`` is zero
+    or not finite (the caller's curvature test then ends CG).
+    """
+    scale = max_abs(d)
+    if not 0 < scale < np.inf:
+        return np.nan
+    unit = d / scale
+    return dot(unit, Hd) / scale / dot(unit, unit)
+
+
+def _null_curvature(q, h_max, curvature):
+    """Whether CG must stop at a direction of Rayleigh quotient ``q``.
+
+    ``H`` is positive semi-definite. A curvature at the rounding level of
+    the product (``q <= 64 eps ||H||``, ``||H||`` estimated by ``h_max``)
+    comes from a null direction of ``H`` (e.g. the intercepts' invariance to
+    a common shift) that the rounding of ``g`` excites: stepping along it
+    changes nothing. A curvature ``d.Hd`` that underflows to 0 or is not
+    finite leaves no step ``alpha = r.z / d.Hd`` either.
+    """
+    return not (q > FTOL * h_max and 0 < curvature < np.inf)
+
+
 def _truncated_cg(hessp, g, *, gtol, max_cg):
     """Approximate Newton direction: CG on ``H p = -g``, stopped early.
 
@@ -605,8 +651,11 @@ def _truncated_cg(hessp, g, *, gtol, max_cg):
         the unit step (``||g||`` for the ``-g`` fallback, whose prediction is
         not computed).
     """
+    scale = _pow2_scale(g)  # CG runs on g / scale, exactly
+    g = g / scale
+    gtol = gtol / scale
     gnorm = float(np.sqrt(dot(g, g)))
-    rtol = min(0.5, np.sqrt(gnorm)) * gnorm
+    rtol = min(0.5, np.sqrt(scale * gnorm)) * gnorm
     p = np.zeros_like(g)
     r = g.copy()
     d = -r
@@ -615,15 +664,11 @@ def _truncated_cg(hessp, g, *, gtol, max_cg):
     for k in range(1, max_cg + 1):
         Hd = hessp(d)
         curvature = dot(d, Hd)
-        dd = dot(d, d)
-        h_max = max(h_max, curvature / dd)
-        # H is positive semi-definite. A curvature at the rounding level of
-        # the product (64 eps ||H|| ||d||^2) comes from a null direction of H
-        # (e.g. the intercepts' invariance to a common shift) that the
-        # rounding of g excites: stepping along it changes nothing.
-        if not curvature > FTOL * h_max * dd:
+        q = _rayleigh(d, Hd)
+        h_max = max(h_max, q)
+        if _null_curvature(q, h_max, curvature):
             if k == 1:
-                return -g, gnorm
+                return -g * scale, gnorm * scale
             break
         alpha = rr / curvature
         add_scaled(p, alpha, d)  # p_{k+1} = p_k + alpha d_k
@@ -633,7 +678,7 @@ def _truncated_cg(hessp, g, *, gtol, max_cg):
             break
         d *= rr / rr_old  # d_{k+1} = -r_{k+1} + beta d_k
         d -= r
-    return p, float(np.sqrt(rr))
+    return p * scale, float(np.sqrt(rr)) * scale
 
 
 def newton_cg(
