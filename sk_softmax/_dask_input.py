@@ -29,7 +29,12 @@ from sklearn.utils.validation import (
 
 from ._namespaces import log_probabilities, predicted_labels, probabilities, scores
 from ._objective._dask import DaskTarget, per_block
-from ._targets import check_label_targets, class_weights, validate_soft_targets
+from ._targets import (
+    check_label_targets,
+    class_weights,
+    soft_column_order,
+    validate_soft_targets,
+)
 
 __all__ = [
     "DaskScoreMixin",
@@ -217,9 +222,11 @@ def validate_dask_fit_input(estimator, X, y, sample_weight):
         raise ValueError(
             f"Input X contains infinity or a value too large for {X.dtype!r}."
         )
-    if soft:
-        K = y.shape[1]
-        classes = np.asarray(columns) if columns is not None else np.arange(K)
+    if soft and columns is not None:  # sorted classes_, y's columns to match
+        classes, order = soft_column_order(columns)
+        y = y if order is None else y[:, order]
+    elif soft:
+        classes = np.arange(y.shape[1])
     else:  # the distributed unique: per-block uniques, merged here
         classes = np.unique(np.concatenate([s["labels"] for s in summaries]))
     estimator.classes_ = classes

@@ -60,6 +60,7 @@ from ._targets import (
     encode_with_known_classes,
     is_soft,
     soft_classes,
+    soft_column_order,
     validate_soft_targets,
 )
 from ._vector import max_abs
@@ -483,12 +484,13 @@ or float, default="auto"
             check_consistent_length(X, Y)
             if reset and classes is not None:
                 self.classes_ = soft_classes(classes, Y.shape[1], columns)
-            elif reset:
-                self.classes_ = (
-                    np.asarray(columns)
-                    if columns is not None
-                    else np.arange(Y.shape[1])
+            elif reset and columns is None:
+                self.classes_ = np.arange(Y.shape[1])
+            if columns is not None:  # sorted classes_, Y's columns to match
+                self.classes_, order = soft_column_order(
+                    columns, None if reset and classes is None else self.classes_
                 )
+                Y = Y if order is None else Y[:, order]
             y_codes = None
         else:
             X, y = validate_data(

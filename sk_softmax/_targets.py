@@ -21,6 +21,7 @@ __all__ = [
     "is_soft",
     "reweight_by_class",
     "soft_classes",
+    "soft_column_order",
     "validate_soft_targets",
 ]
 
@@ -123,12 +124,55 @@ def soft_classes(classes, n_columns, columns):
             f"`classes={given.tolist()}` must be sorted and unique with soft "
             "targets: column k of Y is classes_[k], and classes_ is sorted."
         )
-    if columns is not None and not np.array_equal(np.asarray(columns), given):
-        raise ValueError(
-            f"`classes={given.tolist()}` is not the column names of Y: "
-            f"{np.asarray(columns).tolist()}."
-        )
+    if columns is not None:
+        soft_column_order(columns, given)  # raises unless a permutation
     return given
+
+
+def soft_column_order(columns, classes=None):
+    """The classes named by a DataFrame's columns, and the column order.
+
+    ``classes_`` is sorted (scikit-learn's scorers and ``partial_fit``'s
+    ``classes`` rely on it), so the columns of a DataFrame ``Y`` named
+    ``["c", "a", "b"]`` are reordered to ``["a", "b", "c"]`` (issue 20: the
+    column order used to become ``classes_``).
+
+    Parameters
+    ----------
+    columns : array-like of shape (n_classes,)
+        Column names of ``Y``.
+    classes : ndarray of shape (n_classes,) or None, default=None
+        The classes the columns must name (a fitted model's, or the
+        ``classes`` passed to ``partial_fit``); None: the sorted columns.
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,)
+        The sorted classes.
+    order : ndarray of shape (n_classes,) or None
+        ``Y[:, order]`` has its columns in the order of ``classes``; None
+        when they already are.
+    """
+    columns = np.asarray(columns)
+    if np.unique(columns).shape[0] != columns.shape[0]:
+        raise ValueError(
+            f"The column names of the soft targets Y must be unique (one "
+            f"column per class), got {columns.tolist()}."
+        )
+    if classes is None:
+        order = np.argsort(columns, kind="stable")
+        classes = columns[order]
+    else:
+        position = {c: k for k, c in enumerate(columns.tolist())}
+        order = np.array([position.get(c, -1) for c in classes.tolist()])
+        if columns.shape[0] != classes.shape[0] or np.any(order < 0):
+            raise ValueError(
+                f"The column names of the soft targets Y, {columns.tolist()}, "
+                f"are not the classes {classes.tolist()}."
+            )
+    if np.array_equal(order, np.arange(order.shape[0])):
+        order = None
+    return classes, order
 
 
 def check_label_targets(y):

@@ -96,6 +96,43 @@ def test_dataframe_targets_name_the_classes():
     assert clf.predict(X[:1])[0] == "setosa"
 
 
+def test_unsorted_dataframe_columns_give_sorted_classes_and_aligned_scores():
+    # Issue 20: columns ["c", "a", "b"] became classes_ in that order, so
+    # scikit-learn's probability scorers (which sort the labels) misaligned
+    # the columns and partial_fit(classes=["a", "b", "c"]) was refused.
+    pd = pytest.importorskip("pandas")
+    from sklearn.metrics import get_scorer
+
+    X, y = _data(load_iris)
+    rng = np.random.default_rng(0)
+    P = rng.dirichlet(np.ones(3), size=len(y)) * 0.3 + 0.7 * np.eye(3)[y]
+    names = np.array(["a", "b", "c"])
+    sorted_frame = pd.DataFrame(P, columns=names)
+    unsorted = sorted_frame[["c", "a", "b"]]
+    labels = names[y]
+    ref = _fit(X, sorted_frame)
+    clf = _fit(X, unsorted)
+    np.testing.assert_array_equal(clf.classes_, names)
+    np.testing.assert_array_equal(clf.coef_, ref.coef_)
+    for scoring in ("neg_log_loss", "roc_auc_ovr"):
+        scorer = get_scorer(scoring)
+        assert scorer(clf, X, labels) == scorer(ref, X, labels)
+    assert get_scorer("neg_log_loss")(clf, X, labels) > -0.7  # the aligned one
+    # partial_fit: the classes name the columns in any order, on every call
+    pf = SoftmaxRegression().partial_fit(X, unsorted, classes=["a", "b", "c"])
+    pf_ref = SoftmaxRegression().partial_fit(X, sorted_frame, classes=names)
+    np.testing.assert_array_equal(pf.coef_, pf_ref.coef_)
+    pf.partial_fit(X, sorted_frame[["b", "c", "a"]])
+    pf_ref.partial_fit(X, sorted_frame)
+    np.testing.assert_array_equal(pf.coef_, pf_ref.coef_)
+    with pytest.raises(ValueError, match=r"are not the classes \['a', 'b', 'c'\]"):
+        pf.partial_fit(X, sorted_frame.set_axis(["a", "b", "x"], axis=1))
+    from sk_softmax._targets import soft_column_order
+
+    with pytest.raises(ValueError, match="must be unique"):  # Dask frames
+        soft_column_order(["a", "b", "a"])
+
+
 def test_column_vector_y_is_labels_with_warning():
     X, y = _data(load_iris)
     with pytest.warns(DataConversionWarning):
@@ -168,7 +205,7 @@ def test_partial_fit_soft_targets_check_classes():
         named.partial_fit(X, Y, classes=["a", "b", "d"])
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame(Y, columns=["a", "b", "c"])
-    with pytest.raises(ValueError, match=r"is not the column names of Y"):
+    with pytest.raises(ValueError, match=r"are not the classes"):
         SoftmaxRegression().partial_fit(X, frame, classes=["a", "b", "x"])
     ok = SoftmaxRegression().partial_fit(X, frame, classes=["a", "b", "c"])
     np.testing.assert_array_equal(ok.classes_, ["a", "b", "c"])
