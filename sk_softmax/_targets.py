@@ -14,6 +14,7 @@ from sklearn.utils.multiclass import check_classification_targets
 __all__ = [
     "ROW_SUM_ATOL",
     "apply_class_weight",
+    "check_weight_sum",
     "check_label_targets",
     "class_weights",
     "encode_labels",
@@ -292,14 +293,65 @@ def class_weights(class_weight, classes, y_codes, Y, sample_weight):
         A class without weight gets 0.
     """
     if class_weight != "balanced":  # a dict
-        return compute_class_weight(class_weight, classes=classes, y=classes)
+        weights = compute_class_weight(class_weight, classes=classes, y=classes)
+        _check_class_weight_values(np.asarray(weights, dtype=np.float64), classes)
+        return weights
     K = classes.shape[0]
     if Y is None:
         counts = np.bincount(y_codes, weights=sample_weight, minlength=K)
     else:
         counts = sample_weight @ Y
+    with np.errstate(over="ignore"):
+        check_weight_sum(counts.sum())
     safe = np.where(counts > 0, counts, 1.0)
     return np.where(counts > 0, counts.sum() / (K * safe), 0.0)
+
+
+def check_weight_sum(total):
+    """Raise where the weights' sum ``S`` overflows float64.
+
+    Finite weights can sum to infinity (150 weights of ``1.2e306``): the
+    objective, normalised by ``S`` (``s_i / S`` and the penalty
+    ``1 / (C S)``), was then 0 and every solver returned an all-zero model
+    silently (issue 20). An error, not a rescaling: the objective depends
+    only on ``s_i / S`` and ``C S``, so the weights divided by ``c`` with
+    ``C`` multiplied by ``c`` give the same model, but a rescaling inside
+    would have to carry ``c`` through every place that sets ``C`` (the CV
+    grid, mini-batch views, each ``partial_fit`` batch); the message says
+    how to do it.
+
+    Parameters
+    ----------
+    total : float
+        ``S``, the sum of the sample weights (times the class weights).
+    """
+    if not np.isfinite(total):
+        raise ValueError(
+            "The sample weights (times the class weights, if any) sum to more "
+            f"than the largest float64 ({np.finfo(np.float64).max:.4g}): divide "
+            "them by a constant c and multiply C by c, which gives the same "
+            "model (the objective depends only on sample_weight / "
+            "sum(sample_weight) and C * sum(sample_weight))."
+        )
+
+
+def _check_class_weight_values(weights, classes):
+    """A dict ``class_weight``'s values: finite and non-negative, with
+    ``sample_weight``'s wording (negative or NaN class weights made gd/sgd
+    raise ``LinAlgError`` and lbfgs/newton return all-zero or absurd models,
+    issue 20)."""
+    for bad, message in (
+        (np.isnan(weights), "Input class_weight contains NaN"),
+        (np.isinf(weights), "Input class_weight contains infinity"),
+        (weights < 0, "Negative values in data passed to `class_weight`"),
+    ):
+        if np.any(bad):
+            k = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{message}: class {classes.tolist()[k]!r} has weight "
+                f"{float(weights[k])!r}. "
+                "Class weights must be finite and non-negative."
+            )
 
 
 def apply_class_weight(class_weight, classes, y_codes, Y, sample_weight):
@@ -368,7 +420,8 @@ def reweight_by_class(weights, target, soft, sample_weight):
         The same array, multiplied.
     """
     if not soft:
-        sample_weight *= weights[target]
+        with np.errstate(over="ignore"):  # inf: check_weight_sum raises
+            sample_weight *= weights[target]
         return target, sample_weight
     Yw = target * weights
     row = Yw.sum(axis=1)

@@ -300,3 +300,77 @@ def test_extreme_integer_labels_encode_as_np_unique():
         classes, codes = encode_labels(y)
         np.testing.assert_array_equal(classes, np.unique(y))
         np.testing.assert_array_equal(classes[codes], y)
+
+
+_SOLVERS = ["lbfgs", "newton-cg", "newton-cholesky", "gd", "sgd"]
+
+
+@pytest.mark.parametrize("value", [-1.0, np.nan, np.inf])
+def test_negative_nan_or_infinite_class_weight_is_a_value_error(value):
+    # Issue 20: gd/sgd raised LinAlgError, lbfgs/newton returned all-zero or
+    # absurd models. Now sample_weight's wording, on every path.
+    from sk_softmax import SoftmaxRegressionCV
+
+    X, y = _data(load_iris)
+    cw = {0: 1.0, 1: value, 2: 1.0}
+    match = {
+        -1.0: r"Negative values in data passed to `class_weight`: class 1",
+        np.inf: r"Input class_weight contains infinity: class 1 has weight inf",
+    }.get(value, r"Input class_weight contains NaN: class 1 has weight nan")
+    for solver in _SOLVERS:
+        with pytest.raises(ValueError, match=match):
+            SoftmaxRegression(solver=solver, class_weight=cw).fit(X, y)
+    with pytest.raises(ValueError, match=match):  # soft targets
+        SoftmaxRegression(class_weight=cw).fit(X, np.eye(3)[y])
+    with pytest.raises(ValueError, match=match):
+        SoftmaxRegression(class_weight=cw).partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match=match):
+        SoftmaxRegressionCV(Cs=2, cv=2, class_weight=cw).fit(X, y)
+
+
+def test_weights_whose_sum_overflows_are_a_value_error():
+    # Issue 20: finite weights summing past 1.8e308 gave an all-zero model
+    # with n_iter_=0 and no warning, from every solver.
+    from sk_softmax import SoftmaxRegressionCV
+
+    X, y = _data(load_iris)
+    sw = np.full(len(y), 1.2e306)  # 150 of them: 1.8e308
+    with np.errstate(over="ignore"):
+        assert np.isinf(sw.sum()) and np.all(np.isfinite(sw))
+    match = "sum to more than the largest float64"
+    for solver in _SOLVERS:
+        with pytest.raises(ValueError, match=match):
+            SoftmaxRegression(solver=solver).fit(X, y, sample_weight=sw)
+    with pytest.raises(ValueError, match=match):
+        SoftmaxRegression().partial_fit(X, y, classes=[0, 1, 2], sample_weight=sw)
+    with pytest.raises(ValueError, match=match):
+        SoftmaxRegressionCV(Cs=2, cv=2).fit(X, y, sample_weight=sw)
+    # weights that overflow only with the class weights
+    with pytest.raises(ValueError, match=match):
+        SoftmaxRegression(class_weight={0: 1e10, 1: 1, 2: 1}).fit(
+            X, y, sample_weight=np.full(len(y), 1e300)
+        )
+    with pytest.raises(ValueError, match=match):  # balanced: counts overflow
+        SoftmaxRegression(class_weight="balanced").fit(X, y, sample_weight=sw)
+
+
+def test_the_overflow_advice_gives_the_same_model():
+    # The message's advice: weights / c with C * c is the same objective
+    # (it depends on s_i / S and C S only). Checked on weights that do not
+    # overflow, against the fit with the original ones.
+    X, y = _data(load_wine)
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    ref = _fit(X, y, sample_weight=sw, C=0.3)
+    scaled = _fit(X, y, sample_weight=sw / 1e3, C=0.3 * 1e3)
+    np.testing.assert_allclose(scaled.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
+    # and at the edge: 1e306 each (S = 1.78e308, finite) is the model of unit
+    # weights with C = 1e306, for sgd's mini-batch scale |B| S / n as well
+    # (|B| S overflowed there: all-zero coefficients before)
+    big = np.full(len(y), 1e306)
+    for solver in ("sgd", "lbfgs"):
+        kw = dict(solver=solver, random_state=0, max_iter=30)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            unit = SoftmaxRegression(**kw, C=1e306).fit(X, y)
+            huge = SoftmaxRegression(**kw, C=1.0).fit(X, y, sample_weight=big)
+        np.testing.assert_allclose(huge.coef_, unit.coef_, rtol=1e-9, atol=1e-12)
