@@ -301,8 +301,8 @@ or float, default="auto"
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels (for soft targets: ``arange(n_classes)`` or the column
-        names of a DataFrame ``Y``).
+        Class labels, sorted (for soft targets: ``arange(n_classes)`` or the
+        sorted column names of a DataFrame ``Y``).
     coef_ : ndarray of shape (n_classes, n_features)
         Weights ``W``; same dtype as the training data (float32 or float64).
         A scipy.sparse CSR matrix after :meth:`sparsify`.
@@ -611,8 +611,8 @@ or float, default="auto"
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Target labels (any hashable, sortable values), or soft targets: a
             matrix of non-negative class probabilities whose rows sum to 1
-            (``classes_`` is then ``arange(n_classes)``, or the column names
-            of a DataFrame).
+            (``classes_`` is then ``arange(n_classes)``, or the sorted column
+            names of a DataFrame, whose columns are reordered to match).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; a sample with weight ``k`` counts as ``k``
             copies of it.

@@ -113,18 +113,19 @@ def test_unsorted_dataframe_columns_give_sorted_classes_and_aligned_scores():
     ref = _fit(X, sorted_frame)
     clf = _fit(X, unsorted)
     np.testing.assert_array_equal(clf.classes_, names)
-    np.testing.assert_array_equal(clf.coef_, ref.coef_)
+    # equal up to the rounding of the row sums, added in another order
+    np.testing.assert_allclose(clf.coef_, ref.coef_, rtol=1e-12, atol=1e-12)
     for scoring in ("neg_log_loss", "roc_auc_ovr"):
         scorer = get_scorer(scoring)
-        assert scorer(clf, X, labels) == scorer(ref, X, labels)
+        assert scorer(clf, X, labels) == pytest.approx(scorer(ref, X, labels))
     assert get_scorer("neg_log_loss")(clf, X, labels) > -0.7  # the aligned one
     # partial_fit: the classes name the columns in any order, on every call
     pf = SoftmaxRegression().partial_fit(X, unsorted, classes=["a", "b", "c"])
     pf_ref = SoftmaxRegression().partial_fit(X, sorted_frame, classes=names)
-    np.testing.assert_array_equal(pf.coef_, pf_ref.coef_)
+    np.testing.assert_allclose(pf.coef_, pf_ref.coef_, rtol=1e-12, atol=1e-12)
     pf.partial_fit(X, sorted_frame[["b", "c", "a"]])
     pf_ref.partial_fit(X, sorted_frame)
-    np.testing.assert_array_equal(pf.coef_, pf_ref.coef_)
+    np.testing.assert_allclose(pf.coef_, pf_ref.coef_, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match=r"are not the classes \['a', 'b', 'c'\]"):
         pf.partial_fit(X, sorted_frame.set_axis(["a", "b", "x"], axis=1))
     from sk_softmax._targets import soft_column_order
@@ -374,3 +375,59 @@ def test_the_overflow_advice_gives_the_same_model():
             unit = SoftmaxRegression(**kw, C=1e306).fit(X, y)
             huge = SoftmaxRegression(**kw, C=1.0).fit(X, y, sample_weight=big)
         np.testing.assert_allclose(huge.coef_, unit.coef_, rtol=1e-9, atol=1e-12)
+
+
+def _normalised_twin(P, X, **kw):
+    # Rows accepted within the tolerance are rounding: the fit is that of
+    # the rows divided by their sums (in float64).
+    Y = np.asarray(P, dtype=np.float64)
+    return _fit(X, Y / Y.sum(axis=1)[:, None], **kw)
+
+
+def test_float32_softmax_output_with_1000_classes_is_accepted():
+    # Issue 20: the fixed 1e-6 row-sum tolerance refused torch.softmax's
+    # float32 output at K=1000 (here the class-major layout, softmax over
+    # dim 0 of (K, n) scores: row sums off by up to 2.4e-6 = 20 eps).
+    torch = pytest.importorskip("torch")
+    from sk_softmax._targets import row_sum_tolerance
+
+    rng = np.random.default_rng(0)
+    n, K = 300, 1000
+    X = rng.normal(size=(n, 3))
+    Z = torch.from_numpy((rng.normal(size=(K, n)) * 3).astype(np.float32))
+    P = torch.softmax(Z, dim=0).T.numpy()
+    assert P.dtype == np.float32
+    err = np.abs(P.astype(np.float64).sum(axis=1) - 1).max()
+    assert 1e-6 < err <= row_sum_tolerance(np.float32, K)  # refused before
+    clf = _fit(X, P, C=0.1)
+    twin = _normalised_twin(P, X, C=0.1)
+    np.testing.assert_allclose(clf.coef_, twin.coef_, atol=1e-8)
+    # a row clearly off is still refused, also in a DataFrame of float32
+    bad = P.copy()
+    bad[7] *= np.float32(1.001)
+    with pytest.raises(
+        ValueError, match=r"within 7.54e-06 for 1000 columns of float32"
+    ):
+        SoftmaxRegression().fit(X, bad)
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(ValueError, match="row 7 sums to 1.00"):
+        SoftmaxRegression().fit(X, pd.DataFrame(bad))
+
+
+def test_float16_probabilities_are_accepted():
+    # Issue 20: any float16 probabilities were refused (each entry rounds
+    # by up to eps / 2 = 4.9e-4 relatively).
+    X, y = _data(load_iris)
+    teacher = _fit(X, y, C=0.05)
+    P = teacher.predict_proba(X).astype(np.float16)
+    assert np.abs(P.astype(np.float64).sum(axis=1) - 1).max() > 1e-6
+    clf = _fit(X, P, C=0.05)
+    twin = _normalised_twin(P, X, C=0.05)
+    np.testing.assert_allclose(clf.coef_, twin.coef_, atol=1e-8)
+    # and the student of the float64 probabilities, to float16's precision
+    exact = _fit(X, teacher.predict_proba(X), C=0.05)
+    np.testing.assert_allclose(clf.coef_, exact.coef_, atol=2e-3)
+    bad = P.copy()
+    bad[3] = [0.6, 0.3, 0.2]  # sums to 1.1
+    with pytest.raises(ValueError, match="row 3 sums to 1.1"):
+        SoftmaxRegression().fit(X, bad)
