@@ -662,8 +662,11 @@ or float, default="auto"
             validation_scores=self.validation_scores_,
         )
         callbacks.close(result.x)
-        if not np.isfinite(max_abs(result.x)):
-            raise ValueError(diverged_message(self.get_params(), result.message))
+        finite = np.isfinite(max_abs(result.x))
+        if result.diverged or not finite:
+            raise ValueError(
+                diverged_message(self.get_params(), result.message, finite=finite)
+            )
         if not result.converged:
             scores = self.validation_scores_
             warnings.warn(
@@ -802,9 +805,12 @@ or float, default="auto"
         if getattr(self, "_sgd_run", None) is None:  # first SGD epoch
             self._sgd_run = start_sgd_run(objective, settings)
         result, state = partial_fit_epoch(objective, w, settings, self._sgd_run)
-        if not np.isfinite(max_abs(result.x)):
+        finite = np.isfinite(max_abs(result.x))
+        if result.diverged or not finite:
             raise ValueError(
-                diverged_message(self.get_params(), result.message, "partial_fit")
+                diverged_message(
+                    self.get_params(), result.message, "partial_fit", finite
+                )
             )
         self._sgd_run.state = state
         self._set_fitted(objective, result.x, X, y)
