@@ -106,11 +106,12 @@ def _numpy_dtype(dtype, name):
 
 def _numpy_columns(obj, name):
     """A Dask DataFrame / Series with its nullable columns as numpy dtypes."""
-    if not hasattr(obj, "columns"):  # a Series
-        dtype = _numpy_dtype(obj.dtype, name)
+    dtypes = obj.dtypes
+    if not hasattr(dtypes, "items"):  # a Series: dtypes is its dtype
+        dtype = _numpy_dtype(dtypes, name)
         return obj if dtype is None else obj.astype(dtype)
     mapping = {}
-    for column, dtype in obj.dtypes.items():
+    for column, dtype in dtypes.items():
         numpy_dtype = _numpy_dtype(dtype, name)
         if numpy_dtype is not None:
             mapping[column] = numpy_dtype

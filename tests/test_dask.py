@@ -282,6 +282,11 @@ def test_host_targets_of_the_wrong_length_name_both_lengths(problem):
     for bad_y in (y[:90], list(y[:90]), pd.Series(y[:90])):
         with pytest.raises(ValueError, match=match):
             SoftmaxRegression().fit(Xd, bad_y)
+    # a Dask Series of string labels passes the nullable-column conversion
+    # (a Series' dtypes is one dtype) and stays labels
+    labels = dd.from_pandas(pd.Series(np.array(["a", "b", "c"])[y]), npartitions=2)
+    model = SoftmaxRegression().fit(Xd, labels)
+    assert model.classes_.tolist() == ["a", "b", "c"]
     with pytest.raises(ValueError, match=match):
         SoftmaxRegression().fit(Xd, y, sample_weight=sw[:90])
 
