@@ -123,7 +123,7 @@ def convergence_message(
     return f"{head} {text[0].upper()}{text[1:]}."
 
 
-def diverged_message(params, detail, method="fit"):
+def diverged_message(params, detail, method="fit", finite=False):
     """The error for a solver run whose parameters became non-finite.
 
     Raised rather than warned (as ``SGDClassifier`` and ``MLPClassifier``
@@ -138,6 +138,9 @@ def diverged_message(params, detail, method="fit"):
         The solver's message.
     method : {"fit", "partial_fit"}, default="fit"
         The method that ran.
+    finite : bool, default=False
+        Whether the diverged parameters are still finite (``"sgd"``'s loss
+        test, see :func:`sk_softmax._solvers.sgd`).
 
     Returns
     -------
@@ -162,4 +165,5 @@ def diverged_message(params, detail, method="fit"):
         if method == "partial_fit"
         else f"SoftmaxRegression(solver={params['solver']!r}).fit"
     )
-    return f"{where} found no finite model: {detail}. {advice}"
+    found = "diverged" if finite else "found no finite model"
+    return f"{where} {found}: {detail}. {advice}"

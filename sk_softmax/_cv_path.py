@@ -101,6 +101,14 @@ def cv_penalty_grid(penalty, l1_ratios):
         ``"l2"``, 1 for ``"l1"``).
     """
     given = None if isinstance(l1_ratios, str) else l1_ratios
+    if given is not None and len(given) == 0:
+        # An empty grid has nothing to fit ("need at least one array to
+        # stack" deep in fit, issue 20): the error of LogisticRegressionCV's
+        # elasticnet check, for every penalty.
+        raise ValueError(
+            "l1_ratios must be an array-like of numbers between "
+            f"0 and 1; got (l1_ratios={l1_ratios!r})"
+        )
     explicit = penalty != "deprecated"
     if not explicit:
         if l1_ratios is None:

@@ -29,7 +29,12 @@ from sklearn.utils.validation import (
 
 from ._namespaces import log_probabilities, predicted_labels, probabilities, scores
 from ._objective._dask import DaskTarget, per_block
-from ._targets import check_label_targets, class_weights, validate_soft_targets
+from ._targets import (
+    check_label_targets,
+    class_weights,
+    soft_column_order,
+    validate_soft_targets,
+)
 
 __all__ = [
     "DaskScoreMixin",
@@ -80,10 +85,43 @@ def _is_frame(obj):
     return hasattr(obj, "to_dask_array") and hasattr(obj, "dtypes")
 
 
+def _numpy_dtype(dtype, name):
+    """The numpy dtype for a pandas nullable (extension) column, or None.
+
+    For ``X``, nullable floats, integers and booleans become float64, as
+    ``check_array`` makes them in memory (``Float32`` too); for targets,
+    ``Float32`` / ``Float64`` become their float (the soft targets'
+    tolerance follows it) and labels are left alone. ``pd.NA`` becomes NaN,
+    refused as in memory. Without this, a Dask DataFrame of ``Float64``
+    columns became an object array (issue 20), while the same DataFrame in
+    memory fits.
+    """
+    numpy_dtype = getattr(dtype, "numpy_dtype", None)
+    if isinstance(dtype, np.dtype) or numpy_dtype is None:
+        return None
+    if name == "X" and numpy_dtype.kind in "fbiu":
+        return np.dtype(np.float64)
+    return numpy_dtype if numpy_dtype.kind == "f" else None
+
+
+def _numpy_columns(obj, name):
+    """A Dask DataFrame / Series with its nullable columns as numpy dtypes."""
+    dtypes = obj.dtypes
+    if not hasattr(dtypes, "items"):  # a Series: dtypes is its dtype
+        dtype = _numpy_dtype(dtypes, name)
+        return obj if dtype is None else obj.astype(dtype)
+    mapping = {}
+    for column, dtype in dtypes.items():
+        numpy_dtype = _numpy_dtype(dtype, name)
+        if numpy_dtype is not None:
+            mapping[column] = numpy_dtype
+    return obj.astype(mapping) if mapping else obj
+
+
 def _as_array(obj, name):
     """A Dask DataFrame / Series as a Dask array with known row blocks."""
     if _is_frame(obj) or hasattr(obj, "to_dask_array"):
-        obj = obj.to_dask_array(lengths=True)
+        obj = _numpy_columns(obj, name).to_dask_array(lengths=True)
     if any(np.isnan(c) for c in obj.chunks[0]):
         obj = obj.compute_chunk_sizes()
     return obj
@@ -116,17 +154,21 @@ def _aligned(a, X, name):
     """``a`` (n,) or (n, k) as a Dask array with ``X``'s row blocks."""
     import dask.array as da
 
+    def check_length(a):
+        if a.shape[0] != X.shape[0]:
+            raise ValueError(
+                "Found input variables with inconsistent numbers of samples: "
+                f"[{X.shape[0]}, {a.shape[0]}]"
+            )
+
     if not is_dask_collection(a):
         a = np.asarray(a)
         if a.ndim == 0:  # a scalar weight
             a = np.full(X.shape[0], float(a))
+        check_length(a)  # before X's blocks are imposed on it (issue 20)
         a = da.from_array(a, chunks=(X.chunks[0],) + a.shape[1:])
     a = _as_array(a, name)
-    if a.shape[0] != X.shape[0]:
-        raise ValueError(
-            "Found input variables with inconsistent numbers of samples: "
-            f"[{X.shape[0]}, {a.shape[0]}]"
-        )
+    check_length(a)
     if a.ndim == 2 and a.shape[1] == 1:
         a = a[:, 0]
     return a.rechunk((X.chunks[0],) + tuple((s,) for s in a.shape[1:]))
@@ -147,7 +189,8 @@ def _block_summary(X, y, sw, soft):
         sw = np.asarray(sw, dtype=np.float64)
         summary["sw_finite"] = bool(np.isfinite(sw).all())
         summary["sw_min"] = float(sw.min()) if sw.size else 0.0
-        summary["sw_sum"] = float(sw.sum())
+        with np.errstate(over="ignore"):  # an overflow: check_weight_sum raises
+            summary["sw_sum"] = float(sw.sum())
     return summary
 
 
@@ -217,9 +260,11 @@ def validate_dask_fit_input(estimator, X, y, sample_weight):
         raise ValueError(
             f"Input X contains infinity or a value too large for {X.dtype!r}."
         )
-    if soft:
-        K = y.shape[1]
-        classes = np.asarray(columns) if columns is not None else np.arange(K)
+    if soft and columns is not None:  # sorted classes_, y's columns to match
+        classes, order = soft_column_order(columns)
+        y = y if order is None else y[:, order]
+    elif soft:
+        classes = np.arange(y.shape[1])
     else:  # the distributed unique: per-block uniques, merged here
         classes = np.unique(np.concatenate([s["labels"] for s in summaries]))
     estimator.classes_ = classes
@@ -234,7 +279,8 @@ def validate_dask_fit_input(estimator, X, y, sample_weight):
             raise ValueError("Input sample_weight contains NaN or infinity.")
         if min(s["sw_min"] for s in summaries) < 0:
             raise ValueError("Negative values in data passed to `sample_weight`.")
-        weight_sum = float(np.sum([s["sw_sum"] for s in summaries]))
+        with np.errstate(over="ignore"):
+            weight_sum = float(np.sum([s["sw_sum"] for s in summaries]))
     if not weight_sum > 0:
         raise ValueError("Sample weights must contain at least one non-zero number.")
     cw = None
@@ -272,7 +318,7 @@ def _lazy_predictions(estimator, X, method):
     check_is_fitted(estimator)
     _check_feature_names(estimator, getattr(X, "_meta", None), reset=False)
     if _is_frame(X):
-        X = X.to_dask_array()
+        X = _numpy_columns(X, "X").to_dask_array()
     if X.ndim != 2:
         raise ValueError(f"Expected a 2D array, got a {X.ndim}D Dask array instead.")
     _check_n_features(estimator, X, reset=False)

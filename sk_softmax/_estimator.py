@@ -60,6 +60,7 @@ from ._targets import (
     encode_with_known_classes,
     is_soft,
     soft_classes,
+    soft_column_order,
     validate_soft_targets,
 )
 from ._vector import max_abs
@@ -300,8 +301,8 @@ or float, default="auto"
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels (for soft targets: ``arange(n_classes)`` or the column
-        names of a DataFrame ``Y``).
+        Class labels, sorted (for soft targets: ``arange(n_classes)`` or the
+        sorted column names of a DataFrame ``Y``).
     coef_ : ndarray of shape (n_classes, n_features)
         Weights ``W``; same dtype as the training data (float32 or float64).
         A scipy.sparse CSR matrix after :meth:`sparsify`.
@@ -483,12 +484,13 @@ or float, default="auto"
             check_consistent_length(X, Y)
             if reset and classes is not None:
                 self.classes_ = soft_classes(classes, Y.shape[1], columns)
-            elif reset:
-                self.classes_ = (
-                    np.asarray(columns)
-                    if columns is not None
-                    else np.arange(Y.shape[1])
+            elif reset and columns is None:
+                self.classes_ = np.arange(Y.shape[1])
+            if columns is not None:  # sorted classes_, Y's columns to match
+                self.classes_, order = soft_column_order(
+                    columns, None if reset and classes is None else self.classes_
                 )
+                Y = Y if order is None else Y[:, order]
             y_codes = None
         else:
             X, y = validate_data(
@@ -609,8 +611,8 @@ or float, default="auto"
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Target labels (any hashable, sortable values), or soft targets: a
             matrix of non-negative class probabilities whose rows sum to 1
-            (``classes_`` is then ``arange(n_classes)``, or the column names
-            of a DataFrame).
+            (``classes_`` is then ``arange(n_classes)``, or the sorted column
+            names of a DataFrame, whose columns are reordered to match).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; a sample with weight ``k`` counts as ``k``
             copies of it.
@@ -660,8 +662,11 @@ or float, default="auto"
             validation_scores=self.validation_scores_,
         )
         callbacks.close(result.x)
-        if not np.isfinite(max_abs(result.x)):
-            raise ValueError(diverged_message(self.get_params(), result.message))
+        finite = np.isfinite(max_abs(result.x))
+        if result.diverged or not finite:
+            raise ValueError(
+                diverged_message(self.get_params(), result.message, finite=finite)
+            )
         if not result.converged:
             scores = self.validation_scores_
             warnings.warn(
@@ -800,9 +805,12 @@ or float, default="auto"
         if getattr(self, "_sgd_run", None) is None:  # first SGD epoch
             self._sgd_run = start_sgd_run(objective, settings)
         result, state = partial_fit_epoch(objective, w, settings, self._sgd_run)
-        if not np.isfinite(max_abs(result.x)):
+        finite = np.isfinite(max_abs(result.x))
+        if result.diverged or not finite:
             raise ValueError(
-                diverged_message(self.get_params(), result.message, "partial_fit")
+                diverged_message(
+                    self.get_params(), result.message, "partial_fit", finite
+                )
             )
         self._sgd_run.state = state
         self._set_fitted(objective, result.x, X, y)

@@ -557,6 +557,7 @@ def _fit_sgd(objective, w0, settings, common, validation_scores):
         validation_score=validation_score,
         mu=batch_fun.penalty.strength,  # 1 / (C S), S of the training rows
         prox=batch_fun.prox if batch_fun.nonsmooth else None,
+        zero_loss=np.log(objective.n_classes),  # uniform probabilities
         **common,
     )
     return result, state.step, SGDRun(state=state, step0=step0, rng=rng)
@@ -630,4 +631,5 @@ def partial_fit_epoch(objective, w, settings, run):
         verbose=settings.verbose,
         mu=objective.l2_reg_strength,  # 1 / (C S) of this call's data
         prox=batch_fun.prox if batch_fun.nonsmooth else None,
+        zero_loss=np.log(objective.n_classes),  # uniform probabilities
     )

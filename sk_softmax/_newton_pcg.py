@@ -37,7 +37,7 @@ iteration), so a trust region has no backtracking to save there.
 
 import numpy as np
 
-from ._solvers import FTOL, _newton
+from ._solvers import FTOL, _newton, _null_curvature, _pow2_scale, _rayleigh
 from ._vector import add_scaled, dot, max_abs
 
 __all__ = ["newton_pcg"]
@@ -77,8 +77,15 @@ def preconditioned_cg(hessp, g, inv_diag, *, gtol, max_cg):
     n_products : int
         Hessian-vector products computed.
     """
+    # g and M^{-1} divided by powers of two: the same iterates, without the
+    # underflow of d.d at C=1e-170 (see _pow2_scale)
+    scale = _pow2_scale(g)
+    g = g / scale
+    gtol = gtol / scale
+    if inv_diag is not None:
+        inv_diag = inv_diag / _pow2_scale(inv_diag)
     gnorm = float(np.sqrt(dot(g, g)))
-    rtol = min(0.5, np.sqrt(gnorm)) * gnorm
+    rtol = min(0.5, np.sqrt(scale * gnorm)) * gnorm
     p = np.zeros_like(g)
     r = g.copy()
     z = r * inv_diag if inv_diag is not None else r.copy()
@@ -90,13 +97,13 @@ def preconditioned_cg(hessp, g, inv_diag, *, gtol, max_cg):
     for k in range(1, max_cg + 1):
         Hd = hessp(d)
         curvature = dot(d, Hd)
-        dd = dot(d, d)
-        h_max = max(h_max, curvature / dd)
+        q = _rayleigh(d, Hd)
+        h_max = max(h_max, q)
         # curvature at the rounding level of the product: a null direction
         # of H (see _truncated_cg)
-        if not curvature > FTOL * h_max * dd:
+        if _null_curvature(q, h_max, curvature):
             if k == 1:
-                return -g, gnorm, k
+                return -g * scale, gnorm * scale, k
             break
         alpha = rz / curvature
         add_scaled(p, alpha, d)  # p_{k+1} = p_k + alpha d_k
@@ -111,7 +118,7 @@ def preconditioned_cg(hessp, g, inv_diag, *, gtol, max_cg):
         rz_old, rz = rz, dot(r, z)
         d *= rz / rz_old  # d_{k+1} = -z_{k+1} + beta d_k
         d -= z
-    return p, float(np.sqrt(rr)), k
+    return p * scale, float(np.sqrt(rr)) * scale, k
 
 
 def newton_pcg(

@@ -457,3 +457,14 @@ _N_ITER_REASON = (
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("l1_ratios", [[], (), np.array([])])
+def test_an_empty_l1_ratios_grid_is_a_clear_error(l1_ratios):
+    # Issue 20: "need at least one array to stack" from deep in fit.
+    X, y = _standardised(load_iris)
+    match = r"l1_ratios must be an array-like of numbers between 0 and 1; got"
+    with pytest.raises(ValueError, match=match):
+        SoftmaxRegressionCV(Cs=2, l1_ratios=l1_ratios).fit(X, y)
+    with pytest.raises(ValueError, match=match):  # before penalty's warning
+        SoftmaxRegressionCV(Cs=2, penalty="l2", l1_ratios=l1_ratios).fit(X, y)

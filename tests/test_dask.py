@@ -273,6 +273,63 @@ def test_bad_input_clear_errors(problem):
         SoftmaxRegression().fit(Xd, da.from_array(Y, chunks=50))
 
 
+def test_host_targets_of_the_wrong_length_name_both_lengths(problem):
+    # Issue 20: an in-memory y / sample_weight of the wrong length beside a
+    # Dask X failed in dask ("Chunks do not add up to shape").
+    X, y, sw = problem(n=100)
+    Xd = da.from_array(X, chunks=50)
+    match = r"inconsistent numbers of samples: \[100, 90\]"
+    for bad_y in (y[:90], list(y[:90]), pd.Series(y[:90])):
+        with pytest.raises(ValueError, match=match):
+            SoftmaxRegression().fit(Xd, bad_y)
+    # a Dask Series of string labels passes the nullable-column conversion
+    # (a Series' dtypes is one dtype) and stays labels
+    labels = dd.from_pandas(pd.Series(np.array(["a", "b", "c"])[y]), npartitions=2)
+    model = SoftmaxRegression().fit(Xd, labels)
+    assert model.classes_.tolist() == ["a", "b", "c"]
+    with pytest.raises(ValueError, match=match):
+        SoftmaxRegression().fit(Xd, y, sample_weight=sw[:90])
+
+
+@pytest.mark.parametrize("dtype", ["Float64", "Float32", "Int64"])
+def test_nullable_pandas_columns_fit_as_in_memory(dtype, problem):
+    # Issue 20: a Dask DataFrame of pandas nullable Float64 columns was
+    # refused as "dtype object"; the same DataFrame in memory fits.
+    X, y, _ = problem(n=300)
+    if dtype == "Int64":
+        X = np.round(X * 10)
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    frame = frame.astype(dtype)
+    ref = _reference(frame, y)
+    model = SoftmaxRegression(tol=1e-10).fit(dd.from_pandas(frame, npartitions=3), y)
+    assert model.coef_.dtype == ref.coef_.dtype
+    _assert_same_model(model, ref)
+    np.testing.assert_array_equal(model.feature_names_in_, ref.feature_names_in_)
+    lazy = model.predict_proba(dd.from_pandas(frame, npartitions=3))
+    np.testing.assert_allclose(lazy.compute(), ref.predict_proba(frame), **EXACT)
+    frame.iloc[5, 1] = pd.NA
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        SoftmaxRegression().fit(dd.from_pandas(frame, npartitions=3), y)
+
+
+def test_unsorted_soft_target_frame_and_bad_weights(problem):
+    # Issue 20 on Dask: a soft-target DataFrame with unsorted columns gets
+    # sorted classes_ (its columns reordered: the in-memory model); bad
+    # class weights and overflowing sample weights are the in-memory errors.
+    X, y, _ = problem(n=300)
+    _, Y, _ = problem(n=300, soft=True)
+    frame = pd.DataFrame(Y, columns=["a", "b", "c"])[["c", "a", "b"]]
+    Xd = da.from_array(X, chunks=100)
+    model = SoftmaxRegression(tol=1e-10).fit(Xd, dd.from_pandas(frame, npartitions=3))
+    assert model.classes_.tolist() == ["a", "b", "c"]
+    _assert_same_model(model, _reference(X, frame[["a", "b", "c"]]))
+    yd = da.from_array(y, chunks=100)
+    with pytest.raises(ValueError, match="Negative values in data passed to `class"):
+        SoftmaxRegression(class_weight={0: 1, 1: -1, 2: 1}).fit(Xd, yd)
+    with pytest.raises(ValueError, match="sum to more than the largest float64"):
+        SoftmaxRegression().fit(Xd, yd, sample_weight=da.full(300, 1e307, chunks=100))
+
+
 # -------------------------------------------------------------- cluster
 @pytest.fixture(scope="module")
 def cluster():

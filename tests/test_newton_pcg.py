@@ -220,3 +220,50 @@ def test_array_api_input_runs_plain_newton_cg_to_the_same_optimum():
     assert clf.solver_ == "newton-cg"
     np.testing.assert_allclose(coef, ref.coef_, atol=1e-8)
     np.testing.assert_allclose(intercept, ref.intercept_, atol=1e-8)
+
+
+@pytest.mark.parametrize("jacobi", [True, False])
+def test_cg_directions_below_1e_154_do_not_divide_by_an_underflowed_norm(jacobi):
+    # Issue 20: d.d underflows to 0 once max|d| < 1e-154 (a Newton direction
+    # ~ g / H with C=1e-200 or features of 1e150): ZeroDivisionError. On a
+    # diagonal H both CGs are exact in one product: p = -g / h.
+    from sk_softmax._solvers import _truncated_cg
+
+    h = np.array([1e200, 3e200, 2e200])
+    g = np.array([1.0, -2.0, 0.5])
+    if not jacobi:  # plain CG: d = -g itself is tiny
+        h, g = h * 1e-200, g * 1e-160
+    hessp = lambda v: h * v  # noqa: E731
+    p, r_norm, _ = preconditioned_cg(
+        hessp, g, 1 / h if jacobi else None, gtol=0.0, max_cg=10
+    )
+    np.testing.assert_allclose(p, -g / h, rtol=1e-14)
+    if not jacobi:
+        q, _ = _truncated_cg(hessp, g, gtol=0.0, max_cg=10)
+        np.testing.assert_allclose(q, -g / h, rtol=1e-14)
+
+
+@pytest.mark.parametrize("C, scale", [(1e-200, 1.0), (1e-170, 1.0), (1.0, 1e150)])
+def test_extreme_C_or_feature_scale_behaves_as_newton_cholesky(C, scale):
+    # Issue 20: newton-cg raised a bare ZeroDivisionError here. Now the same
+    # model as newton-cholesky (whose linear solve has no such division),
+    # with the same ConvergenceWarning where that one warns.
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X = X * scale
+    models = {}
+    for solver in ("newton-cg", "newton-cholesky"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            models[solver] = SoftmaxRegression(solver=solver, C=C).fit(X, y)
+        models[solver + " warned"] = any(
+            issubclass(w.category, ConvergenceWarning) for w in caught
+        )
+    assert models["newton-cg warned"] == models["newton-cholesky warned"]
+    cg, chol = models["newton-cg"], models["newton-cholesky"]
+    assert np.all(np.isfinite(cg.coef_)) and np.abs(cg.coef_).max() > 0
+    if C < 1:  # converged: the same optimum (coef ~ 1e-198)
+        np.testing.assert_allclose(cg.coef_, chol.coef_, rtol=1e-6)
+    else:  # the solvers stop at different points of a flat objective
+        assert np.mean(cg.predict(X) == y) == np.mean(chol.predict(X) == y)

@@ -403,3 +403,63 @@ def test_partial_fit_default_schedule_keeps_approaching_fit(data, bound):
             gaps[n_pass] = np.abs(proba - full.predict_proba(X)).max()
     assert gaps[100] < 0.8 * gaps[30] < 0.8 * gaps[10]
     assert gaps[100] < bound, gaps
+
+
+@pytest.mark.parametrize("schedule", ["constant", "adaptive"])
+def test_sgd_with_a_diverging_step_raises_and_keeps_the_previous_model(schedule):
+    # Issue 20: learning_rate_init=1000 took the loss from log 3 to 1e25
+    # (finite), and the diverged model (accuracy 0.33) came back without a
+    # warning; the adaptive schedule's too. Now the error of a non-finite
+    # run, with the previous model kept.
+    X, y = load_iris(return_X_y=True)
+    clf = SoftmaxRegression(solver="sgd", max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X[:100], y[:100])  # a previous model
+    before = {k: v for k, v in vars(clf).items() if k.endswith("_")}
+    clf.set_params(learning_rate=schedule, learning_rate_init=1000.0, max_iter=200)
+    with pytest.raises(
+        ValueError,
+        match=r"fit diverged: SGD diverged: the mean loss of epoch \d+, .*over 100 "
+        r"times the run's starting loss 1.1.*Lower learning_rate_init",
+    ):
+        clf.fit(X, y)
+    after = {k: v for k, v in vars(clf).items() if k.endswith("_")}
+    assert after.keys() == before.keys()
+    assert all(after[k] is before[k] for k in before)
+
+
+def test_a_large_step_that_recovers_is_not_divergence():
+    # Only the last epoch is judged: "adaptive" from step 1000 on
+    # standardised digits starts 1600x above log 10 and recovers.
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = SoftmaxRegression(
+            solver="sgd",
+            learning_rate="adaptive",
+            learning_rate_init=1000.0,
+            random_state=0,
+        ).fit(X, y)
+    assert max(clf.loss_curve_) > 100 * np.log(10) > clf.loss_curve_[-1]
+    assert clf.score(X, y) > 0.95
+
+
+def test_partial_fit_with_a_diverging_step_raises():
+    X, y = load_iris(return_X_y=True)
+    params = dict(learning_rate="constant", batch_size=10, shuffle=False)
+    fresh = SoftmaxRegression(**params, learning_rate_init=1000.0)
+    with pytest.raises(ValueError, match="partial_fit diverged: SGD diverged"):
+        fresh.partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(NotFittedError):
+        fresh.predict(X)
+    # a step of 10 suits features 10x smaller; a later batch 10x larger
+    # diverges with it, and the model stays as it was
+    clf = SoftmaxRegression(**params, learning_rate_init=10.0)
+    clf.partial_fit(X / 10, y, classes=[0, 1, 2])
+    coef = clf.coef_.copy()
+    with pytest.raises(ValueError, match="partial_fit diverged"):
+        clf.partial_fit(X * 10, y)
+    np.testing.assert_array_equal(clf.coef_, coef)
+    assert clf.n_iter_ == 1

@@ -96,6 +96,44 @@ def test_dataframe_targets_name_the_classes():
     assert clf.predict(X[:1])[0] == "setosa"
 
 
+def test_unsorted_dataframe_columns_give_sorted_classes_and_aligned_scores():
+    # Issue 20: columns ["c", "a", "b"] became classes_ in that order, so
+    # scikit-learn's probability scorers (which sort the labels) misaligned
+    # the columns and partial_fit(classes=["a", "b", "c"]) was refused.
+    pd = pytest.importorskip("pandas")
+    from sklearn.metrics import get_scorer
+
+    X, y = _data(load_iris)
+    rng = np.random.default_rng(0)
+    P = rng.dirichlet(np.ones(3), size=len(y)) * 0.3 + 0.7 * np.eye(3)[y]
+    names = np.array(["a", "b", "c"])
+    sorted_frame = pd.DataFrame(P, columns=names)
+    unsorted = sorted_frame[["c", "a", "b"]]
+    labels = names[y]
+    ref = _fit(X, sorted_frame)
+    clf = _fit(X, unsorted)
+    np.testing.assert_array_equal(clf.classes_, names)
+    # equal up to the rounding of the row sums, added in another order
+    np.testing.assert_allclose(clf.coef_, ref.coef_, rtol=1e-12, atol=1e-12)
+    for scoring in ("neg_log_loss", "roc_auc_ovr"):
+        scorer = get_scorer(scoring)
+        assert scorer(clf, X, labels) == pytest.approx(scorer(ref, X, labels))
+    assert get_scorer("neg_log_loss")(clf, X, labels) > -0.7  # the aligned one
+    # partial_fit: the classes name the columns in any order, on every call
+    pf = SoftmaxRegression().partial_fit(X, unsorted, classes=["a", "b", "c"])
+    pf_ref = SoftmaxRegression().partial_fit(X, sorted_frame, classes=names)
+    np.testing.assert_allclose(pf.coef_, pf_ref.coef_, rtol=1e-12, atol=1e-12)
+    pf.partial_fit(X, sorted_frame[["b", "c", "a"]])
+    pf_ref.partial_fit(X, sorted_frame)
+    np.testing.assert_allclose(pf.coef_, pf_ref.coef_, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match=r"are not the classes \['a', 'b', 'c'\]"):
+        pf.partial_fit(X, sorted_frame.set_axis(["a", "b", "x"], axis=1))
+    from sk_softmax._targets import soft_column_order
+
+    with pytest.raises(ValueError, match="must be unique"):  # Dask frames
+        soft_column_order(["a", "b", "a"])
+
+
 def test_column_vector_y_is_labels_with_warning():
     X, y = _data(load_iris)
     with pytest.warns(DataConversionWarning):
@@ -168,7 +206,7 @@ def test_partial_fit_soft_targets_check_classes():
         named.partial_fit(X, Y, classes=["a", "b", "d"])
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame(Y, columns=["a", "b", "c"])
-    with pytest.raises(ValueError, match=r"is not the column names of Y"):
+    with pytest.raises(ValueError, match=r"are not the classes"):
         SoftmaxRegression().partial_fit(X, frame, classes=["a", "b", "x"])
     ok = SoftmaxRegression().partial_fit(X, frame, classes=["a", "b", "c"])
     np.testing.assert_array_equal(ok.classes_, ["a", "b", "c"])
@@ -263,3 +301,133 @@ def test_extreme_integer_labels_encode_as_np_unique():
         classes, codes = encode_labels(y)
         np.testing.assert_array_equal(classes, np.unique(y))
         np.testing.assert_array_equal(classes[codes], y)
+
+
+_SOLVERS = ["lbfgs", "newton-cg", "newton-cholesky", "gd", "sgd"]
+
+
+@pytest.mark.parametrize("value", [-1.0, np.nan, np.inf])
+def test_negative_nan_or_infinite_class_weight_is_a_value_error(value):
+    # Issue 20: gd/sgd raised LinAlgError, lbfgs/newton returned all-zero or
+    # absurd models. Now sample_weight's wording, on every path.
+    from sk_softmax import SoftmaxRegressionCV
+
+    X, y = _data(load_iris)
+    cw = {0: 1.0, 1: value, 2: 1.0}
+    match = {
+        -1.0: r"Negative values in data passed to `class_weight`: class 1",
+        np.inf: r"Input class_weight contains infinity: class 1 has weight inf",
+    }.get(value, r"Input class_weight contains NaN: class 1 has weight nan")
+    for solver in _SOLVERS:
+        with pytest.raises(ValueError, match=match):
+            SoftmaxRegression(solver=solver, class_weight=cw).fit(X, y)
+    with pytest.raises(ValueError, match=match):  # soft targets
+        SoftmaxRegression(class_weight=cw).fit(X, np.eye(3)[y])
+    with pytest.raises(ValueError, match=match):
+        SoftmaxRegression(class_weight=cw).partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match=match):
+        SoftmaxRegressionCV(Cs=2, cv=2, class_weight=cw).fit(X, y)
+
+
+def test_weights_whose_sum_overflows_are_a_value_error():
+    # Issue 20: finite weights summing past 1.8e308 gave an all-zero model
+    # with n_iter_=0 and no warning, from every solver.
+    from sk_softmax import SoftmaxRegressionCV
+
+    X, y = _data(load_iris)
+    sw = np.full(len(y), 1.2e306)  # 150 of them: 1.8e308
+    with np.errstate(over="ignore"):
+        assert np.isinf(sw.sum()) and np.all(np.isfinite(sw))
+    match = "sum to more than the largest float64"
+    for solver in _SOLVERS:
+        with pytest.raises(ValueError, match=match):
+            SoftmaxRegression(solver=solver).fit(X, y, sample_weight=sw)
+    with pytest.raises(ValueError, match=match):
+        SoftmaxRegression().partial_fit(X, y, classes=[0, 1, 2], sample_weight=sw)
+    with pytest.raises(ValueError, match=match):
+        SoftmaxRegressionCV(Cs=2, cv=2).fit(X, y, sample_weight=sw)
+    # weights that overflow only with the class weights
+    with pytest.raises(ValueError, match=match):
+        SoftmaxRegression(class_weight={0: 1e10, 1: 1, 2: 1}).fit(
+            X, y, sample_weight=np.full(len(y), 1e300)
+        )
+    with pytest.raises(ValueError, match=match):  # balanced: counts overflow
+        SoftmaxRegression(class_weight="balanced").fit(X, y, sample_weight=sw)
+
+
+def test_the_overflow_advice_gives_the_same_model():
+    # The message's advice: weights / c with C * c is the same objective
+    # (it depends on s_i / S and C S only). Checked on weights that do not
+    # overflow, against the fit with the original ones.
+    X, y = _data(load_wine)
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    ref = _fit(X, y, sample_weight=sw, C=0.3)
+    scaled = _fit(X, y, sample_weight=sw / 1e3, C=0.3 * 1e3)
+    np.testing.assert_allclose(scaled.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
+    # and at the edge: 1e306 each (S = 1.78e308, finite) is the model of unit
+    # weights with C = 1e306, for sgd's mini-batch scale |B| S / n as well
+    # (|B| S overflowed there: all-zero coefficients before)
+    big = np.full(len(y), 1e306)
+    for solver in ("sgd", "lbfgs"):
+        kw = dict(solver=solver, random_state=0, max_iter=30)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            unit = SoftmaxRegression(**kw, C=1e306).fit(X, y)
+            huge = SoftmaxRegression(**kw, C=1.0).fit(X, y, sample_weight=big)
+        np.testing.assert_allclose(huge.coef_, unit.coef_, rtol=1e-9, atol=1e-12)
+
+
+def _normalised_twin(P, X, **kw):
+    # Rows accepted within the tolerance are rounding: the fit is that of
+    # the rows divided by their sums (in float64).
+    Y = np.asarray(P, dtype=np.float64)
+    return _fit(X, Y / Y.sum(axis=1)[:, None], **kw)
+
+
+def test_float32_softmax_output_with_1000_classes_is_accepted():
+    # Issue 20: the fixed 1e-6 row-sum tolerance refused torch.softmax's
+    # float32 output at K=1000 (here the class-major layout, softmax over
+    # dim 0 of (K, n) scores: row sums off by up to 2.4e-6 = 20 eps).
+    torch = pytest.importorskip("torch")
+    from sk_softmax._targets import row_sum_tolerance
+
+    rng = np.random.default_rng(0)
+    n, K = 300, 1000
+    X = rng.normal(size=(n, 3))
+    Z = torch.from_numpy((rng.normal(size=(K, n)) * 3).astype(np.float32))
+    P = torch.softmax(Z, dim=0).T.numpy()
+    assert P.dtype == np.float32
+    err = np.abs(P.astype(np.float64).sum(axis=1) - 1).max()
+    assert 1e-6 < err <= row_sum_tolerance(np.float32, K)  # refused before
+    clf = _fit(X, P, C=0.1)
+    twin = _normalised_twin(P, X, C=0.1)
+    np.testing.assert_allclose(clf.coef_, twin.coef_, atol=1e-8)
+    # a row clearly off is still refused, also in a DataFrame of float32
+    bad = P.copy()
+    bad[7] *= np.float32(1.001)
+    with pytest.raises(
+        ValueError, match=r"within 7.54e-06 for 1000 columns of float32"
+    ):
+        SoftmaxRegression().fit(X, bad)
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(ValueError, match="row 7 sums to 1.00"):
+        SoftmaxRegression().fit(X, pd.DataFrame(bad))
+
+
+def test_float16_probabilities_are_accepted():
+    # Issue 20: any float16 probabilities were refused (each entry rounds
+    # by up to eps / 2 = 4.9e-4 relatively).
+    X, y = _data(load_iris)
+    teacher = _fit(X, y, C=0.05)
+    P = teacher.predict_proba(X).astype(np.float16)
+    assert np.abs(P.astype(np.float64).sum(axis=1) - 1).max() > 1e-6
+    clf = _fit(X, P, C=0.05)
+    twin = _normalised_twin(P, X, C=0.05)
+    np.testing.assert_allclose(clf.coef_, twin.coef_, atol=1e-8)
+    # and the student of the float64 probabilities, to float16's precision
+    exact = _fit(X, teacher.predict_proba(X), C=0.05)
+    np.testing.assert_allclose(clf.coef_, exact.coef_, atol=2e-3)
+    bad = P.copy()
+    bad[3] = [0.6, 0.3, 0.2]  # sums to 1.1
+    with pytest.raises(ValueError, match="row 3 sums to 1.1"):
+        SoftmaxRegression().fit(X, bad)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._penalty import L2Penalty, penalty_from_C
+from .._targets import check_weight_sum
 
 __all__ = [
     "BinaryObjective",
@@ -154,9 +155,11 @@ class SoftmaxObjective:
         if sample_weight is None:
             sample_weight = np.ones(self.n_samples, dtype=np.float64)
         self.sample_weight = np.asarray(sample_weight, dtype=np.float64)
-        self.sw_sum = (
-            float(self.sample_weight.sum()) if weight_sum is None else weight_sum
-        )
+        if weight_sum is None:
+            with np.errstate(over="ignore"):  # an overflow raises just below
+                weight_sum = float(self.sample_weight.sum())
+        self.sw_sum = weight_sum
+        check_weight_sum(self.sw_sum)  # an overflowed S: an all-zero objective
         self.C = float(C)
         self.l1_ratio = float(l1_ratio)
         self.penalty = penalty_from_C(self.C, self.sw_sum, self.l1_ratio)
@@ -649,9 +652,12 @@ class MiniBatchObjective:
         obj = self.objective
         idx = rows if self.train is None else self.train[rows]
         # weight_sum |B| S / n: the batch's weights become s_i n / (|B| S).
-        batch = obj._rows(
-            idx, self.sample_weight[rows], len(rows) * self.weight_sum / self.n_samples
-        )
+        scale = len(rows) * self.weight_sum
+        if not np.isfinite(scale):  # S near the float64 limit (|B| S overflows)
+            scale = self.weight_sum * (len(rows) / self.n_samples)
+        else:
+            scale /= self.n_samples
+        batch = obj._rows(idx, self.sample_weight[rows], scale)
         w64 = np.ascontiguousarray(w, dtype=np.float64)
         loss, grad = batch._data_loss_gradient(w64, True)
         loss, grad = obj._add_penalty(self.penalty, w64, loss, grad)
