@@ -102,10 +102,10 @@ def set_config(private_blas=None):
     Examples
     --------
     >>> import sk_softmax
-    >>> sk_softmax.set_config(private_blas=False)
-    >>> sk_softmax.get_config()
+    >>> with sk_softmax.config_context():  # restores the settings on exit
+    ...     sk_softmax.set_config(private_blas=False)
+    ...     sk_softmax.get_config()
     {'private_blas': False}
-    >>> sk_softmax.set_config(private_blas=True)
     """
     if private_blas is not None:
         if not isinstance(private_blas, (bool, np.bool_)):
