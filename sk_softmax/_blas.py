@@ -94,6 +94,7 @@ _GET_CORENAME += ["openblas_get_corename"]
 _lock = threading.Lock()
 _cache = {}
 _MISSING = object()
+_registered = []  # the threadpoolctl controller class, once registered
 
 
 def _numpy_openblas_path():
@@ -331,10 +332,14 @@ def _register():
     Its entry: ``user_api`` ``"blas"``, ``internal_api`` ``"openblas"``,
     ``num_threads`` 1 (always: ``threadpool_limits`` does not change it, the
     parallelism is that of the kernel's threads, which follow numpy's BLAS
-    limit), ``filepath`` the (removed) link it was loaded through and
-    ``copy_of`` numpy's library file. Registering costs ~0.1 ms; a failure
-    here leaves the copy in use, unlisted.
+    limit), ``filepath`` ``/memfd:libsk_softmax_private_openblas.so
+    (deleted)`` (threadpoolctl 3.8 lists libraries from ``/proc/self/maps``)
+    or the removed link it was loaded through (earlier versions use
+    ``dl_iterate_phdr``), and ``copy_of`` numpy's library file. Registering
+    costs ~0.1 ms; a failure here leaves the copy in use, unlisted.
     """
+    if _registered:  # once per process (a forked child keeps it)
+        return True
     try:
         import threadpoolctl
 
@@ -343,6 +348,7 @@ def _register():
         register(controller)
     except Exception:  # pragma: no cover (threadpoolctl < 3.2)
         return False
+    _registered.append(controller)
     return True
 
 

@@ -34,8 +34,12 @@ import os, sys, threading, warnings
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 import sk_softmax
-from sk_softmax import SoftmaxRegression, _blas
+from sk_softmax import SoftmaxRegression, _blas, _threadpool
 warnings.simplefilter("ignore")
+
+if len(os.sched_getaffinity(0)) < 2:  # one usable CPU: two workers anyway,
+    _threadpool._available_cpus = lambda: 2  # so that fits use the copy
+    threadpool_limits(limits=2, user_api="blas")  # (kept for the script)
 
 def pools():
     return {(i["filepath"], i["user_api"]): i["num_threads"] for i in threadpool_info()}
@@ -266,6 +270,18 @@ def test_threadpoolctl_lists_the_private_copy():
         with threadpool_limits(limits=3):  # not changed: one thread always
             (entry,) = private_entries()
             assert entry["num_threads"] == 1
+        # Listed also where threadpoolctl finds libraries with dl_iterate_phdr
+        # (before 3.8 on Linux; a private method of threadpoolctl, if any).
+        from threadpoolctl import ThreadpoolController
+        ctl = ThreadpoolController.__new__(ThreadpoolController)
+        ctl.lib_controllers = []
+        finder = getattr(ctl, "_find_libraries_with_dl_iterate_phdr", None)
+        if finder is not None:
+            finder()
+            (lib,) = [c for c in ctl.lib_controllers if "sk_softmax" in c.filepath]
+            assert lib.num_threads == 1 and lib.filepath.endswith(
+                "/libsk_softmax_private_openblas.so")
+            print("dl_iterate_phdr: listed")
         print("OK")
         """
     )
