@@ -64,7 +64,12 @@ def run_script(body, *, before="", env=None, timeout=180):
     """Run ``before`` (ahead of every import), PRELUDE and ``body`` in a new
     interpreter; fail on error or timeout; return its stdout."""
     code = textwrap.dedent(before) + PRELUDE + textwrap.dedent(body)
-    full_env = {k: v for k, v in os.environ.items() if k != ENV_PRIVATE_BLAS}
+    # Without the thread limits that distributed's nanny writes into
+    # os.environ (all 1, after the Dask tests: the fits would not thread).
+    drop = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    full_env = {
+        k: v for k, v in os.environ.items() if k not in drop + (ENV_PRIVATE_BLAS,)
+    }
     full_env.update(env or {})
     try:
         proc = subprocess.run(

@@ -5,6 +5,7 @@ The library never changes a BLAS setting. Every scenario that could hang
 fails the test instead of blocking the suite; each script prints ``OK`` last.
 """
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -59,6 +60,19 @@ def fit_with(hook, **params):
 """
 
 
+# Thread limits that distributed's nanny writes into os.environ of the
+# process that starts a LocalCluster ("pre-spawn-environ", all set to 1):
+# after the Dask tests, a script inheriting them would run every fit serially.
+LEAKED_THREAD_LIMITS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def script_env(**extra):
+    """os.environ without LEAKED_THREAD_LIMITS, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k not in LEAKED_THREAD_LIMITS}
+    env.update(extra)
+    return env
+
+
 def run_script(body, timeout=120):
     """Run PRELUDE + body in a new interpreter; fail on error or timeout."""
     code = PRELUDE + textwrap.dedent(body)
@@ -68,6 +82,7 @@ def run_script(body, timeout=120):
             capture_output=True,
             text=True,
             timeout=timeout,
+            env=script_env(),
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"hung for {timeout} s:\n{exc.stdout}\n{exc.stderr}")
