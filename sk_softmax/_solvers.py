@@ -918,8 +918,9 @@ def _posv(M, rhs):
     """``(x, info)``: ``M x = rhs`` by Cholesky; ``M`` and ``rhs`` are
     overwritten (``M`` C-contiguous, symmetric)."""
     if M.shape[0] >= _PRIVATE_POSV_MIN and chunk_workers(2) > 1:
-        info = private_gemm().posv(M, rhs)  # loaded: chunk_workers checked
-        if info is not None:
+        gemm = private_gemm()  # None only if switched off since
+        info = None if gemm is None else gemm.posv(M, rhs)
+        if info is not None:  # None also: the copy has no LAPACKE
             return rhs, info
     _, x, info = dposv(M, rhs, lower=True, overwrite_a=True)
     return x, info

@@ -21,7 +21,12 @@ Fork safety: the executor's threads do not survive ``fork``; a forked child
 (multiprocessing's "fork" start method, gunicorn ``--preload``, Celery
 prefork) starts with no executor and creates its own on first use
 (``os.register_at_fork``), where a copied executor would wait forever for
-threads that do not exist.
+threads that do not exist; the lock of :mod:`sk_softmax._blas`'s loader is
+renewed likewise.
+
+:func:`chunk_workers` is 1 (the serial path) while the private BLAS is
+switched off (``sk_softmax.set_config(private_blas=False)`` or
+``SK_SOFTMAX_PRIVATE_BLAS=0``) or cannot be loaded.
 """
 
 import os
@@ -96,7 +101,8 @@ def chunk_workers(n_chunks):
     The thread count numpy's BLAS currently allows (the user's limit, if
     any), at most the number of usable CPUs and of chunks; 1 when numpy's
     BLAS cannot be found, or when the private single-threaded BLAS of
-    :func:`~sk_softmax._blas.private_gemm` cannot be loaded.
+    :func:`~sk_softmax._blas.private_gemm` is switched off or cannot be
+    loaded.
 
     Parameters
     ----------

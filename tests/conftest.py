@@ -119,12 +119,18 @@ def private_blas():
     Fails where numpy ships OpenBLAS on Linux but the private copy did not
     load; skips on platforms without one.
     """
-    from sk_softmax._blas import _numpy_openblas_path, private_gemm
+    from sk_softmax import get_config
+    from sk_softmax._blas import _numpy_openblas_path, load_error, private_gemm
 
+    if not get_config()["private_blas"]:
+        pytest.skip("the private BLAS is switched off (SK_SOFTMAX_PRIVATE_BLAS)")
     lib = private_gemm()
     if lib is None:
         if sys.platform.startswith("linux") and _numpy_openblas_path():
-            pytest.fail("numpy ships OpenBLAS here but its private copy did not load")
+            pytest.fail(
+                "numpy ships OpenBLAS here but its private copy did not load: "
+                f"{load_error()}"
+            )
         pytest.skip("no private BLAS on this platform")
     return lib
 

@@ -167,15 +167,47 @@ def test_large_scores_do_not_overflow(make_problem, reference):
 
 
 def test_threads_match_serial_exactly_for_a_fixed_split(monkeypatch, make_problem):
-    # Same chunks, same grouping: results do not depend on thread timing.
+    # Same chunks, same groups: the worker threads give exactly the results
+    # of the same groups run one after another in the calling thread, so
+    # results do not depend on thread timing. Three groups on three threads
+    # whatever the machine's cores (the worker count is forced).
+    import threading
+
+    from sk_softmax import _threadpool
+
+    monkeypatch.setattr(objective_module, "chunk_workers", lambda n: min(n, 3))
+    monkeypatch.setattr(_threadpool, "_available_cpus", lambda: 3)
     X, y, sw = make_problem(seed=11)
     obj = objective(X, y, sw, chunk_size=5)
     w = np.random.default_rng(12).standard_normal(obj.n_params)
-    first = obj.loss_gradient(w)
-    for _ in range(5):
-        again = obj.loss_gradient(w)
-        assert again[0] == first[0]
-        np.testing.assert_array_equal(again[1], first[1])
+    v = np.random.default_rng(13).standard_normal(obj.n_params)
+    threads = set()
+
+    def threaded(fn, args):
+        def marked(*a):
+            threads.add(threading.get_ident())
+            return fn(*a)
+
+        assert len(args) == 3
+        return _threadpool.run_in_threads(marked, args)
+
+    def serial(fn, args):
+        assert len(args) == 3
+        return [fn(*a) for a in args]
+
+    results = {}
+    for name, runner in [("threads", threaded), ("serial", serial)]:
+        monkeypatch.setattr(objective_module, "run_in_threads", runner)
+        results[name] = [
+            (*obj.loss_gradient(w), obj.hessian_product(w)(v)) for _ in range(3)
+        ]
+    # group 0 runs in the calling thread, groups 1 and 2 on the executor's
+    assert len(threads) >= 2
+    for loss, grad, hv in results["threads"]:
+        ref_loss, ref_grad, ref_hv = results["serial"][0]
+        assert loss == ref_loss
+        np.testing.assert_array_equal(grad, ref_grad)
+        np.testing.assert_array_equal(hv, ref_hv)
 
 
 def test_user_blas_limit_makes_the_kernel_serial_and_is_kept(monkeypatch, make_problem):
@@ -274,8 +306,10 @@ def test_small_passes_run_large_products_in_the_private_blas(monkeypatch, privat
         # numpy's BLAS cannot thread: numpy's products
         assert objective_module._small_gemm(2**30) is None
     assert objective_module._small_gemm(2**19) is None  # small products: numpy's
-    if objective_module.chunk_workers(2) > 1:  # numpy's BLAS may thread here
-        assert objective_module._small_gemm(2**30) is private_blas
+    # Where numpy's BLAS may thread (forced: a one-core machine's may not),
+    # large products go to the private BLAS.
+    monkeypatch.setattr(objective_module, "chunk_workers", lambda n: min(n, 2))
+    assert objective_module._small_gemm(2**30) is private_blas
 
 
 def test_buffers_do_not_grow_with_n_samples(make_problem):

@@ -5,6 +5,7 @@ The library never changes a BLAS setting. Every scenario that could hang
 fails the test instead of blocking the suite; each script prints ``OK`` last.
 """
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -18,19 +19,58 @@ from sk_softmax._threadpool import chunk_workers, run_in_threads
 # Shared by the scripts: data with several chunks (two workers on two cores),
 # and the BLAS settings of every loaded library.
 PRELUDE = """
-import threading, time, warnings
+import os, signal, threading, warnings
 import numpy as np
 import scipy.linalg  # loads scipy's BLAS
 from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
-from sk_softmax import SoftmaxRegression
+from sk_softmax import SoftmaxRegression, _objective
+from sk_softmax._blas import private_gemm
 warnings.simplefilter("ignore")
+
+# Loaded (and listed by threadpoolctl) from here on, as after a first fit:
+# the pools compared below are the same libraries before and after.
+private_gemm()
 
 def pools():
     return {(i["filepath"], i["user_api"]): i["num_threads"] for i in threadpool_info()}
 
 X = np.random.RandomState(0).randn(20000, 60)
 y = np.arange(20000) % 4
+
+# Hooks inside fits: while `local.hook` is set in a thread, it is called
+# with the number of that fit's evaluations so far at each evaluation.
+local = threading.local()
+_original = _objective.SoftmaxCrossEntropyL2._data_loss_gradient
+
+def _spy(self, *args, **kwargs):
+    hook = getattr(local, "hook", None)
+    if hook is not None:
+        local.count += 1
+        hook(local.count)
+    return _original(self, *args, **kwargs)
+
+_objective.SoftmaxCrossEntropyL2._data_loss_gradient = _spy
+
+def fit_with(hook, **params):
+    local.hook, local.count = hook, 0
+    try:
+        return SoftmaxRegression(**params).fit(X, y)
+    finally:
+        local.hook = None
 """
+
+
+# Thread limits that distributed's nanny writes into os.environ of the
+# process that starts a LocalCluster ("pre-spawn-environ", all set to 1):
+# after the Dask tests, a script inheriting them would run every fit serially.
+LEAKED_THREAD_LIMITS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def script_env(**extra):
+    """os.environ without LEAKED_THREAD_LIMITS, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k not in LEAKED_THREAD_LIMITS}
+    env.update(extra)
+    return env
 
 
 def run_script(body, timeout=120):
@@ -42,6 +82,7 @@ def run_script(body, timeout=120):
             capture_output=True,
             text=True,
             timeout=timeout,
+            env=script_env(),
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"hung for {timeout} s:\n{exc.stdout}\n{exc.stderr}")
@@ -93,37 +134,107 @@ def test_user_limit_in_another_thread_is_honoured_after_a_fit():
 
 
 def test_concurrent_fits_leave_every_pool_as_found():
-    # 10 rounds of 4 threads fitting at once, then overlapping fits of
-    # different lengths (the issue's items 3 and 4).
+    # 10 rounds of 4 fits held together at their first evaluation (all four
+    # inside a fit at once), then two overlapping fits of different lengths,
+    # ordered by events: the short one runs while the long one is inside its
+    # fit, and ends while the long one is still inside it.
     run_script(
         """
         before = pools()
         errors = []
 
-        def fit(**params):
+        def fit(hook, **params):
             try:
-                SoftmaxRegression(**params).fit(X, y)
-            except Exception as exc:  # pragma: no cover (reported below)
+                fit_with(hook, **params)
+            except Exception as exc:  # reported below
                 errors.append(exc)
 
         for _ in range(10):
-            threads = [threading.Thread(target=fit) for _ in range(4)]
+            barrier = threading.Barrier(4, timeout=120)
+
+            def together(count):
+                if count == 1:
+                    barrier.wait()  # BrokenBarrierError after 120 s
+
+            threads = [threading.Thread(target=fit, args=(together,))
+                       for _ in range(4)]
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
+            assert not errors, errors
+        long_in, short_done = threading.Event(), threading.Event()
+        seen = {}
+
+        def long_hook(count):
+            if count == 1:
+                long_in.set()
+            elif count == 2:  # held mid-fit until the short fit has ended
+                seen["short_ended"] = short_done.wait(120)
+                seen["long_mid_fit"] = pools()
+
+        def short_hook(count):
+            if count == 1:  # starts only once the long fit is inside its fit
+                seen["long_started"] = long_in.wait(120)
+
         w = threading.Thread(
-            target=lambda: (time.sleep(0.3),
-                            fit(solver="gd", max_iter=300, tol=0))
+            target=fit, args=(long_hook,), kwargs=dict(solver="gd", max_iter=300, tol=0)
         )
         w.start()
-        fit(solver="gd", max_iter=150, tol=0)
+        fit(short_hook, solver="gd", max_iter=150, tol=0)
+        seen["after_short"] = pools()
+        short_done.set()
         w.join()
         assert not errors, errors
+        assert seen["long_started"] and seen["short_ended"], seen
+        assert seen["after_short"] == before, seen
+        assert seen["long_mid_fit"] == before, seen
         assert pools() == before, (before, pools())
         print("OK")
         """,
         timeout=300,
+    )
+
+
+def test_fork_while_another_thread_is_inside_a_fit():
+    # A thread is inside a fit (its evaluations on the worker threads,
+    # the executor busy) when the main thread forks: the child's fits run on
+    # their own workers and leave every pool as found, and so do the
+    # parent's.
+    run_script(
+        """
+        before = pools()
+        inside, release = threading.Event(), threading.Event()
+
+        def hold(count):
+            if count == 2:
+                inside.set()
+                assert release.wait(120)
+
+        result = {}
+        t = threading.Thread(
+            target=lambda: result.update(model=fit_with(hold, max_iter=20)))
+        t.start()
+        assert inside.wait(120)
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(120)  # a hang ends the child (SIGALRM's default)
+            code = 1
+            try:
+                for _ in range(2):
+                    SoftmaxRegression(max_iter=20).fit(X, y)
+                if pools() == before:
+                    code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        release.set()
+        t.join()
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        assert np.max(result["model"].n_iter_) >= 2
+        assert pools() == before
+        print("OK")
+        """
     )
 
 
