@@ -887,6 +887,29 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         )
         return hessp, diag, order
 
+    def map_rows(self, fn, *args, chunk_rows=None):
+        """``fn(X_c, y_c, s_c, start, *args)`` on each chunk of rows, serially.
+
+        See :meth:`SoftmaxObjective.map_rows`; the chunks are ``chunk_rows``
+        rows (default ``chunk_size``) in row order.
+
+        Returns
+        -------
+        parts : list
+        """
+        n = self.n_samples
+        step = int(max(1, self.chunk_size if chunk_rows is None else chunk_rows))
+        return [
+            fn(
+                self.X[i : i + step],
+                self.y[i : i + step],
+                self._sw64[i : i + step],
+                i,
+                *args,
+            )
+            for i in range(0, n, step)
+        ]
+
     def _data_loss_gradient_hessian(self, w64):
         """Data term, its gradient and its dense Hessian at ``w64``.
 
