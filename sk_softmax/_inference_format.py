@@ -131,7 +131,7 @@ def text_table(title, header, blocks, notes):
             lines.append(f"{r[0]:<{first}}" + "".join(f"{v:>{col}}" for v in r[1:]))
     lines.append("=" * _WIDTH)
     lines.extend(notes)
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def html_table(title, header, blocks, notes):
