@@ -475,12 +475,14 @@ def softmax_inference(
         dep_name=dep_name,
         fit_intercept=fi,
         margeff_fn=lambda at, method: marginal_effects(
-            objective, w, ref, perm, cov, classes, terms, at, method
+            objective, w, ref, perm, cov, classes, terms, at, method, dep_name
         ),
     )
 
 
-def marginal_effects(objective, w, ref, perm, cov, classes, terms, at, method):
+def marginal_effects(
+    objective, w, ref, perm, cov, classes, terms, at, method, dep_name="y"
+):
     """Marginal effects of the features on the class probabilities, with
     delta-method standard errors (see :func:`margeff_chunk`).
 
@@ -522,4 +524,5 @@ def marginal_effects(objective, w, ref, perm, cov, classes, terms, at, method):
         classes=np.asarray(classes),
         at=at,
         method=method,
+        dep_name=dep_name,
     )

@@ -89,13 +89,13 @@ def margeff_text(me):
     """``(title, header, blocks, notes)`` of a ``MarginalEffects``."""
     what = "dy/dx" if me.method == "dydx" else "d(lny)/dx"
     header = [
-        ("Dep. Variable:", "y", "Method:", what),
+        ("Dep. Variable:", str(me.dep_name), "Method:", what),
         ("At:", me.at, "", ""),
     ]
     ci = me.conf_int()
     blocks = [
         (
-            f"y={name}",
+            f"{me.dep_name}={name}",
             _block_rows(
                 me.feature_names,
                 me.margeff[:, j],

@@ -347,9 +347,13 @@ class MarginalEffects:
     class_names : list of str
     at, method : str
         As given to :meth:`InferenceResults.get_margeff`.
+    dep_name : str
+        Name of the dependent variable.
     """
 
-    def __init__(self, *, margeff, margeff_cov, feature_names, classes, at, method):
+    def __init__(
+        self, *, margeff, margeff_cov, feature_names, classes, at, method, dep_name="y"
+    ):
         self.margeff = margeff
         self.margeff_cov = margeff_cov
         self.margeff_se = np.sqrt(np.clip(np.diag(margeff_cov), 0, None)).reshape(
@@ -359,6 +363,7 @@ class MarginalEffects:
         self.feature_names = list(feature_names)
         self.class_names = [str(c) for c in classes]
         self.at, self.method = at, method
+        self.dep_name = dep_name
 
     def conf_int(self, alpha=0.05):
         """Confidence intervals of the effects, shape (n_features, n_classes, 2).
