@@ -40,6 +40,7 @@ from scipy.linalg import lapack
 from sklearn.exceptions import ConvergenceWarning
 
 from ._inference_results import InferenceResults, MarginalEffects
+from ._objective import SoftmaxCrossEntropyL2
 from ._objective._dask import DaskSoftmaxObjective
 
 __all__ = [
@@ -184,10 +185,13 @@ def margeff_chunk(Xc, yc, sc, start, beta, fit_intercept, method):
 
 
 def _sum_parts(parts):
-    """Entry-wise float64 sums of a list of tuples of arrays."""
-    return tuple(
-        np.sum([np.asarray(p[j]) for p in parts], axis=0) for j in range(len(parts[0]))
-    )
+    """Entry-wise float64 sums of a list of tuples of arrays (in place, in
+    list order)."""
+    total = [np.array(p, dtype=np.float64) for p in parts[0]]
+    for part in parts[1:]:
+        for t, p in zip(total, part, strict=True):
+            t += p
+    return tuple(total)
 
 
 def _chunk_rows(numbers_per_row):
@@ -388,6 +392,12 @@ def softmax_inference(
             "groups are needed with cov_type='cluster', and only then; got "
             f"cov_type={cov_type!r} and groups "
             f"{'given' if groups is not None else 'None'}."
+        )
+    if not isinstance(objective, (SoftmaxCrossEntropyL2, DaskSoftmaxObjective)):
+        raise TypeError(
+            "inference takes numpy, scipy.sparse or Dask input; got "
+            f"{type(objective).__name__}'s input (an Array API array?): pass "
+            "X as a numpy array (the fitted model applies to it unchanged)."
         )
     if objective.soft:
         raise ValueError(

@@ -567,8 +567,8 @@ class SoftmaxObjective:
         Parameters
         ----------
         fn : callable
-            Returns a float64 array or a tuple of them (a module-level
-            function, for Dask clusters).
+            Returns a tuple of float64 arrays (a module-level function, for
+            Dask clusters).
         *args
             Passed to ``fn`` after ``start``.
         chunk_rows : int or None, default=None
@@ -576,9 +576,11 @@ class SoftmaxObjective:
 
         Returns
         -------
-        parts : list
-            ``fn``'s results in row order; for Dask one per worker, each the
-            sum of its chunks' results.
+        parts : list of tuple
+            The sums of ``fn``'s results, entry by entry: one (all rows) in
+            memory, one per worker for Dask (in block order). The sums are
+            kept as the chunks go: the memory is that of one result (plus
+            ``fn``'s own), whatever the number of chunks.
         """
         raise TypeError(f"{type(self).__name__} does not run row maps.")
 

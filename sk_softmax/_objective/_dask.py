@@ -256,7 +256,7 @@ def _loss_gradient_hessian(b, w):
 
 
 def _map_rows(b, fn, chunk_rows, *args):
-    return _sum(b.kernel.map_rows(fn, *args, chunk_rows=chunk_rows))
+    return b.kernel.map_rows(fn, *args, chunk_rows=chunk_rows)[0]
 
 
 def _max_abs(b):

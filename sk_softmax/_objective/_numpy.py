@@ -891,24 +891,26 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         """``fn(X_c, y_c, s_c, start, *args)`` on each chunk of rows, serially.
 
         See :meth:`SoftmaxObjective.map_rows`; the chunks are ``chunk_rows``
-        rows (default ``chunk_size``) in row order.
+        rows (default ``chunk_size``), in row order, their results summed in
+        place as they come.
 
         Returns
         -------
-        parts : list
+        parts : list of tuple
+            One entry: the sums over all chunks.
         """
         n = self.n_samples
         step = int(max(1, self.chunk_size if chunk_rows is None else chunk_rows))
-        return [
-            fn(
-                self.X[i : i + step],
-                self.y[i : i + step],
-                self._sw64[i : i + step],
-                i,
-                *args,
-            )
-            for i in range(0, n, step)
-        ]
+        total = None
+        for i in range(0, n, step):
+            sl = slice(i, min(i + step, n))
+            part = fn(self.X[sl], self.y[sl], self._sw64[sl], i, *args)
+            if total is None:
+                total = tuple(np.array(p, dtype=np.float64) for p in part)
+            else:
+                for t, p in zip(total, part, strict=True):
+                    t += p
+        return [total]
 
     def _data_loss_gradient_hessian(self, w64):
         """Data term, its gradient and its dense Hessian at ``w64``.
