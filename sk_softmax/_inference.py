@@ -25,10 +25,12 @@ parameters, what statsmodels' ``MNLogit`` reports, with its definitions:
   differences under it (the Laplace approximation);
 - the marginal effects and their delta-method Jacobian (:func:`marginal_effects`).
 
-Memory: the Hessian, its inverse and the sandwich's middle are
-``(K (d + 1))^2`` float64 each; the row chunks add ``K (d + 1)`` numbers per
-row (scores) or ``K^2 d`` (marginal effects), in chunks of about 16 MiB.
-``K (d + 1)`` is limited to :data:`MAX_PARAMS` (three 800 MB matrices).
+Memory: at most five ``(K (d + 1))^2`` float64 matrices at a time (the
+Hessian, its inverse, the sandwich's middle, a chunk's part of it and a
+product; three for ``"nonrobust"``); the row chunks add ``K (d + 1)``
+numbers per row (scores) or ``2 K^2 d`` (marginal effects), in chunks of
+about 16 MiB. ``K (d + 1)`` is limited to :data:`MAX_PARAMS` (800 MB per
+matrix).
 """
 
 import warnings
@@ -51,9 +53,9 @@ __all__ = [
     "softmax_inference",
 ]
 
-#: Largest ``n_classes * (n_features + fit_intercept)`` inference accepts: the
-#: Hessian, its inverse and the sandwich's middle are that squared, float64
-#: (800 MB each at the limit).
+#: Largest ``n_classes * (n_features + fit_intercept)`` inference accepts: up
+#: to five float64 matrices of that size squared are held (800 MB each at the
+#: limit, 4 GB in all).
 MAX_PARAMS = 10_000
 # Bytes of the per-chunk arrays of the row passes (scores, marginal effects).
 _CHUNK_BYTES = 16 * 2**20
@@ -410,7 +412,7 @@ def softmax_inference(
         raise ValueError(
             f"inference needs the dense ({K * d1}, {K * d1}) Hessian (n_classes * "
             f"(n_features + fit_intercept) = {K * d1} parameters); the limit is "
-            f"{MAX_PARAMS} (three float64 matrices of that size are kept). "
+            f"{MAX_PARAMS} (up to five float64 matrices of that size are held). "
             "Reduce the features, e.g. by selecting or aggregating them."
         )
     ref = _reference_index(classes, reference)
@@ -445,6 +447,7 @@ def softmax_inference(
     H *= S  # Hessian of the negative log-likelihood (+ ||W||^2 / (2 C))
     N = objective.invariant_directions()
     B = _bread(H, N, [terms[perm.index(j)] for j in range(d1)])
+    del H  # (its memory, before the sandwich's)
 
     n_groups_used = None
     if cov_type == "nonrobust":
