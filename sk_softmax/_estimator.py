@@ -1010,14 +1010,16 @@ or float, default="auto"
         Examples
         --------
         >>> import numpy as np
-        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.datasets import load_wine
         >>> from sk_softmax import SoftmaxRegression
-        >>> X, y = load_iris(return_X_y=True)
-        >>> X, y = X[:, :2], y
+        >>> X, y = load_wine(return_X_y=True)
+        >>> X = X[:, [0, 1]]  # alcohol, malic acid
         >>> clf = SoftmaxRegression(C=np.inf, tol=1e-8).fit(X, y)
         >>> res = clf.inference(X, y)
         >>> res.params.shape, res.bse.shape  # (const + 2 features, 3 - 1 classes)
         ((3, 2), (3, 2))
+        >>> print(f"{res.params[1, 0]:.2f} +/- {res.bse[1, 0]:.2f}")
+        -5.09 +/- 0.73
         """
         check_is_fitted(self)
         C, l1_ratio = lr_penalty(self)
