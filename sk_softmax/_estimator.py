@@ -33,6 +33,7 @@ from ._dask_input import (
     validate_dask_fit_input,
 )
 from ._fit import FitSettings, fit_solver, partial_fit_epoch, start_sgd_run
+from ._inference import check_inference_params, softmax_inference
 from ._lr_compat import (
     LR_ONLY_SOLVERS,
     LR_PARAMETER_CONSTRAINTS,
@@ -970,3 +971,82 @@ or float, default="auto"
         True
         """
         return log_probabilities(*self._raw_scores(X, "predict_log_proba"))
+
+    def inference(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        reference=None,
+        cov_type="nonrobust",
+        groups=None,
+    ):
+        """Standard errors, tests and marginal effects of the fitted model.
+
+        Computed at ``coef_`` and ``intercept_`` from the training data, with
+        statsmodels' ``MNLogit`` definitions (user guide: "Inference"). Valid
+        at the maximum-likelihood fit (``C=np.inf`` or ``penalty=None``, fitted
+        to convergence); with an L2 penalty the covariance is that of the
+        penalised estimate, labelled so; an L1 part is refused.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            The training data of the fit.
+        y : array-like of shape (n_samples,)
+            Its labels (soft targets are refused).
+        sample_weight : array-like of shape (n_samples,), default=None
+            The fit's weights, as frequency weights: a row of weight 2 counts
+            as two rows.
+        reference : object, default=None
+            The class the coefficients are contrasted with; None means
+            ``classes_[0]``.
+        cov_type : {"nonrobust", "HC0", "cluster"}, default="nonrobust"
+            The inverse information matrix, the sandwich estimator, or the
+            sandwich with the scores summed per group of ``groups`` (times
+            ``G / (G - 1) * (N - 1) / (N - p)``).
+        groups : array-like of shape (n_samples,), default=None
+            Cluster labels, for ``cov_type="cluster"`` only.
+
+        Returns
+        -------
+        results : InferenceResults
+            ``params``, ``bse``, ``pvalues``, ``conf_int()``, ``summary()``,
+            ``get_margeff()``, ``wald_test()``, ... (statsmodels' names).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_wine
+        >>> from sk_softmax import SoftmaxRegression
+        >>> X, y = load_wine(return_X_y=True)
+        >>> X = X[:, [0, 1]]  # alcohol, malic acid
+        >>> clf = SoftmaxRegression(C=np.inf, tol=1e-8).fit(X, y)
+        >>> res = clf.inference(X, y)
+        >>> res.params.shape, res.bse.shape  # (const + 2 features, 3 - 1 classes)
+        ((3, 2), (3, 2))
+        >>> print(f"{res.params[1, 0]:.2f} +/- {res.bse[1, 0]:.2f}")
+        -5.09 +/- 0.73
+        """
+        check_is_fitted(self)
+        C, l1_ratio = lr_penalty(self)
+        check_inference_params(l1_ratio, self.label_smoothing)
+        name = getattr(y, "name", None)
+        X, target, sample_weight = self._validate_fit_input(
+            X, y, sample_weight, reset=False
+        )
+        return softmax_inference(
+            self._objective(X, target, sample_weight, (C, l1_ratio)),
+            self._fitted_params(),
+            classes=self.classes_,
+            term_names=getattr(
+                self, "feature_names_in_", [f"x{j}" for j in range(X.shape[1])]
+            ),
+            reference=reference,
+            cov_type=cov_type,
+            groups=groups,
+            C=C,
+            tol=self.tol,
+            dep_name="y" if name is None else str(name),
+        )

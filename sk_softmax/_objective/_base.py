@@ -557,6 +557,36 @@ class SoftmaxObjective:
         N[:, cols, np.arange(len(cols))] = 1.0 / np.sqrt(K)
         return N.reshape(K * d1, len(cols))
 
+    def map_rows(self, fn, *args, chunk_rows=None):
+        """Run ``fn`` on the training rows, chunk by chunk, where they are.
+
+        For computations other than the objective's own (the scores and
+        marginal effects of :mod:`sk_softmax._inference`): ``fn(X_c, y_c,
+        s_c, start, *args)`` with ``X_c`` a chunk of rows (ndarray or CSR,
+        in ``X``'s dtype), ``y_c`` their class codes (or soft targets),
+        ``s_c`` their normalised weights ``s_i / S`` (float64) and ``start``
+        the index of the chunk's first row (in its Dask block, for Dask).
+
+        Parameters
+        ----------
+        fn : callable
+            Returns a tuple of float64 arrays (a module-level function, for
+            Dask clusters).
+        *args
+            Passed to ``fn`` after ``start``.
+        chunk_rows : int or None, default=None
+            Rows per chunk; None means the backend's choice.
+
+        Returns
+        -------
+        parts : list of tuple
+            The sums of ``fn``'s results, entry by entry: one (all rows) in
+            memory, one per worker for Dask (in block order). The sums are
+            kept as the chunks go: the memory is that of one result (plus
+            ``fn``'s own), whatever the number of chunks.
+        """
+        raise TypeError(f"{type(self).__name__} does not run row maps.")
+
     def lipschitz_bound(self):
         """An upper bound ``L`` of the gradient's Lipschitz constant.
 

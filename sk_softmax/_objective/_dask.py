@@ -255,6 +255,10 @@ def _loss_gradient_hessian(b, w):
     return b.kernel._data_loss_gradient_hessian(w)
 
 
+def _map_rows(b, fn, chunk_rows, *args):
+    return b.kernel.map_rows(fn, *args, chunk_rows=chunk_rows)[0]
+
+
 def _max_abs(b):
     return b.kernel.max_abs_feature()
 
@@ -840,6 +844,18 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         parts = self._blocks.map(_loss_gradient_hessian, w64)
         loss = float(_sum([p[0] for p in parts]))
         return loss, _sum([p[1] for p in parts]), _sum([p[2] for p in parts])
+
+    def map_rows(self, fn, *args, chunk_rows=None):
+        """``fn`` on each block's chunks of rows, on the worker holding it.
+
+        See :meth:`SoftmaxObjective.map_rows`: each worker sums its chunks'
+        results; one part per worker comes to the client, in block order.
+
+        Returns
+        -------
+        parts : list
+        """
+        return self._blocks.map(_map_rows, fn, chunk_rows, *args)
 
     def max_abs_feature(self):
         """float: ``max |X_ij|`` over all blocks.

@@ -887,6 +887,31 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         )
         return hessp, diag, order
 
+    def map_rows(self, fn, *args, chunk_rows=None):
+        """``fn(X_c, y_c, s_c, start, *args)`` on each chunk of rows, serially.
+
+        See :meth:`SoftmaxObjective.map_rows`; the chunks are ``chunk_rows``
+        rows (default ``chunk_size``), in row order, their results summed in
+        place as they come.
+
+        Returns
+        -------
+        parts : list of tuple
+            One entry: the sums over all chunks.
+        """
+        n = self.n_samples
+        step = int(max(1, self.chunk_size if chunk_rows is None else chunk_rows))
+        total = None
+        for i in range(0, n, step):
+            sl = slice(i, min(i + step, n))
+            part = fn(self.X[sl], self.y[sl], self._sw64[sl], i, *args)
+            if total is None:
+                total = tuple(np.array(p, dtype=np.float64) for p in part)
+            else:
+                for t, p in zip(total, part, strict=True):
+                    t += p
+        return [total]
+
     def _data_loss_gradient_hessian(self, w64):
         """Data term, its gradient and its dense Hessian at ``w64``.
 
