@@ -15,11 +15,12 @@ from unittest import SkipTest
 import numpy as np
 import pytest
 import sklearn
-from sklearn.utils._array_api import get_namespace_and_device, move_to
+from sklearn.utils._array_api import get_namespace_and_device
 
 from sk_softmax import SoftmaxRegression
 from sk_softmax._objective import SoftmaxCrossEntropyL2, _array_api
 from sk_softmax._objective._array_api import ArrayAPISoftmaxCrossEntropy
+from sk_softmax._sklearn_compat import move_to
 
 torch = pytest.importorskip("torch")
 xps = pytest.importorskip("array_api_strict")

@@ -205,7 +205,8 @@ def test_array_api_input_runs_plain_newton_cg_to_the_same_optimum():
     # flat order; same optimum as the numpy path's preconditioned run.
     xps = pytest.importorskip("array_api_strict")
     import sklearn
-    from sklearn.utils._array_api import move_to
+
+    from sk_softmax._sklearn_compat import move_to
 
     rng = np.random.default_rng(3)
     X = rng.normal(size=(120, 5))
