@@ -97,110 +97,115 @@ else:
             return arrays[0].__array_namespace__()
 
 
+def _move_to(array, *, xp, device):
+    """``array`` in namespace ``xp`` on ``device`` (through the host).
+
+    scikit-learn 1.8's ``move_to`` for one array: None and scipy.sparse
+    (numpy target only) pass through, an array already there is
+    returned as is, float64 becomes float32 where the device has no
+    float64.
+
+    Parameters
+    ----------
+    array : array, sparse matrix or None
+        The array to move.
+    xp : namespace
+        The target namespace.
+    device : device
+        The target device.
+
+    Returns
+    -------
+    array : array, sparse matrix or None
+    """
+    if array is None:
+        return None
+    if sp.issparse(array):
+        if not _is_numpy_namespace(xp):
+            raise TypeError(
+                "Sparse arrays are only accepted (and passed through) when "
+                "the target namespace is Numpy"
+            )
+        return array
+    xp_array, _, device_array = get_namespace_and_device(array)
+    if xp_array == xp and device_array == device:
+        return array
+    if (
+        _max_precision_float_dtype(xp, device) == xp.float32
+        and array.dtype == xp_array.float64
+    ):  # pragma: no cover - a float32-only device (Apple MPS)
+        array = xp_array.astype(array, xp_array.float32)
+    host = array if isinstance(array, np.ndarray) else _to_numpy(array, xp_array)
+    if _is_numpy_namespace(xp):
+        return host
+    return xp.asarray(host, device=device)
+
+
 if SKLEARN_VERSION >= (1, 8):
     from sklearn.utils._array_api import move_to
 else:
+    move_to = _move_to
 
-    def move_to(array, *, xp, device):
-        """``array`` in namespace ``xp`` on ``device`` (through the host).
 
-        scikit-learn 1.8's ``move_to`` for one array: None and scipy.sparse
-        (numpy target only) pass through, an array already there is
-        returned as is, float64 becomes float32 where the device has no
-        float64.
+def _to_csr_matrix(X):
+    """``X`` as a ``csr_matrix``: the sparse interface of scikit-learn
+    before 1.9 (whose ``sparse_interface`` setting picks matrix or array).
 
-        Parameters
-        ----------
-        array : array, sparse matrix or None
-            The array to move.
-        xp : namespace
-            The target namespace.
-        device : device
-            The target device.
+    Parameters
+    ----------
+    X : sparse matrix or array
+        A CSR matrix or array.
 
-        Returns
-        -------
-        array : array, sparse matrix or None
-        """
-        if array is None:
-            return None
-        if sp.issparse(array):
-            if not _is_numpy_namespace(xp):
-                raise TypeError(
-                    "Sparse arrays are only accepted (and passed through) when "
-                    "the target namespace is Numpy"
-                )
-            return array
-        xp_array, _, device_array = get_namespace_and_device(array)
-        if xp_array == xp and device_array == device:
-            return array
-        if (
-            _max_precision_float_dtype(xp, device) == xp.float32
-            and array.dtype == xp_array.float64
-        ):  # pragma: no cover - a float32-only device (Apple MPS)
-            array = xp_array.astype(array, xp_array.float32)
-        host = array if isinstance(array, np.ndarray) else _to_numpy(array, xp_array)
-        if _is_numpy_namespace(xp):
-            return host
-        return xp.asarray(host, device=device)
+    Returns
+    -------
+    X : scipy.sparse.csr_matrix
+    """
+    return sp.csr_matrix(X)
+
+
+def _check_same_namespace(X, estimator, *, attribute, method):
+    """Raise if ``X`` is not in the namespace and on the device of the
+    fitted ``attribute`` (scikit-learn 1.9's check, under
+    ``array_api_dispatch`` only).
+
+    Parameters
+    ----------
+    X : array-like
+        The input of ``method``.
+    estimator : estimator
+        The fitted estimator.
+    attribute : str
+        A fitted array attribute (e.g. ``"intercept_"``).
+    method : str
+        The calling method, for the message.
+    """
+    if not get_config()["array_api_dispatch"]:
+        return
+    a_xp, _, a_device = get_namespace_and_device(getattr(estimator, attribute))
+    X_xp, _, X_device = get_namespace_and_device(X)
+    if X_xp == a_xp and X_device == a_device:
+        return
+    if _is_numpy_namespace(a_xp) and _is_numpy_namespace(X_xp):
+        return  # array-likes and sparse input of a numpy-fitted model
+    if X_xp != a_xp:
+        detail = (
+            f"Array namespaces used during fit ({a_xp.__name__}) and "
+            f"{method} ({X_xp.__name__}) differ."
+        )
+    else:  # pragma: no cover - needs two devices
+        detail = (
+            f"Devices used during fit ({a_device}) and {method} ({X_device}) differ."
+        )
+    raise ValueError(
+        f"Inputs passed to {type(estimator).__name__}.{method}() must use "
+        "the same namespace and the same device as those passed to fit(). "
+        f"{detail}"
+    )
 
 
 if SKLEARN_VERSION >= (1, 9):
     from sklearn.utils._array_api import check_same_namespace
     from sklearn.utils._sparse import _align_api_if_sparse as align_sparse_interface
 else:
-
-    def align_sparse_interface(X):
-        """``X`` as a ``csr_matrix``: the sparse interface of scikit-learn
-        before 1.9 (whose ``sparse_interface`` setting picks matrix or array).
-
-        Parameters
-        ----------
-        X : sparse matrix or array
-            A CSR matrix or array.
-
-        Returns
-        -------
-        X : scipy.sparse.csr_matrix
-        """
-        return sp.csr_matrix(X)
-
-    def check_same_namespace(X, estimator, *, attribute, method):
-        """Raise if ``X`` is not in the namespace and on the device of the
-        fitted ``attribute`` (scikit-learn 1.9's check, under
-        ``array_api_dispatch`` only).
-
-        Parameters
-        ----------
-        X : array-like
-            The input of ``method``.
-        estimator : estimator
-            The fitted estimator.
-        attribute : str
-            A fitted array attribute (e.g. ``"intercept_"``).
-        method : str
-            The calling method, for the message.
-        """
-        if not get_config()["array_api_dispatch"]:
-            return
-        a_xp, _, a_device = get_namespace_and_device(getattr(estimator, attribute))
-        X_xp, _, X_device = get_namespace_and_device(X)
-        if X_xp == a_xp and X_device == a_device:
-            return
-        if _is_numpy_namespace(a_xp) and _is_numpy_namespace(X_xp):
-            return  # array-likes and sparse input of a numpy-fitted model
-        if X_xp != a_xp:
-            detail = (
-                f"Array namespaces used during fit ({a_xp.__name__}) and "
-                f"{method} ({X_xp.__name__}) differ."
-            )
-        else:  # pragma: no cover - needs two devices
-            detail = (
-                f"Devices used during fit ({a_device}) and {method} "
-                f"({X_device}) differ."
-            )
-        raise ValueError(
-            f"Inputs passed to {type(estimator).__name__}.{method}() must use "
-            "the same namespace and the same device as those passed to fit(). "
-            f"{detail}"
-        )
+    align_sparse_interface = _to_csr_matrix
+    check_same_namespace = _check_same_namespace
