@@ -16,7 +16,13 @@ from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 
 from sk_softmax._sklearn_compat import SKLEARN_VERSION
 
-__all__ = ["SKLEARN_VERSION", "lr_l1", "lrcv", "needs_sklearn"]
+__all__ = [
+    "SKLEARN_VERSION",
+    "lr_l1",
+    "lrcv",
+    "needs_sklearn",
+    "skip_without_array_api_dispatch",
+]
 
 
 def needs_sklearn(version, reason):
@@ -120,3 +126,19 @@ def _new_layout(est, l1_ratios, l2):
     est.l1_ratio_ = 0.0 if l2 else float(est.l1_ratio_[0])
     if l2 and l1_ratios is not None:
         est.l1_ratios_ = np.asarray(l1_ratios)
+
+
+def skip_without_array_api_dispatch(module_level=False):
+    """Skip the calling test (or module) where scikit-learn refuses array API
+    dispatch (scikit-learn 1.6 needs scipy >= 1.14 and the array-api-compat
+    package; every version needs ``SCIPY_ARRAY_API=1``)."""
+    import sklearn
+
+    try:
+        with sklearn.config_context(array_api_dispatch=True):
+            pass
+    except (ImportError, RuntimeError) as exc:
+        pytest.skip(
+            f"scikit-learn's array API dispatch is unavailable here: {exc}",
+            allow_module_level=module_level,
+        )

@@ -15,6 +15,7 @@ from unittest import SkipTest
 import numpy as np
 import pytest
 import sklearn
+from _sklearn_versions import skip_without_array_api_dispatch
 from sklearn.utils._array_api import get_namespace_and_device
 
 from sk_softmax import SoftmaxRegression
@@ -22,6 +23,7 @@ from sk_softmax._objective import SoftmaxCrossEntropyL2, _array_api
 from sk_softmax._objective._array_api import ArrayAPISoftmaxCrossEntropy
 from sk_softmax._sklearn_compat import move_to
 
+skip_without_array_api_dispatch(module_level=True)
 torch = pytest.importorskip("torch")
 xps = pytest.importorskip("array_api_strict")
 

@@ -144,6 +144,11 @@ def test_binary_model_of_C_is_logistic_regressions_of_2C():
     )
 
 
+@needs_sklearn(
+    (1, 7),
+    "LogisticRegressionCV weighs class_weight='balanced' by sample_weight from "
+    "1.7 (as this package does on every version)",
+)
 def test_sample_and_class_weights_as_logistic_regression_cv():
     X, y, sw, lr = _reference(
         "wine", "neg_log_loss", weighted=True, class_weight="balanced"

@@ -13,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 # LogisticRegression with 1.8's l1_ratio meaning on every scikit-learn version.
-from _sklearn_versions import lr_l1
+from _sklearn_versions import lr_l1, skip_without_array_api_dispatch
 from scipy.special import logsumexp
 from sklearn.datasets import load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning
@@ -435,6 +435,7 @@ def test_fista_reports_divergence():
 def test_array_api_input_same_model(wine, solver):
     """The penalty runs on the host (flat float64 parameters): an Array API
     fit gives the numpy fit's model, zeros included, in X's namespace."""
+    skip_without_array_api_dispatch()
     torch = pytest.importorskip("torch")
     import sklearn
 

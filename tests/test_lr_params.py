@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn
-from _sklearn_versions import needs_sklearn
+from _sklearn_versions import needs_sklearn, skip_without_array_api_dispatch
 from sklearn.datasets import load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -269,6 +269,7 @@ def test_warm_start_and_partial_fit_after_sparsify():
 
 
 def test_sparsify_on_the_array_api_path():
+    skip_without_array_api_dispatch()
     torch = pytest.importorskip("torch")
     X, y = load_iris(return_X_y=True)
     with sklearn.config_context(array_api_dispatch=True):
