@@ -182,12 +182,22 @@ def _check_same_namespace(X, estimator, *, attribute, method):
     if not get_config()["array_api_dispatch"]:
         return
     a_xp, _, a_device = get_namespace_and_device(getattr(estimator, attribute))
-    X_xp, _, X_device = get_namespace_and_device(X)
+    # Lists, DataFrames and sparse matrices are numpy's (scikit-learn before
+    # 1.9 refuses them in get_namespace under dispatch).
+    is_array = is_array_api_obj(X) and not sp.issparse(X)
+    X_xp, _, X_device = get_namespace_and_device(X if is_array else None)
     if X_xp == a_xp and X_device == a_device:
         return
     if _is_numpy_namespace(a_xp) and _is_numpy_namespace(X_xp):
         return  # array-likes and sparse input of a numpy-fitted model
-    if X_xp != a_xp:
+    if not is_array:
+        kind = "sparse array" if sp.issparse(X) else "array-like"
+        detail = (
+            f"Array namespace used during fit ({a_xp.__name__}) is not "
+            f"compatible with the {kind} input passed to {method}. Only the "
+            f"NumPy namespace is compatible with {kind} inputs."
+        )
+    elif X_xp != a_xp:
         detail = (
             f"Array namespaces used during fit ({a_xp.__name__}) and "
             f"{method} ({X_xp.__name__}) differ."

@@ -122,3 +122,9 @@ def test_own_check_same_namespace_matches_scikit_learns():
                 r"Array namespaces used during fit",
             ):
                 check(xps.asarray(X), clf, attribute="intercept_", method="predict")
+        strict = SoftmaxRegression().fit(xps.asarray(X), xps.asarray(y))
+        for check in checks:
+            check(xps.asarray(X), strict, attribute="intercept_", method="predict")
+            for bad in (X, X.tolist(), sp.csr_matrix(X)):
+                with pytest.raises(ValueError, match=r"array_api_strict"):
+                    check(bad, strict, attribute="intercept_", method="predict")
