@@ -12,9 +12,9 @@ collect_ignore_glob = ["_build/*", "auto_examples/*", "gen_modules/*", "_templat
 # with the reason, rather than run with a different reference.
 _NEEDS_SKLEARN = {
     "user_guide.rst": (
-        (1, 8),
+        (1, 9),
         "compares with LogisticRegression(l1_ratio=...) and "
-        "LogisticRegressionCV(use_legacy_attributes=...)",
+        "LogisticRegressionCV(use_legacy_attributes=...), uses sklearn.callback",
     ),
 }
 

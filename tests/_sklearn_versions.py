@@ -87,12 +87,17 @@ def lrcv(*, use_legacy_attributes, l1_ratios=(0,), **params):
     -------
     lrcv : LogisticRegressionCV
     """
-    if SKLEARN_VERSION >= (1, 8):
+    l2 = l1_ratios is None or not np.any(l1_ratios)
+    # 1.8.0's new layout fails with refit=False (float(None) for l1_ratio_):
+    # there its legacy layout is rearranged as for older versions.
+    broken = SKLEARN_VERSION == (1, 8) and params.get("refit") is False
+    if SKLEARN_VERSION >= (1, 8) and (use_legacy_attributes or not broken):
         return LogisticRegressionCV(
             use_legacy_attributes=use_legacy_attributes, l1_ratios=l1_ratios, **params
         )
-    l2 = l1_ratios is None or not np.any(l1_ratios)
-    if l2:
+    if SKLEARN_VERSION >= (1, 8):
+        params.update(use_legacy_attributes=True, l1_ratios=l1_ratios)
+    elif l2:
         params["penalty"] = "l2"
     else:
         params.update(penalty="elasticnet", l1_ratios=l1_ratios)
