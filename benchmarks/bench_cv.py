@@ -58,12 +58,19 @@ def load(name, quick=False):
 
 
 def estimators(n_jobs):
-    """The two estimators, same grid and folds, defaults otherwise."""
+    """The two estimators, same grid, folds and (explicit, so no
+    FutureWarning) l1_ratios, scoring and layout; defaults otherwise."""
+    common = dict(
+        Cs=CS,
+        cv=CV,
+        n_jobs=n_jobs,
+        l1_ratios=(0,),
+        scoring=None,
+        use_legacy_attributes=False,
+    )
     return {
-        "ours": SoftmaxRegressionCV(Cs=CS, cv=CV, n_jobs=n_jobs),
-        "lrcv": LogisticRegressionCV(
-            Cs=CS, cv=CV, n_jobs=n_jobs, l1_ratios=(0,), use_legacy_attributes=False
-        ),
+        "ours": SoftmaxRegressionCV(**common),
+        "lrcv": LogisticRegressionCV(**common),
     }
 
 

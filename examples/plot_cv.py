@@ -33,8 +33,15 @@ cv = StratifiedKFold(5, shuffle=True, random_state=0)
 Cs = np.logspace(-2, 2, 9)
 l1_ratios = [0.0, 0.5, 1.0]
 
+# use_legacy_attributes=False: arrays indexed (fold, l1_ratio, C) and a float
+# C_ (LogisticRegressionCV's layout from scikit-learn 1.10; its default and
+# this one's is still the dict layout, with a FutureWarning).
 clf = SoftmaxRegressionCV(
-    Cs=Cs, l1_ratios=l1_ratios, cv=cv, scoring="neg_log_loss"
+    Cs=Cs,
+    l1_ratios=l1_ratios,
+    cv=cv,
+    scoring="neg_log_loss",
+    use_legacy_attributes=False,
 ).fit(X, y)
 print(f"chosen C = {clf.C_:.3g}, l1_ratio = {clf.l1_ratio_}")
 print(
@@ -81,12 +88,14 @@ fig.tight_layout()
 # the solvers' tolerance: both stop at ``max|gradient| <= tol = 1e-4``, which
 # leaves the weakest penalties' models (large weights) furthest apart; at
 # ``tol=1e-8`` the scores agree to about ``1e-5`` (see the tests).
-common = dict(Cs=Cs, cv=cv, scoring="neg_log_loss", l1_ratios=(0,))
+common = dict(
+    Cs=Cs, cv=cv, scoring="neg_log_loss", l1_ratios=(0,), use_legacy_attributes=False
+)
 t0 = time.perf_counter()
 ours = SoftmaxRegressionCV(**common).fit(X, y)
 t_ours = time.perf_counter() - t0
 t0 = time.perf_counter()
-lrcv = LogisticRegressionCV(**common, use_legacy_attributes=False).fit(X, y)
+lrcv = LogisticRegressionCV(**common).fit(X, y)
 t_lrcv = time.perf_counter() - t0
 print(f"SoftmaxRegressionCV:  C = {ours.C_:.3g} ({t_ours:.2f} s)")
 print(f"LogisticRegressionCV: C = {lrcv.C_:.3g} ({t_lrcv:.2f} s)")

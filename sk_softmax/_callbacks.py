@@ -4,19 +4,42 @@ scikit-learn 1.9 ships ``sklearn.callback`` (``ProgressBar``,
 ``ScoringMonitor``, ...) with ``CallbackSupportMixin`` for third-party
 estimators: an estimator opens a root "fit" task and one subtask per
 iteration, and calls the callbacks' begin/end hooks around each. With an older
-scikit-learn the module is absent; then :data:`CallbackSupportMixin` is an
-empty class, ``set_callbacks`` does not exist, and ``verbose`` remains the way
-to watch a long fit.
+scikit-learn the module is absent; then :data:`CallbackSupportMixin` is a
+stand-in whose ``set_callbacks`` raises a ``NotImplementedError`` naming the
+version needed, and ``verbose`` remains the way to watch a long fit.
 """
 
-try:  # scikit-learn >= 1.9
+import sklearn
+
+from ._sklearn_compat import SKLEARN_VERSION
+
+if SKLEARN_VERSION >= (1, 9):
     from sklearn.callback import CallbackSupportMixin
 
     HAS_SKLEARN_CALLBACKS = True
-except ImportError:  # pragma: no cover - depends on the installed scikit-learn
+else:
 
     class CallbackSupportMixin:
-        """Stand-in when ``sklearn.callback`` is not available."""
+        """Stand-in when ``sklearn.callback`` is not available (< 1.9)."""
+
+        def set_callbacks(self, *callbacks):
+            """Unavailable: callbacks need scikit-learn >= 1.9.
+
+            Parameters
+            ----------
+            *callbacks : callback instances
+                The callbacks scikit-learn >= 1.9 would set.
+
+            Raises
+            ------
+            NotImplementedError
+                Always, naming the installed scikit-learn.
+            """
+            raise NotImplementedError(
+                f"{type(self).__name__}.set_callbacks needs scikit-learn >= 1.9 "
+                f"(sklearn.callback); scikit-learn {sklearn.__version__} is "
+                "installed. Upgrade scikit-learn, or follow the fit with verbose."
+            )
 
     HAS_SKLEARN_CALLBACKS = False
 

@@ -5,6 +5,7 @@ The paths, the scorer and the attribute layouts are in
 :mod:`sk_softmax._cv_path`; predictions are :class:`SoftmaxRegression`'s.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -21,6 +22,7 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 
+from ._callbacks import CallbackSupportMixin
 from ._cv_path import (
     PathProblem,
     check_weights,
@@ -48,7 +50,11 @@ __all__ = ["SoftmaxRegressionCV"]
 
 
 class SoftmaxRegressionCV(
-    CachedParamsMixin, SparseCoefMixin, ClassifierMixin, BaseEstimator
+    CachedParamsMixin,
+    SparseCoefMixin,
+    CallbackSupportMixin,
+    ClassifierMixin,
+    BaseEstimator,
 ):
     """Softmax regression with ``C`` chosen by cross-validation.
 
@@ -73,13 +79,15 @@ class SoftmaxRegressionCV(
         Values of ``C`` (inverse regularisation strength; ``np.inf``: no
         penalty). An int ``n`` means ``np.logspace(-4, 4, n)``, as in
         ``LogisticRegressionCV``.
-    l1_ratios : array-like of float or None, default=(0.0,)
+    l1_ratios : array-like of float or None, default="warn"
         Elastic-net mixing parameters to cross-validate, in [0, 1] (see
         ``l1_ratio`` of :class:`SoftmaxRegression`); each is a path over
         ``Cs`` per fold, and the best ``(C, l1_ratio)`` pair is chosen.
         ``None`` (deprecated in ``LogisticRegressionCV`` 1.8, with its
-        ``FutureWarning``) and its default ``"warn"`` mean L2 only, and drop
-        the ``l1_ratio`` axis of the legacy attributes.
+        ``FutureWarning``) and the default ``"warn"`` (``LogisticRegressionCV``
+        1.9's: None with a ``FutureWarning`` that the default becomes
+        ``(0.0,)``) mean L2 only, and drop the ``l1_ratio`` axis of the legacy
+        attributes. Pass ``l1_ratios=(0.0,)`` for L2 without a warning.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept per class.
     cv : int, cross-validation generator or iterable, default=None
@@ -90,10 +98,12 @@ class SoftmaxRegressionCV(
     penalty : {"l1", "l2", "elasticnet"}, default="deprecated"
         Deprecated in ``LogisticRegressionCV`` 1.8; mapped with
         ``l1_ratios`` as it does, with its ``FutureWarning``. Leave it unset.
-    scoring : str, callable or None, default=None
+    scoring : str, callable or None, default="warn"
         Score of the held-out parts (a scorer name or
-        ``scorer(estimator, X, y)``); None is accuracy, as in
-        ``LogisticRegressionCV`` 1.9. Also used by :meth:`score`.
+        ``scorer(estimator, X, y)``); None is accuracy. The default
+        ``"warn"`` is ``LogisticRegressionCV`` 1.9's: accuracy, with a
+        ``FutureWarning`` that the default becomes ``"neg_log_loss"``. Also
+        used by :meth:`score`.
     solver : {"auto", "lbfgs", "newton-cg", "newton-cholesky", "gd"}, \
             default="auto"
         As in :class:`SoftmaxRegression` (``"auto"`` is decided once per
@@ -127,11 +137,30 @@ class SoftmaxRegressionCV(
     random_state : int, RandomState instance or None, default=None
         Accepted, no effect (no solver here is randomised); the folds come
         from ``cv``.
-    use_legacy_attributes : bool, default=False
+    use_legacy_attributes : bool, default="warn"
         The attribute layout of ``LogisticRegressionCV``:
-        False (its default from 1.10) gives arrays and floats, True (its
-        1.9 default, also for ``"warn"``) dicts keyed by class and arrays for
-        ``C_`` and ``l1_ratio_``; see Attributes.
+        False (its default from 1.10) gives arrays and floats, True dicts
+        keyed by class and arrays for ``C_`` and ``l1_ratio_``; see
+        Attributes. The default ``"warn"`` is ``LogisticRegressionCV`` 1.9's:
+        True, with a ``FutureWarning`` that the default becomes False.
+
+    Notes
+    -----
+    The three ``"warn"`` defaults and their ``FutureWarning`` messages are
+    ``LogisticRegressionCV`` 1.9.1's, so that code written for it runs
+    unchanged (``scores_.values()``); the defaults will change when its do.
+    They are the same whatever scikit-learn is installed: with 1.6 and 1.7,
+    whose ``LogisticRegressionCV`` has no ``use_legacy_attributes`` and
+    defaults to ``l1_ratios=None`` and ``scoring=None``, the ``"warn"``
+    defaults give that version's behaviour (legacy attributes, L2, accuracy)
+    plus the warnings. Silence them by passing the values, e.g.
+    ``SoftmaxRegressionCV(l1_ratios=(0.0,), scoring="neg_log_loss",
+    use_legacy_attributes=False)``.
+
+    :meth:`set_callbacks` (scikit-learn >= 1.9) is accepted, as by
+    ``LogisticRegressionCV`` 1.9.1, whose ``fit`` calls no callback either;
+    here ``fit`` says so with a ``UserWarning`` instead of ignoring them
+    silently. With scikit-learn < 1.9 it raises ``NotImplementedError``.
 
     Attributes
     ----------
@@ -179,7 +208,10 @@ n_dof)
     >>> from sklearn.datasets import load_iris
     >>> from sk_softmax import SoftmaxRegressionCV
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = SoftmaxRegressionCV(Cs=5, scoring="neg_log_loss").fit(X, y)
+    >>> clf = SoftmaxRegressionCV(
+    ...     Cs=5, l1_ratios=(0.0,), scoring="neg_log_loss",
+    ...     use_legacy_attributes=False,
+    ... ).fit(X, y)
     >>> float(clf.C_)
     100.0
     >>> clf.scores_.shape  # (n_folds, n_l1_ratios, n_cs)
@@ -224,12 +256,12 @@ n_dof)
         self,
         *,
         Cs=10,
-        l1_ratios=(0.0,),
+        l1_ratios="warn",
         fit_intercept=True,
         cv=None,
         dual=False,
         penalty="deprecated",
-        scoring=None,
+        scoring="warn",
         solver="auto",
         tol=1e-4,
         max_iter=None,
@@ -239,7 +271,7 @@ n_dof)
         refit=True,
         intercept_scaling=1.0,
         random_state=None,
-        use_legacy_attributes=False,
+        use_legacy_attributes="warn",
     ):
         self.Cs = Cs
         self.l1_ratios = l1_ratios
@@ -307,6 +339,7 @@ n_dof)
                 "SoftmaxRegression and a scorer that takes them."
             )
         penalty, l1_grid, l1_effective = cv_penalty_grid(self.penalty, self.l1_ratios)
+        self._warn_defaults()
         Cs = regularisation_grid(self.Cs)
         score_weight = check_weights(sample_weight, X)
         X, codes, weights = self._validate_fit_input(X, y, sample_weight)
@@ -362,6 +395,39 @@ n_dof)
         for name, value in attributes.items():
             setattr(self, name, value)
         return self
+
+    def _warn_defaults(self):
+        """``LogisticRegressionCV`` 1.9.1's warnings for ``scoring="warn"``
+        and ``use_legacy_attributes="warn"`` (``l1_ratios="warn"``: see
+        ``cv_penalty_grid``), and the callbacks that ``fit`` does not call."""
+        name = type(self).__name__
+        if self.scoring == "warn":
+            warnings.warn(
+                "The default value of the parameter 'scoring' will change from "
+                "None, i.e. accuracy, to 'neg_log_loss' in version 1.11. To "
+                "silence this warning, explicitly set the scoring parameter: "
+                "scoring='neg_log_loss' for the new, scoring='accuracy' or "
+                "scoring=None for the old default.",
+                FutureWarning,
+            )
+        if self.use_legacy_attributes == "warn":
+            warnings.warn(
+                f"The fitted attributes of {name} will be simplified in "
+                "scikit-learn 1.10 to remove redundancy. Set"
+                "`use_legacy_attributes=False` to enable the new behavior now, "
+                "or set it to `True` to silence this warning during the "
+                "transition period while keeping the deprecated behavior for "
+                "the time being. The default value of use_legacy_attributes "
+                "will change from True to False in scikit-learn 1.10. See the "
+                f"docstring of {name} for more details.",
+                FutureWarning,
+            )
+        if getattr(self, "_skl_callbacks", None):
+            warnings.warn(
+                f"{name}.fit calls no callback (as LogisticRegressionCV 1.9): "
+                "the callbacks set with set_callbacks are ignored. Set them on "
+                "SoftmaxRegression to follow a single fit."
+            )
 
     def _scoring(self):
         # "warn" (LogisticRegressionCV's default) is None: accuracy.

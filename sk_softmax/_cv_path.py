@@ -88,7 +88,7 @@ def cv_penalty_grid(penalty, l1_ratios):
         The estimator's ``penalty``.
     l1_ratios : array-like of float, None or "warn"
         The estimator's ``l1_ratios`` (``"warn"``, ``LogisticRegressionCV``'s
-        default, is None without its warning).
+        default, is None with its ``FutureWarning``).
 
     Returns
     -------
@@ -108,6 +108,15 @@ def cv_penalty_grid(penalty, l1_ratios):
         raise ValueError(
             "l1_ratios must be an array-like of numbers between "
             f"0 and 1; got (l1_ratios={l1_ratios!r})"
+        )
+    if isinstance(l1_ratios, str) and l1_ratios == "warn":
+        warnings.warn(
+            "The default value for l1_ratios will change from None to (0.0,) "
+            "in version 1.10. From version 1.10 onwards, only array-like "
+            "with values in [0, 1] will be allowed, None will be forbidden. "
+            "To avoid this warning, explicitly set a value, "
+            "e.g. l1_ratios=(0,).",
+            FutureWarning,
         )
     explicit = penalty != "deprecated"
     if not explicit:
@@ -145,9 +154,7 @@ def cv_penalty_grid(penalty, l1_ratios):
             )
         grid = list(given)
         return penalty, grid, [float(r) for r in grid]
-    # Not for this estimator's default l1_ratios=(0.0,) with penalty="l2"
-    # (LogisticRegressionCV's default is None).
-    if given is not None and explicit and not (penalty == "l2" and not any(given)):
+    if given is not None and explicit:
         warnings.warn(
             "l1_ratios parameter is only used when penalty is 'elasticnet'. "
             f"Got (penalty={penalty})"

@@ -9,11 +9,7 @@ import scipy.sparse as sp
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._array_api import (
-    _is_numpy_namespace,
-    check_same_namespace,
-    get_namespace_and_device,
-)
+from sklearn.utils._array_api import _is_numpy_namespace, get_namespace_and_device
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -53,6 +49,7 @@ from ._objective import SoftmaxCrossEntropyL2
 from ._objective._array_api import ArrayAPISoftmaxCrossEntropy
 from ._objective._dask import DaskSoftmaxObjective
 from ._params import CachedParamsMixin
+from ._sklearn_compat import check_same_namespace
 from ._sparse_coef import SparseCoefMixin
 from ._targets import (
     apply_class_weight,

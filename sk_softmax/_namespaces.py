@@ -12,14 +12,15 @@ it computes there. For numpy input each is the numpy code it replaced.
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import log_softmax, softmax
-from sklearn.externals.array_api_compat import array_namespace, is_array_api_obj
-from sklearn.utils._array_api import (
-    _convert_to_numpy,
-    _is_numpy_namespace,
-    get_namespace_and_device,
+from sklearn.utils._array_api import _is_numpy_namespace, get_namespace_and_device
+from sklearn.utils.extmath import safe_sparse_dot
+
+from ._sklearn_compat import (
+    array_namespace,
+    convert_to_numpy,
+    is_array_api_obj,
     move_to,
 )
-from sklearn.utils.extmath import safe_sparse_dot
 
 __all__ = [
     "classes_like",
@@ -48,7 +49,7 @@ def to_host(a):
     """
     if isinstance(a, np.ndarray) or not is_array_api_obj(a):
         return a
-    return _convert_to_numpy(a, array_namespace(a))
+    return convert_to_numpy(a, array_namespace(a))
 
 
 def float_dtypes(X):

@@ -16,15 +16,11 @@ lives on the host (scipy.sparse has no device), predictions put its dense
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils._array_api import (
-    _is_numpy_namespace,
-    get_namespace_and_device,
-    move_to,
-)
-from sklearn.utils._sparse import _align_api_if_sparse
+from sklearn.utils._array_api import _is_numpy_namespace, get_namespace_and_device
 from sklearn.utils.validation import check_is_fitted
 
 from ._namespaces import to_host
+from ._sklearn_compat import align_sparse_interface, move_to
 
 __all__ = ["SparseCoefMixin"]
 
@@ -94,5 +90,5 @@ class SparseCoefMixin:
         )
         if not sp.issparse(self.coef_):
             coef = np.asarray(to_host(self.coef_))
-            self.coef_ = _align_api_if_sparse(sp.csr_array(coef))
+            self.coef_ = align_sparse_interface(sp.csr_array(coef))
         return self

@@ -15,12 +15,15 @@ from unittest import SkipTest
 import numpy as np
 import pytest
 import sklearn
-from sklearn.utils._array_api import get_namespace_and_device, move_to
+from _sklearn_versions import skip_without_array_api_dispatch
+from sklearn.utils._array_api import get_namespace_and_device
 
 from sk_softmax import SoftmaxRegression
 from sk_softmax._objective import SoftmaxCrossEntropyL2, _array_api
 from sk_softmax._objective._array_api import ArrayAPISoftmaxCrossEntropy
+from sk_softmax._sklearn_compat import move_to
 
+skip_without_array_api_dispatch(module_level=True)
 torch = pytest.importorskip("torch")
 xps = pytest.importorskip("array_api_strict")
 
@@ -275,8 +278,13 @@ def test_array_api_estimator_checks_run():
     ran = []
     for check in checks:
         kwargs = check.keywords
-        if kwargs.get("array_namespace") in ("torch", "array_api_strict") and (
-            kwargs.get("device_name") in (None, "cpu", "CPU_DEVICE", "device1")
+        # "device" (array-api-strict's a Device object from 1.7) in
+        # scikit-learn 1.6 to 1.8, "device_name" from 1.9; array-api-strict's
+        # devices are all on the host, torch's only "cpu" here.
+        namespace = kwargs.get("array_namespace")
+        device = kwargs.get("device_name", kwargs.get("device"))
+        if namespace == "array_api_strict" or (
+            namespace == "torch" and device in (None, "cpu")
         ):
             try:
                 check("SoftmaxRegression", SoftmaxRegression())

@@ -13,6 +13,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn
+
+# LogisticRegressionCV with 1.8's l1_ratios / use_legacy_attributes on every
+# scikit-learn version (tests/_sklearn_versions.py).
+from _sklearn_versions import SKLEARN_VERSION, lrcv, needs_sklearn
 from sklearn.datasets import (
     load_breast_cancer,
     load_iris,
@@ -20,7 +24,6 @@ from sklearn.datasets import (
     make_classification,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegressionCV
 from sklearn.metrics import f1_score, make_scorer
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
@@ -69,7 +72,7 @@ def _reference(name, scoring, weighted=False, class_weight=None, refit=True):
     """LogisticRegressionCV (L-BFGS at tol=1e-8) on ``name``; cached."""
     X, y = DATA[name]()
     sw = np.random.default_rng(0).uniform(0.2, 3.0, len(y)) if weighted else None
-    lr = LogisticRegressionCV(
+    lr = lrcv(
         Cs=CS,
         cv=StratifiedKFold(4, shuffle=True, random_state=0),
         scoring=scoring,
@@ -83,6 +86,16 @@ def _reference(name, scoring, weighted=False, class_weight=None, refit=True):
     return X, y, sw, lr
 
 
+# LogisticRegressionCV's future defaults, without their FutureWarnings (the
+# "warn" defaults themselves: test_defaults_and_warnings_are_lrcvs).
+FUTURE_DEFAULTS = dict(l1_ratios=(0.0,), scoring=None, use_legacy_attributes=False)
+
+
+def _cv(**params):
+    """``SoftmaxRegressionCV(**params)`` with :data:`FUTURE_DEFAULTS`."""
+    return SoftmaxRegressionCV(**{**FUTURE_DEFAULTS, **params})
+
+
 def _ours(X, y, sw=None, **params):
     params = {
         "Cs": CS,
@@ -90,7 +103,7 @@ def _ours(X, y, sw=None, **params):
         "tol": TOL,
         **params,
     }
-    return SoftmaxRegressionCV(**params).fit(X, y, sample_weight=sw)
+    return _cv(**params).fit(X, y, sample_weight=sw)
 
 
 @pytest.mark.parametrize("name", list(DATA))
@@ -111,7 +124,7 @@ def test_same_choice_scores_and_paths_as_logistic_regression_cv(name, scoring):
 def test_binary_model_of_C_is_logistic_regressions_of_2C():
     X, y = _standardised(load_breast_cancer)
     cv = StratifiedKFold(3, shuffle=True, random_state=0)
-    lr = LogisticRegressionCV(
+    lr = lrcv(
         Cs=2 * CS,
         cv=cv,
         scoring="neg_log_loss",
@@ -120,7 +133,7 @@ def test_binary_model_of_C_is_logistic_regressions_of_2C():
         l1_ratios=(0,),
         use_legacy_attributes=False,
     ).fit(X, y)
-    clf = SoftmaxRegressionCV(Cs=CS, cv=cv, scoring="neg_log_loss", tol=TOL).fit(X, y)
+    clf = _cv(Cs=CS, cv=cv, scoring="neg_log_loss", tol=TOL).fit(X, y)
     assert clf.C_ == lr.C_ / 2
     np.testing.assert_allclose(clf.scores_, lr.scores_, atol=1e-5)
     np.testing.assert_allclose(clf.predict_proba(X), lr.predict_proba(X), atol=1e-5)
@@ -131,6 +144,11 @@ def test_binary_model_of_C_is_logistic_regressions_of_2C():
     )
 
 
+@needs_sklearn(
+    (1, 7),
+    "LogisticRegressionCV weighs class_weight='balanced' by sample_weight from "
+    "1.7 (as this package does on every version)",
+)
 def test_sample_and_class_weights_as_logistic_regression_cv():
     X, y, sw, lr = _reference(
         "wine", "neg_log_loss", weighted=True, class_weight="balanced"
@@ -187,7 +205,7 @@ def test_warm_started_path_equals_cold_fits_in_any_grid_order():
     X, y = _blobs()
     cv = StratifiedKFold(3, shuffle=True, random_state=0)
     Cs = np.array([1.0, 1e-3, 100.0, 0.1])  # not sorted
-    clf = SoftmaxRegressionCV(Cs=Cs, cv=cv, scoring="neg_log_loss", tol=TOL).fit(X, y)
+    clf = _cv(Cs=Cs, cv=cv, scoring="neg_log_loss", tol=TOL).fit(X, y)
     np.testing.assert_array_equal(clf.Cs_, Cs)
     train, _ = next(cv.split(X, y))
     for j, C in enumerate(Cs):
@@ -200,7 +218,7 @@ def test_warm_started_path_equals_cold_fits_in_any_grid_order():
         SoftmaxRegression(C=C, tol=TOL, solver="lbfgs").fit(X[train], y[train]).n_iter_
         for C in Cs[order]
     ]
-    lbfgs = SoftmaxRegressionCV(Cs=Cs, cv=cv, tol=TOL, solver="lbfgs").fit(X, y)
+    lbfgs = _cv(Cs=Cs, cv=cv, tol=TOL, solver="lbfgs").fit(X, y)
     assert lbfgs.n_iter_[0, 0, order].sum() < sum(cold_iters)
 
 
@@ -213,7 +231,7 @@ def test_scoring_strings_and_callables():
 
     for scoring in ("f1_macro", macro_f1, callable_scorer, "roc_auc_ovr"):
         clf = _ours(X, y, scoring=scoring)
-        ref = LogisticRegressionCV(
+        ref = lrcv(
             Cs=CS,
             cv=StratifiedKFold(4, shuffle=True, random_state=0),
             scoring=scoring,
@@ -233,18 +251,20 @@ def test_scoring_strings_and_callables():
 def test_legacy_attributes_have_logistic_regression_cv_layout():
     X, y = _standardised(load_iris)
     common = dict(Cs=CS, cv=3, tol=TOL, scoring="neg_log_loss")
-    for l1_ratios in ((0.0,), None):
+    # Before 1.8 LogisticRegressionCV's only L2 grid is None (penalty="l2").
+    grids = ((0.0,), None) if SKLEARN_VERSION >= (1, 8) else (None,)
+    for l1_ratios in grids:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # l1_ratios=None
-            lr = LogisticRegressionCV(
+            lr = lrcv(
                 **common,
                 max_iter=10000,
                 l1_ratios=l1_ratios,
                 use_legacy_attributes=True,
             ).fit(X, y)
-            clf = SoftmaxRegressionCV(
-                **common, l1_ratios=l1_ratios, use_legacy_attributes=True
-            ).fit(X, y)
+            clf = _cv(**common, l1_ratios=l1_ratios, use_legacy_attributes=True).fit(
+                X, y
+            )
         assert set(clf.coefs_paths_) == set(lr.coefs_paths_)
         for k in lr.coefs_paths_:
             assert clf.coefs_paths_[k].shape == lr.coefs_paths_[k].shape
@@ -267,10 +287,10 @@ def test_l1_ratios_grid_as_logistic_regression_cv_saga():
     Cs, l1_ratios = [0.1, 1.0, 10.0], [0.0, 0.5, 1.0]
     cv = StratifiedKFold(3, shuffle=True, random_state=0)
     common = dict(Cs=Cs, cv=cv, l1_ratios=l1_ratios, tol=TOL, scoring="neg_log_loss")
-    lr = LogisticRegressionCV(
+    lr = lrcv(
         **common, solver="saga", max_iter=100000, use_legacy_attributes=False
     ).fit(X, y)
-    clf = SoftmaxRegressionCV(**common).fit(X, y)
+    clf = _cv(**common).fit(X, y)
     assert (clf.C_, clf.l1_ratio_) == (lr.C_, lr.l1_ratio_) == (10.0, 1.0)
     np.testing.assert_array_equal(clf.l1_ratios_, lr.l1_ratios_)
     assert clf.scores_.shape == lr.scores_.shape == (3, 3, 3)
@@ -296,7 +316,7 @@ def test_l1_ratios_grid_as_logistic_regression_cv_saga():
             np.testing.assert_allclose(path[:, :-1], cold.coef_, atol=1e-3)
     # L1 gives exact zeros along the path; refit=False averages l1_ratio.
     assert np.any(clf.coefs_paths_[:, 2] == 0.0)
-    avg = SoftmaxRegressionCV(**common, refit=False).fit(X, y)
+    avg = _cv(**common, refit=False).fit(X, y)
     best = [np.unravel_index(np.argmax(s.T), s.T.shape) for s in avg.scores_]
     assert avg.l1_ratio_ == pytest.approx(np.mean([l1_ratios[li] for _, li in best]))
 
@@ -304,18 +324,18 @@ def test_l1_ratios_grid_as_logistic_regression_cv_saga():
 def test_l1_ratios_grid_and_penalty_mapping():
     X, y = _standardised(load_iris)
     with pytest.warns(FutureWarning, match="'l1_ratios=None' was deprecated"):
-        SoftmaxRegressionCV(Cs=3, l1_ratios=None).fit(X, y)
+        _cv(Cs=3, l1_ratios=None).fit(X, y)
     with pytest.warns(FutureWarning, match="'penalty' was deprecated"):
-        clf = SoftmaxRegressionCV(Cs=3, penalty="l2").fit(X, y)
-    ref = SoftmaxRegressionCV(Cs=3).fit(X, y)
+        clf = _cv(Cs=3, penalty="l2", l1_ratios=None).fit(X, y)
+    ref = _cv(Cs=3).fit(X, y)
     np.testing.assert_array_equal(clf.coef_, ref.coef_)
     # Two zero entries: the same path twice.
-    two = SoftmaxRegressionCV(Cs=3, l1_ratios=[0.0, 0.0]).fit(X, y)
+    two = _cv(Cs=3, l1_ratios=[0.0, 0.0]).fit(X, y)
     np.testing.assert_array_equal(two.scores_[:, 0], two.scores_[:, 1])
     with pytest.raises(ValueError, match="newton-cholesky.*l1_ratio > 0"):
-        SoftmaxRegressionCV(Cs=3, l1_ratios=[0.5], solver="newton-cholesky").fit(X, y)
+        _cv(Cs=3, l1_ratios=[0.5], solver="newton-cholesky").fit(X, y)
     with pytest.warns(FutureWarning), pytest.raises(ValueError, match="l1_ratios must"):
-        SoftmaxRegressionCV(penalty="elasticnet", l1_ratios=None).fit(X, y)
+        _cv(penalty="elasticnet", l1_ratios=None).fit(X, y)
 
 
 @pytest.mark.parametrize(
@@ -332,13 +352,13 @@ def test_l1_ratios_grid_and_penalty_mapping():
 def test_bad_parameters_are_clear_errors(params, match):
     X, y = _standardised(load_iris)
     with pytest.raises(ValueError, match=match):
-        SoftmaxRegressionCV(**params).fit(X, y)
+        _cv(**params).fit(X, y)
 
 
 def test_soft_targets_are_rejected():
     X, y = _standardised(load_iris)
     with pytest.raises(ValueError, match="takes class labels"):
-        SoftmaxRegressionCV().fit(X, np.eye(3)[y])
+        _cv().fit(X, np.eye(3)[y])
 
 
 def test_sparse_input_gives_the_dense_result():
@@ -379,7 +399,7 @@ def test_newton_cg_paths_give_the_lbfgs_result():
 
 def test_float32_is_kept():
     X, y = _standardised(load_iris)
-    clf = SoftmaxRegressionCV(Cs=3).fit(X.astype(np.float32), y)
+    clf = _cv(Cs=3).fit(X.astype(np.float32), y)
     assert clf.coef_.dtype == np.float32
     assert clf.predict_proba(X.astype(np.float32)).dtype == np.float32
 
@@ -387,7 +407,7 @@ def test_float32_is_kept():
 def test_unconverged_paths_give_one_warning():
     X, y = _standardised(load_wine)
     with pytest.warns(ConvergenceWarning) as record:
-        SoftmaxRegressionCV(Cs=10, cv=3, max_iter=1, solver="lbfgs").fit(X, y)
+        _cv(Cs=10, cv=3, max_iter=1, solver="lbfgs").fit(X, y)
     messages = [str(w.message) for w in record]
     assert (
         len([m for m in messages if "of the 30 fits of the regularisation" in m]) == 1
@@ -399,11 +419,11 @@ def test_groups_are_routed_to_the_splitter():
     X, y = _standardised(load_iris)
     groups = np.arange(len(y)) % 3
     with sklearn.config_context(enable_metadata_routing=True):
-        clf = SoftmaxRegressionCV(Cs=3, cv=GroupKFold(3)).fit(X, y, groups=groups)
+        clf = _cv(Cs=3, cv=GroupKFold(3)).fit(X, y, groups=groups)
     expected = _ours(X, y, cv=list(GroupKFold(3).split(X, y, groups)), Cs=3)
     np.testing.assert_array_equal(clf.scores_, expected.scores_)
     with pytest.raises(ValueError, match="groups"):
-        SoftmaxRegressionCV(Cs=3).fit(X, y, groups=groups)
+        _cv(Cs=3).fit(X, y, groups=groups)
 
 
 def test_parallel_folds_give_the_serial_result():
@@ -416,8 +436,10 @@ def test_parallel_folds_give_the_serial_result():
         from sk_softmax import SoftmaxRegressionCV
         X, y = load_wine(return_X_y=True)
         X = StandardScaler().fit_transform(X)
-        a = SoftmaxRegressionCV(n_jobs=1, scoring="neg_log_loss").fit(X, y)
-        b = SoftmaxRegressionCV(n_jobs=2, scoring="neg_log_loss").fit(X, y)
+        kw = dict(l1_ratios=(0.0,), scoring="neg_log_loss",
+                  use_legacy_attributes=False)
+        a = SoftmaxRegressionCV(n_jobs=1, **kw).fit(X, y)
+        b = SoftmaxRegressionCV(n_jobs=2, **kw).fit(X, y)
         assert a.C_ == b.C_
         np.testing.assert_array_equal(a.scores_, b.scores_)
         np.testing.assert_array_equal(a.coef_, b.coef_)
@@ -439,8 +461,8 @@ _N_ITER_REASON = (
 
 @parametrize_with_checks(
     [
-        SoftmaxRegressionCV(cv=3),
-        SoftmaxRegressionCV(
+        _cv(cv=3),
+        _cv(
             Cs=4,
             cv=3,
             refit=False,
@@ -468,3 +490,100 @@ def test_an_empty_l1_ratios_grid_is_a_clear_error(l1_ratios):
         SoftmaxRegressionCV(Cs=2, l1_ratios=l1_ratios).fit(X, y)
     with pytest.raises(ValueError, match=match):  # before penalty's warning
         SoftmaxRegressionCV(Cs=2, penalty="l2", l1_ratios=l1_ratios).fit(X, y)
+
+
+def _warnings_of(est, X, y):
+    """Sorted ``(category, message)`` of ``est.fit`` (not convergence)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    return sorted(
+        (w.category.__name__, str(w.message).replace(type(est).__name__, "CV"))
+        for w in caught
+        if not issubclass(w.category, ConvergenceWarning)
+    )
+
+
+@needs_sklearn((1, 9), "compares with LogisticRegressionCV 1.9's defaults")
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"scoring": None},
+        {"use_legacy_attributes": True},
+        {"l1_ratios": (0.0,)},
+        {"l1_ratios": None, "scoring": "neg_log_loss"},
+        {"penalty": "l2"},
+        {"penalty": "l2", "l1_ratios": (0.0,)},
+        FUTURE_DEFAULTS,
+    ],
+)
+def test_defaults_and_warnings_are_lrcvs(params):
+    # Code written for LogisticRegressionCV 1.9.1 (scores_.values(), C_[0])
+    # runs unchanged: same defaults, same warnings for the same arguments,
+    # same attribute types and shapes.
+    from sklearn.linear_model import LogisticRegressionCV
+
+    ours_defaults = SoftmaxRegressionCV().get_params()
+    lr_defaults = LogisticRegressionCV().get_params()
+    for name in ("Cs", "l1_ratios", "scoring", "use_legacy_attributes", "penalty"):
+        assert ours_defaults[name] == lr_defaults[name]
+    X, y = _standardised(load_iris)
+    common = dict(Cs=3, cv=3, **params)
+    ours = SoftmaxRegressionCV(**common)
+    lr = LogisticRegressionCV(**common, max_iter=1000)
+    assert _warnings_of(ours, X, y) == _warnings_of(lr, X, y)
+    for name in ("coefs_paths_", "scores_", "C_", "l1_ratio_", "n_iter_"):
+        a, b = getattr(ours, name), getattr(lr, name)
+        assert type(a) is type(b), name
+        if isinstance(a, dict):
+            assert list(a) == list(b)
+            a, b = next(iter(a.values())), next(iter(b.values()))
+        assert np.shape(a) == np.shape(b), name
+    np.testing.assert_array_equal(ours.l1_ratios_, lr.l1_ratios_)
+    assert ours.score(X, y) == pytest.approx(lr.score(X, y), abs=0.05)
+
+
+def test_default_warnings_on_every_scikit_learn_version():
+    # The "warn" defaults warn (and mean legacy layout, L2, accuracy) whatever
+    # scikit-learn is installed; explicit values silence them.
+    X, y = _standardised(load_iris)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = SoftmaxRegressionCV(Cs=3, cv=3).fit(X, y)
+    messages = [str(w.message) for w in caught if w.category is FutureWarning]
+    assert any("default value for l1_ratios will change" in m for m in messages)
+    assert any("parameter 'scoring' will change" in m for m in messages)
+    assert any("use_legacy_attributes=False" in m for m in messages)
+    assert isinstance(clf.scores_, dict) and list(clf.scores_) == [0, 1, 2]
+    assert clf.scores_[0].shape == (3, 3) and clf.C_.shape == (3,)
+    np.testing.assert_array_equal(clf.l1_ratios_, np.array([None]))
+    assert clf.score(X, y) == np.mean(clf.predict(X) == y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        quiet = _cv(Cs=3, cv=3).fit(X, y)
+    np.testing.assert_array_equal(quiet.coef_, clf.coef_)
+
+
+@needs_sklearn((1, 9), "sklearn.callback")
+def test_set_callbacks_is_lrcvs_and_fit_says_it_calls_none():
+    from sklearn.callback import ProgressBar
+    from sklearn.linear_model import LogisticRegressionCV
+
+    X, y = _standardised(load_iris)
+    clf = _cv(Cs=3, cv=3)
+    assert clf.set_callbacks(ProgressBar()) is clf
+    for est in (clf, LogisticRegressionCV()):
+        with pytest.raises(TypeError, match="FitCallback protocol"):
+            est.set_callbacks(object())
+    with pytest.warns(UserWarning, match="calls no callback"):
+        clf.fit(X, y)
+    plain = _cv(Cs=3, cv=3).fit(X, y)
+    np.testing.assert_array_equal(clf.coef_, plain.coef_)
+
+
+@pytest.mark.skipif(SKLEARN_VERSION >= (1, 9), reason="scikit-learn < 1.9 only")
+def test_set_callbacks_needs_scikit_learn_1_9():
+    for est in (_cv(), SoftmaxRegression()):
+        with pytest.raises(NotImplementedError, match=r"needs scikit-learn >= 1\.9"):
+            est.set_callbacks()

@@ -11,10 +11,12 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+
+# LogisticRegression with 1.8's l1_ratio meaning on every scikit-learn version.
+from _sklearn_versions import lr_l1, skip_without_array_api_dispatch
 from scipy.special import logsumexp
 from sklearn.datasets import load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from sk_softmax import SoftmaxRegression
@@ -181,9 +183,9 @@ def test_l1_ratio_zero_is_l2():
 @pytest.mark.parametrize("C", [0.05, 0.5])
 def test_same_model_as_saga(wine, l1_ratio, C):
     X, y, sw = wine
-    lr = LogisticRegression(
-        solver="saga", C=C, l1_ratio=l1_ratio, tol=1e-12, max_iter=100000
-    ).fit(X, y, sample_weight=sw)
+    lr = lr_l1(solver="saga", C=C, l1_ratio=l1_ratio, tol=1e-12, max_iter=100000).fit(
+        X, y, sample_weight=sw
+    )
     clf = SoftmaxRegression(C=C, l1_ratio=l1_ratio, tol=1e-9).fit(
         X, y, sample_weight=sw
     )
@@ -433,6 +435,7 @@ def test_fista_reports_divergence():
 def test_array_api_input_same_model(wine, solver):
     """The penalty runs on the host (flat float64 parameters): an Array API
     fit gives the numpy fit's model, zeros included, in X's namespace."""
+    skip_without_array_api_dispatch()
     torch = pytest.importorskip("torch")
     import sklearn
 
@@ -452,7 +455,7 @@ def test_array_api_input_same_model(wine, solver):
 def test_without_intercept_same_model_as_saga(wine):
     X, y, _ = wine
     C, r = 0.1, 0.7
-    lr = LogisticRegression(
+    lr = lr_l1(
         solver="saga", C=C, l1_ratio=r, fit_intercept=False, tol=1e-12, max_iter=100000
     ).fit(X, y)
     clf = SoftmaxRegression(C=C, l1_ratio=r, fit_intercept=False, tol=1e-9).fit(X, y)

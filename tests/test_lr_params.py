@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn
+from _sklearn_versions import needs_sklearn, skip_without_array_api_dispatch
 from sklearn.datasets import load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -23,6 +24,12 @@ def _wine():
     return StandardScaler().fit_transform(X), y
 
 
+# SoftmaxRegression raises LogisticRegression 1.9's warnings for its
+# parameters (penalty deprecated in 1.8, ...) on every scikit-learn version.
+_WARNINGS_VERSION = (1, 9)
+_WARNINGS_REASON = "compares with LogisticRegression 1.9's warnings"
+
+
 def _fit_warnings(est, X, y):
     """(category name, message) of the warnings of ``est.fit``, sorted."""
     with warnings.catch_warnings(record=True) as caught:
@@ -35,6 +42,11 @@ def _fit_warnings(est, X, y):
     )
 
 
+@needs_sklearn(
+    (1, 8),
+    "LogisticRegression 1.6-1.7 also has multi_class (deprecated in 1.5, "
+    "removed in 1.8), which SoftmaxRegression does not take",
+)
 def test_logistic_regression_params_are_all_accepted():
     lr_params = LogisticRegression().get_params()
     ours = SoftmaxRegression().get_params()
@@ -94,6 +106,7 @@ def test_logistic_regression_grid_transfers_as_is():
         {"penalty": None, "C": 3.0},
     ],
 )
+@needs_sklearn(_WARNINGS_VERSION, _WARNINGS_REASON)
 def test_penalty_mapping_and_warnings_are_logistic_regressions(params):
     X, y = _wine()
     common = dict(tol=1e-8, max_iter=1000)
@@ -124,6 +137,7 @@ def test_default_penalty_gives_no_warning():
         ({"l1_ratio": None}, 0.0),
     ],
 )
+@needs_sklearn(_WARNINGS_VERSION, _WARNINGS_REASON)
 def test_l1_penalty_mapping_is_logistic_regressions(params, l1_ratio):
     # The same model as the l1_ratio the penalty maps to; the warnings are
     # LogisticRegression(solver="saga")'s (lbfgs refuses an L1 part there).
@@ -255,6 +269,7 @@ def test_warm_start_and_partial_fit_after_sparsify():
 
 
 def test_sparsify_on_the_array_api_path():
+    skip_without_array_api_dispatch()
     torch = pytest.importorskip("torch")
     X, y = load_iris(return_X_y=True)
     with sklearn.config_context(array_api_dispatch=True):

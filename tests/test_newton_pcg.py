@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _sklearn_versions import skip_without_array_api_dispatch
 from sklearn.exceptions import ConvergenceWarning
 
 from sk_softmax import SoftmaxRegression
@@ -203,9 +204,11 @@ def test_max_iter_and_warm_start():
 def test_array_api_input_runs_plain_newton_cg_to_the_same_optimum():
     # The Array API backend has no diagonal: plain conjugate gradients, in the
     # flat order; same optimum as the numpy path's preconditioned run.
+    skip_without_array_api_dispatch()
     xps = pytest.importorskip("array_api_strict")
     import sklearn
-    from sklearn.utils._array_api import move_to
+
+    from sk_softmax._sklearn_compat import move_to
 
     rng = np.random.default_rng(3)
     X = rng.normal(size=(120, 5))

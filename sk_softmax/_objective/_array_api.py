@@ -24,8 +24,9 @@ of the device (float64, or float32 where the device has no float64).
 """
 
 import numpy as np
-from sklearn.utils._array_api import _max_precision_float_dtype, move_to
+from sklearn.utils._array_api import _max_precision_float_dtype
 
+from .._sklearn_compat import move_to
 from ._base import SoftmaxObjective
 
 __all__ = ["ArrayAPISoftmaxCrossEntropy", "to_device", "to_host"]
