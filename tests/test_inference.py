@@ -300,7 +300,15 @@ def test_pandas_needed_only_by_to_frame():
     code = textwrap.dedent(
         """
         import sys
-        sys.modules["pandas"] = None
+
+        class NoPandas:
+            # An import hook, not sys.modules["pandas"] = None: scikit-learn
+            # < 1.7 reads sys.modules.get("pandas") and would fail on None.
+            def find_spec(self, name, path=None, target=None):
+                if name.partition(".")[0] == "pandas":
+                    raise ImportError("pandas blocked")
+
+        sys.meta_path.insert(0, NoPandas())
         import numpy as np
         from sk_softmax import SoftmaxRegression
         rng = np.random.default_rng(0)
@@ -311,6 +319,7 @@ def test_pandas_needed_only_by_to_frame():
             res.to_frame()
         except ImportError:
             print("to_frame needs pandas")
+        assert "pandas" not in sys.modules
         """
     )
     out = subprocess.run(
