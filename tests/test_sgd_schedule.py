@@ -267,6 +267,9 @@ def test_early_stopping_returns_the_best_epochs_model():
         stratify=y,
     )
     assert clf.score(X[val], y[val]) == max(scores)
+    # MLPClassifier's stopping rule: n_iter_no_change + 1 epochs after the
+    # last improvement (the first best epoch: accuracy steps exceed tol)
+    assert clf.n_iter_ == np.argmax(scores) + 1 + 3 + 1
 
 
 # ------------------------------------------------------------- sparsify
@@ -289,3 +292,70 @@ def test_partial_fit_after_sparsify_equals_a_twin_never_sparsified(problem):
     fresh.partial_fit(X, y, classes=CLASSES, sample_weight=sw)
     fresh.partial_fit(X, y, sample_weight=sw)
     assert np.abs(fresh.coef_ - twin.coef_).max() > 1e-2
+
+
+# ------------------------------------------------- epochs, batches, shuffles
+@pytest.mark.parametrize("batch_size", ["auto", 64])
+def test_updates_per_epoch_follow_the_batch_size(make_problem, batch_size):
+    """``"auto"`` is MLPClassifier's ``min(200, n_samples)``: 450 rows make
+    3 updates an epoch (64 rows: 8), seen in the ``"invscaling"`` step
+    ``eta0 / t`` (``power_t=1``) after ``t`` updates."""
+    X, y, _ = make_problem(seed=4, n=450, d=3, k=3)
+    per_epoch = -(-450 // (200 if batch_size == "auto" else batch_size))
+    kw = dict(learning_rate="invscaling", power_t=1.0, learning_rate_init=0.1)
+    clf = SoftmaxRegression(solver="sgd", max_iter=2, batch_size=batch_size, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.learning_rate_ == pytest.approx(0.1 / (2 * per_epoch), rel=1e-14)
+    inc = SoftmaxRegression(batch_size=batch_size, **kw)
+    inc.partial_fit(X, y, classes=[0, 1, 2])
+    assert inc.learning_rate_ == pytest.approx(0.1 / per_epoch, rel=1e-14)
+
+
+def test_epoch_loss_is_the_objective_when_nothing_moves(make_problem, reference):
+    """The epoch's loss is the mean of its mini-batch objectives weighted by
+    their rows (200, 200, 50): at a fixed point (a negligible step) that is
+    the full objective there."""
+    X, y, _ = make_problem(seed=6, n=450, d=3, k=3)
+    clf = SoftmaxRegression(C=0.5).fit(X, y)
+    w = _flat(clf)
+    clf.set_params(learning_rate="constant", learning_rate_init=1e-300, momentum=0)
+    clf.partial_fit(X, y)
+    np.testing.assert_array_equal(_flat(clf), w)
+    loss, _ = reference.loss_gradient(X, y, np.ones(len(y)), 0.5, True, w, k=3)
+    assert clf.loss_curve_[-1] == pytest.approx(loss, rel=1e-12)
+
+
+def test_shuffle_draws_the_batches_from_random_state(make_problem):
+    X, y, _ = make_problem(seed=7, n=450, d=3, k=3)
+
+    def run(**kw):
+        clf = SoftmaxRegression(**{"random_state": 0, **kw})
+        for _ in range(2):
+            clf.partial_fit(X, y, classes=[0, 1, 2])
+        return clf.coef_
+
+    np.testing.assert_array_equal(run(), run())  # seeded: reproducible
+    assert np.abs(run() - run(shuffle=False)).max() > 1e-6
+    assert np.abs(run() - run(random_state=1)).max() > 1e-6
+
+
+def test_adaptive_step_divides_by_5():
+    """MLPClassifier's ``"adaptive"``: each reduction divides the step by 5."""
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)[:600]
+    clf = SoftmaxRegression(
+        solver="sgd",
+        learning_rate="adaptive",
+        learning_rate_init=0.5,
+        n_iter_no_change=2,
+        max_iter=40,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y[:600])
+    reductions = np.log(0.5 / clf.learning_rate_) / np.log(5.0)
+    assert reductions >= 1
+    assert reductions == pytest.approx(round(reductions), abs=1e-9)
