@@ -340,6 +340,16 @@ def test_shuffle_draws_the_batches_from_random_state(make_problem):
     assert np.abs(run() - run(shuffle=False)).max() > 1e-6
     assert np.abs(run() - run(random_state=1)).max() > 1e-6
 
+    def fit(**kw):
+        params = {"solver": "sgd", "max_iter": 2, "random_state": 0, **kw}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return SoftmaxRegression(**params).fit(X, y).coef_
+
+    np.testing.assert_array_equal(fit(), fit())
+    assert np.abs(fit() - fit(shuffle=False)).max() > 1e-6
+    assert np.abs(fit() - fit(random_state=1)).max() > 1e-6
+
 
 def test_adaptive_step_divides_by_5():
     """MLPClassifier's ``"adaptive"``: each reduction divides the step by 5."""
