@@ -427,7 +427,10 @@ def test_owlqn_on_known_problem():
     np.testing.assert_array_equal(res.x == 0, solution == 0)
 
 
-def test_fista_reports_divergence():
+# 1e200: non-finite at the first (plain) step; 10: after ~120 iterations, first
+# at an extrapolated point (the two places that detect divergence)
+@pytest.mark.parametrize("step", [1e200, 10.0])
+def test_fista_reports_divergence(step):
     fun, h, prox, subgrad, _, _ = _lasso_problem()
     with np.errstate(over="ignore", invalid="ignore"):
         res = fista(
@@ -436,9 +439,9 @@ def test_fista_reports_divergence():
             nonsmooth_value=h,
             prox=prox,
             subgrad=subgrad,
-            step=1e200,
+            step=step,
             tol=1e-12,
-            max_iter=50,
+            max_iter=5000,
         )
     assert not res.converged
     assert "proximal gradient diverged (learning rate too large)" in res.message
