@@ -70,13 +70,18 @@ def test_a_callback_can_stop_the_fit(solver):
     assert clf.n_iter_ == 3
 
 
-def test_progress_bar_runs():
+def test_progress_bar_runs(capfd):
+    """scikit-learn's rich progress bar, written to the terminal (stdout):
+    one bar named after the estimator and the method, run to 100%."""
     pytest.importorskip("rich")
     from sklearn.callback import ProgressBar
 
     X, y = _data()
     clf = SoftmaxRegression().set_callbacks(ProgressBar())
     clf.fit(X, y)
+    out, _ = capfd.readouterr()
+    bars = [line for line in out.splitlines() if "SoftmaxRegression - fit" in line]
+    assert len(bars) == 1 and "100%" in bars[0], out
     assert clf.score(X, y) > 0.9
 
 

@@ -368,8 +368,9 @@ def test_float32_stays_float32_and_agrees_with_float64():
     assert clf32.coef_.dtype == np.float32 and clf32.intercept_.dtype == np.float32
     assert clf64.coef_.dtype == np.float64
     assert clf32.predict_proba(X32).dtype == np.float32
+    # measured: at most 2.4e-6 and 4.3e-6 apart (two machines)
     np.testing.assert_allclose(
-        clf32.predict_proba(X32), clf64.predict_proba(X), atol=2e-3
+        clf32.predict_proba(X32), clf64.predict_proba(X), atol=5e-5
     )
 
 

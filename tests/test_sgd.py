@@ -182,11 +182,14 @@ def test_out_of_core_from_memmap_equals_in_memory(tmp_path):
 
 def test_partial_fit_continues_a_fit(digits):
     X, y, optimum = digits
-    clf = SoftmaxRegression().fit(X, y)
+    clf = SoftmaxRegression(random_state=0).fit(X, y)
     before = objective(clf, X, y)
     clf.partial_fit(X, y)
     assert clf.n_iter_ >= 1
-    assert objective(clf, X, y) < before * 1.05
+    # An SGD epoch from the fitted model: measured over random_state 0-29,
+    # the objective ends 2.1e-4 to 1.2e-3 above the fit's (one epoch from
+    # zeros: 2.7 times above, 266%).
+    assert objective(clf, X, y) < before * 1.01
 
 
 def test_dask_ml_incremental_wrapper():

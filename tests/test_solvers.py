@@ -400,3 +400,22 @@ def test_large_cholesky_solves_run_in_the_private_single_threaded_blas(
     M = np.zeros((130, 130))
     p0, _ = _solvers._cholesky_direction(M, g, None)
     assert np.all(np.isfinite(p0))
+
+
+# ------------------------------------------------ Newton's Armijo line search
+def test_newton_armijo_rejects_a_step_that_raises_f_slightly():
+    """``f(w) = sqrt(1 + w^2)``: Newton's step from ``w`` lands at ``-w^3``.
+    From ``w0 = 1 + 5e-5`` the full step raises ``f`` by about
+    ``1.4 * 5e-5`` (less than ``1e-4 |slope|``): the Armijo test (sufficient
+    *decrease*) rejects it and the accepted step lowers ``f``."""
+
+    def fun_hess(w):
+        s = np.sqrt(1.0 + w**2)
+        return s.sum(), w / s, np.diag(1.0 / s**3)
+
+    w0 = np.array([1.0 + 5e-5])
+    f0 = fun_hess(w0)[0]
+    assert fun_hess(-(w0**3))[0] > f0  # the full Newton step goes uphill
+    res = newton_cholesky(fun_hess, w0, tol=1e-12, max_iter=1)
+    assert res.n_iter == 1
+    assert res.fun < f0
