@@ -174,6 +174,30 @@ def _aligned(a, X, name):
     return a.rechunk((X.chunks[0],) + tuple((s,) for s in a.shape[1:]))
 
 
+def aligned_groups(groups, X):
+    """Cluster labels (Dask or in memory) as a 1d Dask array with ``X``'s
+    row blocks (for ``cov_type="cluster"``).
+
+    Parameters
+    ----------
+    groups : dask array or Series, or array-like of shape (n_samples,)
+        One label per row of ``X``.
+    X : dask.array.Array
+        The validated data.
+
+    Returns
+    -------
+    groups : dask.array.Array of shape (n_samples,)
+    """
+    groups = _aligned(groups, X, "groups")
+    if groups.ndim != 1:
+        raise ValueError(
+            "groups must be a 1d array with one label per sample: got shape "
+            f"{groups.shape}."
+        )
+    return groups
+
+
 def _block_summary(X, y, sw, soft):
     """Checks of one row block, on its worker; what the client needs of it."""
     data = X.data if sp.issparse(X) else X

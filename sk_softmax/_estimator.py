@@ -23,6 +23,7 @@ from ._convergence import convergence_message, diverged_message
 from ._dask_input import (
     DaskScoreMixin,
     DaskTarget,
+    aligned_groups,
     is_dask_collection,
     lazy_on_dask,
     reject_dask,
@@ -523,11 +524,12 @@ or float, default="auto"
         return X, (y_codes if Y is None else Y), sample_weight
 
     # ------------------------------------------------------------ objective
-    def _objective(self, X, target, sample_weight, penalty=None):
+    def _objective(self, X, target, sample_weight, penalty=None, groups=None):
         """The objective of the backend for ``X``: numpy / scipy.sparse, or
         the Array API one for other arrays under ``array_api_dispatch``.
         ``penalty``: the effective ``(C, l1_ratio)`` (see ``lr_penalty``), or
-        None for ``(self.C, self.l1_ratio)``."""
+        None for ``(self.C, self.l1_ratio)``; ``groups``: Dask only, the
+        aligned cluster labels its blocks keep."""
         C, l1_ratio = (self.C, self.l1_ratio) if penalty is None else penalty
         kwargs = dict(
             n_classes=self.classes_.shape[0],
@@ -539,7 +541,7 @@ or float, default="auto"
             label_smoothing=self.label_smoothing,
         )
         if isinstance(target, DaskTarget):  # Dask X: summed over its blocks
-            return DaskSoftmaxObjective(X, target, **kwargs)
+            return DaskSoftmaxObjective(X, target, groups=groups, **kwargs)
         if isinstance(X, np.ndarray) or sp.issparse(X):  # skips the lookup
             return SoftmaxCrossEntropyL2(X, target, **kwargs)
         xp, _, device = get_namespace_and_device(X)
@@ -1003,8 +1005,11 @@ or float, default="auto"
             The inverse information matrix, the sandwich estimator, or the
             sandwich with the scores summed per group of ``groups`` (times
             ``G / (G - 1) * (N - 1) / (N - p)``).
-        groups : array-like of shape (n_samples,), default=None
-            Cluster labels, for ``cov_type="cluster"`` only.
+        groups : {array-like, dask array, dask Series} of shape (n_samples,), \
+                default=None
+            Cluster labels, for ``cov_type="cluster"`` only. With Dask ``X``
+            they are split to (or rechunked to) ``X``'s row blocks and the
+            scores are summed per group on the workers.
 
         Returns
         -------
@@ -1033,8 +1038,15 @@ or float, default="auto"
         X, target, sample_weight = self._validate_fit_input(
             X, y, sample_weight, reset=False
         )
+        dask_groups = None
+        if (
+            isinstance(target, DaskTarget)
+            and cov_type == "cluster"
+            and groups is not None
+        ):
+            dask_groups = aligned_groups(groups, X)  # kept with X's blocks
         return softmax_inference(
-            self._objective(X, target, sample_weight, (C, l1_ratio)),
+            self._objective(X, target, sample_weight, (C, l1_ratio), dask_groups),
             self._fitted_params(),
             classes=self.classes_,
             term_names=getattr(

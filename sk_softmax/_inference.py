@@ -13,7 +13,9 @@ parameters, what statsmodels' ``MNLogit`` reports, with its definitions:
 - for ``cov_type="HC0"`` and ``"cluster"``, the per-row scores ``g_i =
   (p_i - y_i) (x) x~_i`` summed into ``sum_i s_i g_i g_i^T`` or into per-group
   sums, chunk by chunk where the rows are
-  (:meth:`~sk_softmax._objective.SoftmaxObjective.map_rows`);
+  (:meth:`~sk_softmax._objective.SoftmaxObjective.map_rows`; for Dask, per
+  block and group label on the workers, then by label on the client:
+  :meth:`~sk_softmax._objective._dask.DaskSoftmaxObjective.map_row_groups`);
 - the covariance of ``beta``: with ``H`` the Hessian of the whole
   (over-parametrised) ``w`` and ``N`` the directions it is singular along
   (a common shift of the classes' rows), ``B = (H + c N N^T)^{-1} = H^+ +
@@ -221,11 +223,13 @@ def _group_codes(groups, n_samples):
             f"{groups.shape} for {n_samples} samples."
         )
     labels, codes = np.unique(groups, return_inverse=True)
-    if labels.shape[0] < 2:
-        raise ValueError(
-            f"cov_type='cluster' needs at least 2 groups; got {labels.shape[0]}."
-        )
-    return codes.astype(np.intp), labels.shape[0]
+    return codes.astype(np.intp), _check_n_groups(labels.shape[0])
+
+
+def _check_n_groups(n_groups):
+    if n_groups < 2:
+        raise ValueError(f"cov_type='cluster' needs at least 2 groups; got {n_groups}.")
+    return n_groups
 
 
 def _singular_message(H, N, term_names, detail):
@@ -375,7 +379,8 @@ def softmax_inference(
     cov_type : {"nonrobust", "HC0", "cluster"}, default="nonrobust"
         Covariance estimator (see :meth:`SoftmaxRegression.inference`).
     groups : array-like of shape (n_samples,) or None, default=None
-        Cluster labels for ``cov_type="cluster"``.
+        Cluster labels for ``cov_type="cluster"``. A Dask objective must
+        have been built with them (its ``groups``, held by its blocks).
     C : float, default=np.inf
         The fit's effective ``C`` (``np.inf``: maximum likelihood).
     tol : float or None, default=None
@@ -416,13 +421,8 @@ def softmax_inference(
             "Reduce the features, e.g. by selecting or aggregating them."
         )
     ref = _reference_index(classes, reference)
-    codes = None
-    if cov_type == "cluster":
-        if isinstance(objective, DaskSoftmaxObjective):
-            raise ValueError(
-                "cov_type='cluster' is not available for Dask input; use "
-                "'HC0' or 'nonrobust', or compute in memory."
-            )
+    on_dask = isinstance(objective, DaskSoftmaxObjective)
+    if cov_type == "cluster" and not on_dask:  # Dask: the blocks hold them
         codes, n_groups = _group_codes(groups, objective.n_samples)
     terms = (["const"] if fi else []) + [str(t) for t in term_names]
     perm = ([d] if fi else []) + list(range(d))  # reported order: intercept first
@@ -459,10 +459,16 @@ def softmax_inference(
             )
             M = S * _sum_parts(parts)[0]
         else:
-            T = np.zeros((n_groups, K * d1))
-            objective.map_rows(
-                _score_group_chunk, Wb, fi, codes, T, chunk_rows=_chunk_rows(K * d1)
-            )
+            if on_dask:  # per block and label on the workers, merged by label
+                labels, T = objective.map_row_groups(
+                    _score_group_chunk, K * d1, Wb, fi, chunk_rows=_chunk_rows(K * d1)
+                )
+                n_groups = _check_n_groups(labels.shape[0])
+            else:
+                T = np.zeros((n_groups, K * d1))
+                objective.map_rows(
+                    _score_group_chunk, Wb, fi, codes, T, chunk_rows=_chunk_rows(K * d1)
+                )
             T *= S
             M = T.T @ T
             n_groups_used = n_groups

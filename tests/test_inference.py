@@ -494,23 +494,74 @@ def test_dask_local_scheduler_equals_in_memory(sparse):
             mem.get_margeff(at=at).margeff_se,
             rtol=1e-10,
         )
-    with pytest.raises(ValueError, match="not available for Dask"):
-        clf.inference(
-            Xd, yd, sample_weight=swd, cov_type="cluster", groups=np.arange(len(y)) % 3
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_dask_clustered_errors_equal_in_memory(sparse):
+    """Scores summed per block and label on the blocks, merged by label on
+    the client, against the in-memory sums (checked against statsmodels in
+    test_matches_statsmodels): groups of 7 consecutive rows recur across
+    the 150-row blocks, several span a block boundary."""
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    X, y = _classification()
+    sw = np.random.default_rng(1).uniform(0.5, 2, len(y))
+    codes = (np.arange(len(y)) // 7) % 23
+    g = np.array([f"school {c:02d}" for c in codes])
+    clf = SoftmaxRegression(**MLE).fit(X, y, sample_weight=sw)
+    mem = clf.inference(X, y, sample_weight=sw, cov_type="cluster", groups=g)
+    Xd = _dask_blocks(X, 150)
+    if sparse:
+        Xd = Xd.map_blocks(sp.csr_matrix)
+    yd, swd = _dask_blocks(y, 150), _dask_blocks(sw, 150)
+    for groups in (
+        g,  # in memory: split to X's blocks
+        _dask_blocks(g, 100),  # other blocks: rechunked to X's
+        dd.from_pandas(pd.Series(codes), npartitions=3),  # other labels, same groups
+    ):
+        res = clf.inference(
+            Xd, yd, sample_weight=swd, cov_type="cluster", groups=groups
         )
+        assert res.n_groups == 23 and res.cov_type == "cluster"
+        np.testing.assert_allclose(res.cov_params(), mem.cov_params(), rtol=1e-10)
+        np.testing.assert_allclose(res.bse, mem.bse, rtol=1e-10)
+    for bad in (g[:-1], _dask_blocks(g[:-1], 100)):
+        with pytest.raises(
+            ValueError, match=r"inconsistent numbers of samples: \[400, 399\]"
+        ):
+            clf.inference(Xd, yd, sample_weight=swd, cov_type="cluster", groups=bad)
+    with pytest.raises(ValueError, match="at least 2 groups; got 1"):
+        clf.inference(
+            Xd, yd, sample_weight=swd, cov_type="cluster", groups=np.zeros(len(y))
+        )
+
+
+def test_merge_by_label_hand_worked():
+    from sk_softmax._objective._dask import merge_by_label
+
+    parts = [
+        (np.array(["b", "a"]), np.array([[1.0, 10], [2, 20]])),
+        (np.array([], dtype="<U1"), np.zeros((0, 2))),  # a block without rows
+        (np.array(["c", "b"]), np.array([[3.0, 30], [4, 40]])),
+    ]
+    labels, sums = merge_by_label(parts)
+    assert labels.tolist() == ["a", "b", "c"]
+    np.testing.assert_array_equal(sums, [[2, 20], [5, 50], [3, 30]])
 
 
 def test_dask_cluster_equals_in_memory():
     pytest.importorskip("distributed")
     code = textwrap.dedent(
         """
-        import numpy as np, dask.array as da, distributed
+        import numpy as np, dask.array as da, distributed, scipy.sparse as sp
         from sklearn.datasets import make_classification
         from sk_softmax import SoftmaxRegression
         X, y = make_classification(n_samples=900, n_features=5, n_informative=4,
                                    n_redundant=0, n_classes=3, random_state=0)
         clf = SoftmaxRegression(C=np.inf, tol=1e-10).fit(X, y)
         mem = clf.inference(X, y, cov_type="HC0")
+        g = np.array([f"g{v}" for v in (np.arange(900) // 7) % 31])
+        mcl = clf.inference(X, y, cov_type="cluster", groups=g)
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
                                       processes=True, dashboard_address=":0",
                                       silence_logs=40) as cluster:
@@ -519,8 +570,15 @@ def test_dask_cluster_equals_in_memory():
                 yd = da.from_array(y, chunks=300).persist()
                 res = clf.inference(Xd, yd, cov_type="HC0")
                 me = res.get_margeff().margeff_se
+                # 3 blocks on 2 workers: one worker's 2 dense blocks are
+                # merged by label there, its 2 sparse ones into one kernel
+                gd = da.from_array(g, chunks=200)
+                cl = [clf.inference(Xs, yd, cov_type="cluster", groups=gd)
+                      for Xs in (Xd, Xd.map_blocks(sp.csr_matrix))]
         print(np.abs(res.cov_params() / mem.cov_params() - 1).max())
         print(np.abs(me / mem.get_margeff().margeff_se - 1).max())
+        for r in cl:
+            print(np.abs(r.cov_params() / mcl.cov_params() - 1).max())
         """
     )
     out = subprocess.run(
@@ -530,5 +588,6 @@ def test_dask_cluster_equals_in_memory():
         capture_output=True,
         text=True,
     )
-    cov_err, me_err = (float(v) for v in out.stdout.split())
+    cov_err, me_err, cl_err, cl_sparse_err = (float(v) for v in out.stdout.split())
     assert cov_err < 1e-10 and me_err < 1e-10
+    assert cl_err < 1e-10 and cl_sparse_err < 1e-10

@@ -107,12 +107,13 @@ class _Block:
     """One row block's kernel state, built once on the worker that holds it.
 
     Holds the numpy kernel on the block (``X`` as given, the class codes,
-    the weights scaled by the global ``S``). A memory-mapped dense block is
-    read through its map at each evaluation; :meth:`release` then drops its
-    pages from the resident memory.
+    the weights scaled by the global ``S``) and the rows' group labels (or
+    None; see :meth:`DaskSoftmaxObjective.map_row_groups`). A memory-mapped
+    dense block is read through its map at each evaluation; :meth:`release`
+    then drops its pages from the resident memory.
     """
 
-    def __init__(self, X, y, sample_weight, spec):
+    def __init__(self, X, y, sample_weight, spec, labels=None):
         if sp.issparse(X):
             X = sp.csr_matrix(X).astype(spec["dtype"], copy=False)
         else:
@@ -122,7 +123,8 @@ class _Block:
             # scattered 10000 x 100 block: 170-200 ms per evaluation instead
             # of 20 ms), so such a block is copied once, here.
             X = np.require(X, dtype=spec["dtype"], requirements=["C", "A"])
-        self._args = (X, y, sample_weight, spec)  # no second copy of X
+        self._args = (X, y, sample_weight, spec, labels)  # no second copy of X
+        self.labels = None if labels is None else np.asarray(labels)
         self._hessian = None  # (w, product at w), see hessian_product
         self.mapped = None if sp.issparse(X) else _mapped_range(X)
         sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
@@ -165,7 +167,8 @@ class _Block:
             x_bytes = 2 * (X.data.nbytes + X.indices.nbytes) + X.indptr.nbytes
         else:
             x_bytes = 0 if self.mapped else X.nbytes
-        return int(x_bytes + k.y.nbytes + 2 * k.sample_weight.nbytes + 1000)
+        g_bytes = 0 if self.labels is None else self.labels.nbytes
+        return int(x_bytes + k.y.nbytes + 2 * k.sample_weight.nbytes + g_bytes + 1000)
 
     def release(self):
         """Drop the mapped pages of a memory-mapped block from resident memory."""
@@ -214,7 +217,7 @@ class _Group:
 
     def __init__(self, blocks):
         if len(blocks) > 1 and all(sp.issparse(b.kernel.X) for b in blocks):
-            xs, ys, sws, spec = zip(*(b._args for b in blocks), strict=True)
+            xs, ys, sws, spec, gs = zip(*(b._args for b in blocks), strict=True)
             X = sp.vstack([sp.csr_matrix(x) for x in xs], format="csr")
             y = np.concatenate([np.asarray(v) for v in ys])
             sw = None
@@ -225,7 +228,8 @@ class _Group:
                         for x, s in zip(xs, sws, strict=True)
                     ]
                 )
-            blocks = [_Block(X, y, sw, spec[0])]
+            g = None if gs[0] is None else np.concatenate([np.asarray(v) for v in gs])
+            blocks = [_Block(X, y, sw, spec[0], g)]
         self.blocks = list(blocks)
 
     def __reduce__(self):
@@ -240,6 +244,8 @@ class _Group:
         parts = [b.run(fn, *args) for b in self.blocks]
         if len(parts) == 1:
             return parts[0]
+        if fn is _label_sums:
+            return merge_by_label(parts)
         return max(parts) if fn is _max_abs else _sum(parts)
 
 
@@ -259,6 +265,40 @@ def _map_rows(b, fn, chunk_rows, *args):
     return b.kernel.map_rows(fn, *args, chunk_rows=chunk_rows)[0]
 
 
+def _label_sums(b, fn, width, chunk_rows, *args):
+    """``(labels, sums)``: the block's distinct group labels and, per label,
+    the sums ``fn`` adds into its ``(n_labels, width)`` output over the
+    label's rows (``fn(X_c, y_c, s_c, start, *args, codes, out)``, in place)."""
+    labels, codes = np.unique(b.labels, return_inverse=True)
+    out = np.zeros((labels.shape[0], width))
+    b.kernel.map_rows(fn, *args, codes.astype(np.intp), out, chunk_rows=chunk_rows)
+    return labels, out
+
+
+def merge_by_label(parts):
+    """Sums of ``(labels, sums)`` parts by label (a label may be in several).
+
+    Parameters
+    ----------
+    parts : list of tuple
+        ``(labels (m,), sums (m, width))`` per part, labels distinct in each.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_labels,)
+        The sorted distinct labels of all parts.
+    sums : ndarray of shape (n_labels, width)
+        Per label, the sum of its rows of ``sums`` over the parts.
+    """
+    parts = [p for p in parts if p[0].shape[0]] or parts[:1]
+    labels, codes = np.unique(
+        np.concatenate([p[0] for p in parts]), return_inverse=True
+    )
+    sums = np.zeros((labels.shape[0], parts[0][1].shape[1]))
+    np.add.at(sums, codes, np.concatenate([p[1] for p in parts]))
+    return labels, sums
+
+
 def _max_abs(b):
     return b.kernel.max_abs_feature()
 
@@ -274,8 +314,8 @@ def _lambda_bound(b, a):
     return _lambda_max_weighted_gram(k.X, k._sw64, int(k.fit_intercept), chunks, a)
 
 
-def _build(X, y, sample_weight, spec):
-    return _Block(X, y, sample_weight, spec)
+def _build(X, y, sample_weight, spec, labels=None):
+    return _Block(X, y, sample_weight, spec, labels)
 
 
 def _build_group(blocks):
@@ -471,7 +511,7 @@ class _ClusterBlocks:
             where = [home]
             blocks = []
             for i in members:
-                _pin_lineage(placement, parts[i][:3], where)
+                _pin_lineage(placement, parts[i][:3] + parts[i][4:], where)
                 key = f"sk_softmax-part-{token}-{i}"
                 placement[key] = where
                 blocks.append(dask.delayed(_build)(*parts[i], dask_key_name=key))
@@ -738,6 +778,9 @@ class DaskSoftmaxObjective(SoftmaxObjective):
     client : distributed.Client or None, default=None
         The cluster to compute on; None uses the current client if there is
         one, else dask's local scheduler.
+    groups : dask.array.Array of shape (n_samples,) or None, default=None
+        Group labels of the rows, row blocks matching ``X``'s, kept with the
+        blocks for :meth:`map_row_groups`.
     """
 
     dense_hessian = True
@@ -754,6 +797,7 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         chunk_size=None,
         label_smoothing=0.0,
         client=None,
+        groups=None,
     ):
         self.n_samples, self.n_features = (int(s) for s in X.shape)
         self.n_classes = int(n_classes)
@@ -784,7 +828,11 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         else:
             sw_blocks = sample_weight.to_delayed().ravel()
         specs = [spec] * len(x_blocks)
-        parts = list(zip(x_blocks, y_blocks, sw_blocks, specs, strict=True))
+        self._has_groups = groups is not None
+        g_blocks = [None] * len(x_blocks)
+        if self._has_groups:
+            g_blocks = groups.to_delayed().ravel()
+        parts = list(zip(x_blocks, y_blocks, sw_blocks, specs, g_blocks, strict=True))
         client = current_client() if client is None else client
         if client is None:
             self._blocks = _LocalBlocks(parts)
@@ -856,6 +904,39 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         parts : list
         """
         return self._blocks.map(_map_rows, fn, chunk_rows, *args)
+
+    def map_row_groups(self, fn, width, *args, chunk_rows=None):
+        """Per group of rows (``groups``): ``fn``'s sums over its rows.
+
+        Each block sums over its own rows, on the worker holding it, per
+        group label present in it, and returns only those labels and sums
+        (``O(groups in the block * width)``); the client adds them up by
+        label (a group may span blocks).
+
+        Parameters
+        ----------
+        fn : callable
+            ``fn(X_c, y_c, s_c, start, *args, codes, out)`` adds, for each
+            row ``i`` of the chunk, its part into ``out[codes[start + i]]``
+            (in place; module-level, for Dask clusters).
+        width : int
+            Columns of ``out``.
+        *args
+            Passed to ``fn`` after ``start``.
+        chunk_rows : int or None, default=None
+            Rows per chunk; None means the backend's choice.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_groups,)
+            The sorted distinct group labels.
+        sums : ndarray of shape (n_groups, width)
+            The sums per group.
+        """
+        if not self._has_groups:
+            raise ValueError("This objective was built without groups.")
+        parts = self._blocks.map(_label_sums, fn, width, chunk_rows, *args)
+        return merge_by_label(parts)
 
     def max_abs_feature(self):
         """float: ``max |X_ij|`` over all blocks.
