@@ -53,6 +53,7 @@ from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from _meta import run_meta  # noqa: E402
 from datasets import SHAPES, make_data  # noqa: E402
 
 from sk_softmax import SoftmaxRegression  # noqa: E402
@@ -418,8 +419,10 @@ def main():
     for tol in args.tols:
         for dtype in args.dtypes:
             for shape in args.shapes:
+                load = os.getloadavg()[0]
                 row = run_cell(args, shape, dtype, tol)
                 row["machine"] = machine()
+                row["meta"] = run_meta(load)
                 with open(args.out, "a") as f:
                     f.write(json.dumps(row) + "\n")
                 print(summary(row), flush=True)
