@@ -31,7 +31,8 @@ every estimator:
   ``X W^T`` and ``G^T X`` it needs, in the same process.
 
 Each finished cell is printed and appended as one JSON line to ``--out``;
-``--rst`` renders the collected lines as the RST table of ``results.rst``.
+``--rst`` renders the collected lines as one RST table; the docs use the
+narrower tables and figures of ``report.py``.
 """
 
 import argparse

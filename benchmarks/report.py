@@ -38,6 +38,10 @@ OLDER = {
 }
 
 
+# The shapes of bench_sparse.py shown on the page.
+SPARSE_SHAPES = {"large": "csr_50000x200000_K20", "small": "csr_5000x20000_K5"}
+
+
 # -- reading -----------------------------------------------------------------
 def read_jsonl(path):
     path = Path(path)
@@ -483,6 +487,129 @@ def l1_figure(rows, title, path):
     plt.close(fig)
 
 
+# -- summaries (one generated paragraph per section) --------------------------
+def _range(values, fmt="{:.2f}"):
+    lo, hi = min(values), max(values)
+    if fmt == "{:.2f}" and 0 < lo < 0.095:
+        fmt = "{:.3f}"
+    return (
+        fmt.format(lo)
+        if fmt.format(lo) == fmt.format(hi)
+        else (f"{fmt.format(lo)}-{fmt.format(hi)}")
+    )
+
+
+def vs_logreg_summary(rows, what, prov):
+    if not rows:
+        return ""
+    o = [r["ours"] for r in rows]
+    t_lr = [r["ours"]["time"] / r["lr"]["time"] for r in rows]
+    t_lr1 = [r["ours"]["time"] / r["lr1"]["time"] for r in rows]
+    rel = [(r["ours"]["obj"] - r["lr"]["obj"]) / abs(r["lr"]["obj"]) for r in rows]
+    text = (
+        f"On the {len(rows)} {what} cells ({prov}), at tol="
+        f"{_range([r['tol'] for r in rows], '{:g}')}, ``SoftmaxRegression`` took "
+        f"**{_range(t_lr)}** of ``LogisticRegression``'s fit time as shipped and "
+        f"**{_range(t_lr1)}** of its time with one BLAS thread (LR1); its final "
+        f"objective was {_range(rel, '{:+.1e}')} relative to LR's (negative: "
+        "lower)"
+    )
+    mem = [
+        x["mem"] / r["lr"]["mem"] for x, r in zip(o, rows, strict=True) if "mem" in x
+    ]
+    if mem:
+        text += f", and it needed {_range(mem)} of LR's peak extra memory"
+    return text + ".\n"
+
+
+def tol_summary(rows, prov):
+    if not rows:
+        return ""
+    parts = []
+    for est, tol in (
+        ("SoftmaxRegression", 1e-4),
+        ("LogisticRegression", 1e-4),
+        ("SoftmaxRegression", 1e-5),
+        ("SoftmaxRegression", 1e-6),
+        ("LogisticRegression", 1e-6),
+    ):
+        g = _gaps(rows, est, tol)
+        if g:
+            name = "ours" if est == "SoftmaxRegression" else "LR"
+            parts.append(
+                f"{name} at tol={tol:g}: median {np.median(g):.1e}, "
+                f"largest {max(g):.1e}"
+            )
+    lower = sum(
+        ours["objective"] < lr["objective"]
+        for r in rows
+        for ours in r["fits"]
+        for lr in r["fits"]
+        if ours["estimator"] == "SoftmaxRegression"
+        and lr["estimator"] == "LogisticRegression"
+        and np.isclose(ours["tol"], 1e-4)
+        and np.isclose(lr["tol"], 1e-4)
+    )
+    return (
+        f"Over {len(rows)} data sets and seeds ({prov}), the objective above the "
+        "optimum, relative: " + "; ".join(parts) + f". At tol=1e-4 ours ended "
+        f"lower than LR on {lower} of the {len(rows)}.\n"
+    )
+
+
+def sparse_summary(rec, prov):
+    targets, _, time_to = sparse_targets(rec["rows"])
+    ours = "SoftmaxRegression (auto)"
+    out = []
+    for name in targets:
+        per = time_to[name]
+        if ours not in per:
+            out.append(f"ours did not reach the {name} target")
+            continue
+        others = {k: v for k, v in per.items() if not k.startswith("SoftmaxReg")}
+        text = f"to the {name} target ours took {per[ours][0]:.1f} s"
+        if others:
+            best = min(others, key=lambda k: others[k][0])
+            text += (
+                f", {per[ours][0] / others[best][0]:.2f}x the time of the fastest "
+                f"other library reaching it ({best}, {others[best][0]:.1f} s)"
+            )
+        out.append(text)
+    return f"In this run ({prov}): " + "; ".join(out) + ".\n"
+
+
+def small_summary(rows, prov):
+    one = [r for r in rows if r["setting"] == "1 thread"]
+    shipped = [r for r in rows if r["setting"] != "1 thread"]
+    text = f"In this run ({prov}): "
+    if one:
+        text += (
+            f"with one BLAS thread ``SoftmaxRegression`` took "
+            f"**{_range([r['ratio'] for r in one])}** of ``LogisticRegression``'s "
+            f"wall time per fit (CPU time {_range([r['cpu_ratio'] for r in one])})"
+        )
+    if shipped:
+        text += (
+            f"; as shipped {_range([r['ratio'] for r in shipped])} (wall), "
+            "where LR's threaded BLAS calls wait for busy cores"
+        )
+    return text + ".\n"
+
+
+def placeholder_figure(path, text):
+    """A figure saying that its results are missing (the page still builds)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 1))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 # -- driver ------------------------------------------------------------------
 def _write(out, name, text):
     (out / f"{name}.rst").write_text(text)
@@ -503,6 +630,7 @@ def build(out=DEFAULT_OUT, results=RESULTS):
     out.mkdir(parents=True, exist_ok=True)
 
     # bench_vs_logreg: the new runs (tol=1e-4), full shapes apart from quick.
+    summaries = []
     new = read_jsonl(results / "vs_logreg.jsonl")
     old = read_jsonl(HERE / "bench_results.jsonl")
     for part, sel in (
@@ -515,9 +643,11 @@ def build(out=DEFAULT_OUT, results=RESULTS):
             _write(out, f"vs_logreg_{part}_time", _caption(prov) + "\n" + t)
             _write(out, f"vs_logreg_{part}_quality", _caption(prov) + "\n" + q)
             vs_logreg_figure(sel, prov, out / f"vs_logreg_{part}.png")
+            summaries.append(vs_logreg_summary(sel, f"{part}-size", prov))
         else:
             for name in ("time", "quality"):
                 _write(out, f"vs_logreg_{part}_{name}", "(no results yet)\n")
+            placeholder_figure(out / f"vs_logreg_{part}.png", "no results yet")
     # The older cells the new runs did not repeat (tol=1e-8, and the full
     # shapes not re-run), labelled as older.
     done = {(r["shape"], r["dtype"], r["tol"]) for r in new if not r["quick"]}
@@ -526,6 +656,7 @@ def build(out=DEFAULT_OUT, results=RESULTS):
     fallback = OLDER["bench_results.jsonl"]
     _write(out, "vs_logreg_older_time", _caption(fallback) + "\n" + t)
     _write(out, "vs_logreg_older_quality", _caption(fallback) + "\n" + q)
+    _write(out, "summary_vs_logreg", "\n".join(summaries) or "(no new results yet)\n")
 
     small = read_jsonl(results / "small.jsonl")
     if small:
@@ -535,36 +666,44 @@ def build(out=DEFAULT_OUT, results=RESULTS):
         prov = provenance(sel, "")
         _write(out, "small", _caption(prov) + "\n" + small_table(sel))
         small_figure(sel, prov, out / "small.png")
+        _write(out, "summary_small", small_summary(sel, prov))
     else:
         _write(out, "small", "(no results yet)\n")
+        _write(out, "summary_small", "")
+        placeholder_figure(out / "small.png", "no results yet")
 
+    # bench_sparse: per shape, the latest new run, else the older run with
+    # the most libraries.
     sparse_new = read_jsonl(results / "sparse.jsonl")
-    if sparse_new:
-        rec = sparse_new[-1]
-        prov = provenance([rec], "")
-        if "machine" in rec.get("meta", {}):
-            prov += "; " + rec["meta"]["machine"]
-    else:
-        # The older run with the most libraries on the default shape.
-        old_recs = [
-            r
-            for r in read_jsonl(HERE / "sparse_results.jsonl")
-            if r["summary"]["shape"] == "csr_50000x200000_K20"
-        ]
-        rec = max(old_recs, key=lambda r: len({x["library"] for x in r["rows"]}))
-        prov = OLDER["sparse_results.jsonl"]
-    _write(out, "sparse", _caption(prov) + "\n" + sparse_table(rec))
-    sparse_figure(
-        rec, f"{_short(rec['summary']['shape'])}, C=1; {prov}", out / "sparse.png"
-    )
+    sparse_old = read_jsonl(HERE / "sparse_results.jsonl")
+    for name, shape in SPARSE_SHAPES.items():
+        new_recs = [r for r in sparse_new if r["summary"]["shape"] == shape]
+        old_recs = [r for r in sparse_old if r["summary"]["shape"] == shape]
+        if new_recs:
+            rec = new_recs[-1]
+            prov = provenance([rec], "")
+        elif old_recs:
+            rec = max(old_recs, key=lambda r: len({x["library"] for x in r["rows"]}))
+            prov = OLDER["sparse_results.jsonl"]
+        else:
+            _write(out, f"sparse_{name}", "(no results yet)\n")
+            _write(out, f"summary_sparse_{name}", "")
+            placeholder_figure(out / f"sparse_{name}.png", "no results yet")
+            continue
+        _write(out, f"sparse_{name}", _caption(prov) + "\n" + sparse_table(rec))
+        _write(out, f"summary_sparse_{name}", sparse_summary(rec, prov))
+        sparse_figure(rec, f"{_short(shape)}, C=1; {prov}", out / f"sparse_{name}.png")
 
     tol_rows = read_jsonl(results / "tol.jsonl")
     if tol_rows:
         prov = provenance(tol_rows, "")
         _write(out, "tol", _caption(prov) + "\n" + tol_table(tol_rows))
         tol_figure(tol_rows, prov, out / "tol.png")
+        _write(out, "summary_tol", tol_summary(tol_rows, prov))
     else:
         _write(out, "tol", "(no results yet)\n")
+        _write(out, "summary_tol", "")
+        placeholder_figure(out / "tol.png", "no results yet")
 
     l1 = read_jsonl(HERE / "bench_l1_results.jsonl")
     l1_figure(l1, OLDER["bench_l1_results.jsonl"], out / "l1.png")
