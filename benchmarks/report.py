@@ -353,6 +353,8 @@ def sparse_figure(rec, title, path):
 def _tol_groups(rows):
     groups = {}
     for r in rows:
+        if r["reference"] is None:  # objectives only: tol_objectives_table
+            continue
         key = (r["shape"], r["quick"], r["dtype"])
         groups.setdefault(key, []).append(r)
     return groups
@@ -363,7 +365,9 @@ def _gaps(rows, estimator, tol):
         f["gap"]
         for r in rows
         for f in r["fits"]
-        if f["estimator"] == estimator and np.isclose(f["tol"], tol)
+        if f["estimator"] == estimator
+        and np.isclose(f["tol"], tol)
+        and f["gap"] is not None
     ]
 
 
@@ -404,6 +408,39 @@ def tol_table(rows):
             ]
         )
     return list_table(header, lines, [28, 12, 12, 12, 12, 12, 14])
+
+
+def tol_objectives_table(rows):
+    """The runs without a reference: both estimators' objectives at tol."""
+    header = [
+        "data, seed",
+        "tol",
+        "ours: objective (n_iter)",
+        "LR: objective (n_iter)",
+        "(ours - LR) / LR",
+    ]
+    lines = []
+    for r in rows:
+        if r["reference"] is not None:
+            continue
+        n = r["n_samples"]
+        for tol in sorted({f["tol"] for f in r["fits"]}):
+            pair = {f["estimator"]: f for f in r["fits"] if np.isclose(f["tol"], tol)}
+            if len(pair) < 2:
+                continue
+            o, lr = pair["SoftmaxRegression"], pair["LogisticRegression"]
+            lines.append(
+                [
+                    _data_label(r) + f", seed {r['seed']}",
+                    f"{tol:g}",
+                    f"{n * o['objective']:.2f} ({_iters(o)})",
+                    f"{n * lr['objective']:.2f} ({_iters(lr)})",
+                    f"{(o['objective'] - lr['objective']) / lr['objective']:+.2%}",
+                ]
+            )
+    if not lines:
+        return ""
+    return list_table(header, lines, [30, 8, 20, 20, 12])
 
 
 def tol_figure(rows, title, path):
@@ -694,7 +731,8 @@ def build(out=DEFAULT_OUT, results=RESULTS):
         _write(out, f"summary_sparse_{name}", sparse_summary(rec, prov))
         sparse_figure(rec, f"{_short(shape)}, C=1; {prov}", out / f"sparse_{name}.png")
 
-    tol_rows = read_jsonl(results / "tol.jsonl")
+    all_tol = read_jsonl(results / "tol.jsonl")
+    tol_rows = [r for r in all_tol if r["reference"] is not None]
     if tol_rows:
         prov = provenance(tol_rows, "")
         _write(out, "tol", _caption(prov) + "\n" + tol_table(tol_rows))
@@ -704,6 +742,11 @@ def build(out=DEFAULT_OUT, results=RESULTS):
         _write(out, "tol", "(no results yet)\n")
         _write(out, "summary_tol", "")
         placeholder_figure(out / "tol.png", "no results yet")
+    noref = [r for r in all_tol if r["reference"] is None]
+    text = tol_objectives_table(noref)
+    if text:
+        text = _caption(provenance(noref, "")) + "\n" + text
+    _write(out, "tol_objectives", text or "(no results yet)\n")
 
     l1 = read_jsonl(HERE / "bench_l1_results.jsonl")
     l1_figure(l1, OLDER["bench_l1_results.jsonl"], out / "l1.png")
