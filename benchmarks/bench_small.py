@@ -171,7 +171,11 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", default=list(LOADERS))
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--budget", type=float, default=12.0)
-    parser.add_argument("--out", default=None, help="append JSON lines here")
+    parser.add_argument(
+        "--out",
+        default=os.path.join(os.path.dirname(__file__), "results", "small.jsonl"),
+        help="append JSON lines here ('' for none)",
+    )
     args = parser.parse_args(argv)
     controller = ThreadpoolController()
     print(environment())

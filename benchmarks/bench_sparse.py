@@ -265,7 +265,7 @@ def main():
     parser.add_argument(
         "--skip", nargs="*", default=[], help="libraries (first column) to skip"
     )
-    parser.add_argument("--out", default=os.path.join(HERE, "sparse_results.jsonl"))
+    parser.add_argument("--out", default=os.path.join(HERE, "results", "sparse.jsonl"))
     parser.add_argument("--md", action="store_true", help="render --out and exit")
     args = parser.parse_args()
     if args.md:

@@ -396,7 +396,8 @@ def main():
     p.add_argument("--quick", action="store_true", help="shapes scaled down 10x")
     p.add_argument("--no-memory", action="store_true")
     p.add_argument(
-        "--out", default=os.path.join(os.path.dirname(__file__), "bench_results.jsonl")
+        "--out",
+        default=os.path.join(os.path.dirname(__file__), "results", "vs_logreg.jsonl"),
     )
     p.add_argument("--rst", action="store_true", help="render --out as RST")
     p.add_argument("--md", action="store_true", help="render --out as Markdown")
