@@ -226,7 +226,7 @@ def small_figure(rows, title, path):
         for xi, o, b in zip(x, ours, lr, strict=True):
             if np.isfinite(o) and np.isfinite(b):
                 ax.annotate(
-                    f"{o / b:.2f}x",
+                    f"{o / b:.2g}x",
                     (xi, max(o, b)),
                     ha="center",
                     va="bottom",
@@ -246,7 +246,11 @@ def small_figure(rows, title, path):
 
 
 # -- bench_sparse ------------------------------------------------------------
-def sparse_targets(rows):
+def _cpu(r):
+    return float(np.median(r["cpu"])) if r.get("cpu") else np.nan
+
+
+def sparse_targets(rows, key="time"):
     """Loose and tight targets and each library's time to them.
 
     The rules of ``bench_sparse.py``: loose = the objective of L-BFGS at
@@ -265,10 +269,11 @@ def sparse_targets(rows):
     for name, target in targets.items():
         per = {}
         for r in rows:
+            t = r["time"] if key == "time" else _cpu(r)
             if r["objective"] <= target and (
-                r["library"] not in per or r["time"] < per[r["library"]][0]
+                r["library"] not in per or t < per[r["library"]][0]
             ):
-                per[r["library"]] = (r["time"], r["setting"])
+                per[r["library"]] = (t, r["setting"])
         time_to[name] = per
     return targets, best, time_to
 
@@ -287,17 +292,20 @@ def sparse_table(rec):
                 f"{r['objective']:.7f}",
             ]
         )
-    targets, _, time_to = sparse_targets(rec["rows"])
     libs = sorted({r["library"] for r in rec["rows"]})
     items = []
-    for name, target in targets.items():
-        per = time_to[name]
-        reached = sorted(per.items(), key=lambda kv: kv[1][0])
-        text = "; ".join(f"{lib} {t:.2f} s ({s})" for lib, (t, s) in reached)
-        missed = [lib for lib in libs if lib not in per]
-        if missed:
-            text += "; not reached by " + ", ".join(missed)
-        items.append(f"* **{name}** target {target:.4f}: {text}")
+    keys = ["time"] + (["cpu"] if all(r.get("cpu") for r in rec["rows"]) else [])
+    for key in keys:
+        targets, _, time_to = sparse_targets(rec["rows"], key)
+        for name, target in targets.items():
+            per = time_to[name]
+            reached = sorted(per.items(), key=lambda kv: kv[1][0])
+            text = "; ".join(f"{lib} {t:.2f} s ({s})" for lib, (t, s) in reached)
+            missed = [lib for lib in libs if lib not in per]
+            if missed:
+                text += "; not reached by " + ", ".join(missed)
+            what = "wall" if key == "time" else "CPU"
+            items.append(f"* **{name}** target {target:.4f}, {what} time: {text}")
     return (
         list_table(header, lines, [34, 14, 16, 10, 16])
         + "\nTime to each target (the fastest setting that reaches it):\n\n"
@@ -316,34 +324,41 @@ def sparse_figure(rec, title, path):
     targets, best, _ = sparse_targets(rows)
     libs = list(dict.fromkeys(r["library"] for r in rows))
     markers = "osD^v<>"
-    fig, ax = plt.subplots(figsize=(8, 4.2))
-    for i, lib in enumerate(libs):
-        sel = [r for r in rows if r["library"] == lib]
-        xs = [r["time"] for r in sel]
-        ys = [max(r["objective"] / best - 1, 1e-10) for r in sel]
-        ax.plot(xs, ys, marker=markers[i % len(markers)], ls="-", label=lib)
-        for r, x, y in zip(sel, xs, ys, strict=True):
-            ax.annotate(
-                r["setting"].split("=")[1],
-                (x, y),
-                xytext=(3, 3),
-                textcoords="offset points",
-                fontsize=6,
+    keys = ["time"] + (["cpu"] if all(r.get("cpu") for r in rows) else [])
+    fig, axes = plt.subplots(1, len(keys), figsize=(5.5 * len(keys), 4.4))
+    axes = np.atleast_1d(axes)
+    for ax, key in zip(axes, keys, strict=True):
+        for i, lib in enumerate(libs):
+            sel = [r for r in rows if r["library"] == lib]
+            xs = [r["time"] if key == "time" else _cpu(r) for r in sel]
+            ys = [max(r["objective"] / best - 1, 1e-10) for r in sel]
+            ax.plot(xs, ys, marker=markers[i % len(markers)], ls="-", label=lib)
+            for r, x, y in zip(sel, xs, ys, strict=True):
+                ax.annotate(
+                    r["setting"].split("=")[1],
+                    (x, y),
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                    fontsize=6,
+                )
+        for j, (name, target) in enumerate(targets.items()):
+            ax.axhline(
+                max(target / best - 1, 1e-10),
+                color="0.4",
+                ls=["--", ":"][j % 2],
+                lw=1,
+                label=f"{name} target",
             )
-    for j, (name, target) in enumerate(targets.items()):
-        ax.axhline(
-            max(target / best - 1, 1e-10),
-            color="0.4",
-            ls=["--", ":"][j % 2],
-            lw=1,
-            label=f"{name} target",
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(
+            "fit time [s] (wall, median, log scale)"
+            if key == "time"
+            else "process CPU time [s] (all threads, median, log scale)"
         )
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("fit time [s] (median, log scale)")
-    ax.set_ylabel("objective above the best, relative (log)")
-    ax.set_title(title, fontsize=8)
-    ax.legend(fontsize=7)
+        ax.set_ylabel("objective above the best, relative (log)")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -595,7 +610,14 @@ def tol_summary(rows, prov):
 
 
 def sparse_summary(rec, prov):
-    targets, _, time_to = sparse_targets(rec["rows"])
+    text = _sparse_summary(rec, "time", "wall time")
+    if all(r.get("cpu") for r in rec["rows"]):
+        text += "; by CPU time: " + _sparse_summary(rec, "cpu", "CPU time")
+    return f"In this run ({prov}), by wall time: {text}.\n"
+
+
+def _sparse_summary(rec, key, what):
+    targets, _, time_to = sparse_targets(rec["rows"], key)
     ours = "SoftmaxRegression (auto)"
     out = []
     for name in targets:
@@ -608,11 +630,11 @@ def sparse_summary(rec, prov):
         if others:
             best = min(others, key=lambda k: others[k][0])
             text += (
-                f", {per[ours][0] / others[best][0]:.2f}x the time of the fastest "
+                f", {per[ours][0] / others[best][0]:.2f}x the {what} of the fastest "
                 f"other library reaching it ({best}, {others[best][0]:.1f} s)"
             )
         out.append(text)
-    return f"In this run ({prov}): " + "; ".join(out) + ".\n"
+    return "; ".join(out)
 
 
 def small_summary(rows, prov):
