@@ -19,6 +19,7 @@ and ``<out>/<name>.png`` (figures, to ``.. image::``).
 import argparse
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,32 @@ def read_jsonl(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def _package_commit(commit):
+    """Last commit at or before ``commit`` that changed ``sk_softmax/``."""
+    base, _, modified = commit.partition("+")
+    try:
+        out = subprocess.run(
+            [
+                "git",
+                "log",
+                "-1",
+                "--format=%h",
+                "--abbrev=10",
+                base,
+                "--",
+                "../sk_softmax",
+            ],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return commit
+    found = out.stdout.strip() if out.returncode == 0 else ""
+    return (found + ("+" + modified if modified else "")) if found else commit
+
+
 def provenance(rows, fallback):
     """One line: dates, commits, load range and machine of ``rows``."""
     metas = [r["meta"] for r in rows if "meta" in r]
@@ -58,9 +85,11 @@ def provenance(rows, fallback):
         return fallback
     dates = sorted({m["date"][:10] for m in metas})
     times = sorted(m["date"] for m in metas)
-    # The package's code (last commit that changed sk_softmax/) where
-    # recorded, else the checkout's HEAD.
-    commits = sorted({m.get("package_commit", m["commit"]) for m in metas})
+    # The package's code: the last commit that changed sk_softmax/ (recorded,
+    # or found from the checkout's HEAD of the run where git can).
+    commits = sorted(
+        {m.get("package_commit") or _package_commit(m["commit"]) for m in metas}
+    )
     loads = [m[k] for m in metas for k in ("load_start", "load_end")]
     cpu = metas[0].get("cpu", "")
     cores = metas[0].get("cores", "")
@@ -300,7 +329,7 @@ def sparse_table(rec):
         for name, target in targets.items():
             per = time_to[name]
             reached = sorted(per.items(), key=lambda kv: kv[1][0])
-            text = "; ".join(f"{lib} {t:.2f} s ({s})" for lib, (t, s) in reached)
+            text = "; ".join(f"{lib} {t:.3g} s ({s})" for lib, (t, s) in reached)
             missed = [lib for lib in libs if lib not in per]
             if missed:
                 text += "; not reached by " + ", ".join(missed)
@@ -626,12 +655,12 @@ def _sparse_summary(rec, key, what):
             out.append(f"ours did not reach the {name} target")
             continue
         others = {k: v for k, v in per.items() if not k.startswith("SoftmaxReg")}
-        text = f"to the {name} target ours took {per[ours][0]:.1f} s"
+        text = f"to the {name} target ours took {per[ours][0]:.3g} s"
         if others:
             best = min(others, key=lambda k: others[k][0])
             text += (
                 f", {per[ours][0] / others[best][0]:.2f}x the {what} of the fastest "
-                f"other library reaching it ({best}, {others[best][0]:.1f} s)"
+                f"other library reaching it ({best}, {others[best][0]:.3g} s)"
             )
         out.append(text)
     return "; ".join(out)
