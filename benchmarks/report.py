@@ -744,7 +744,7 @@ def build(out=DEFAULT_OUT, results=RESULTS):
     fallback = OLDER["bench_results.jsonl"]
     _write(out, "vs_logreg_older_time", _caption(fallback) + "\n" + t)
     _write(out, "vs_logreg_older_quality", _caption(fallback) + "\n" + q)
-    _write(out, "summary_vs_logreg", "\n".join(summaries) or "(no new results yet)\n")
+    _write(out, "summary_vs_logreg", "\n".join(summaries) or "(no results yet)\n")
 
     small = read_jsonl(results / "small.jsonl")
     if small:
