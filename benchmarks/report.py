@@ -479,7 +479,7 @@ def tol_objectives_table(rows):
                     f"{tol:g}",
                     f"{n * o['objective']:.2f} ({_iters(o)})",
                     f"{n * lr['objective']:.2f} ({_iters(lr)})",
-                    f"{(o['objective'] - lr['objective']) / lr['objective']:+.2%}",
+                    f"{(o['objective'] - lr['objective']) / lr['objective']:+.1e}",
                 ]
             )
     if not lines:
