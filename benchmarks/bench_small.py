@@ -35,6 +35,7 @@ each fitted model is computed by one independent float64 function
 
 import argparse
 import json
+import os
 import platform
 import time
 import warnings
@@ -42,6 +43,7 @@ import warnings
 import numpy as np
 import scipy
 import sklearn
+from _meta import run_meta
 from scipy.special import log_softmax
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.linear_model import LogisticRegression
@@ -169,7 +171,11 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", default=list(LOADERS))
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--budget", type=float, default=12.0)
-    parser.add_argument("--out", default=None, help="append JSON lines here")
+    parser.add_argument(
+        "--out",
+        default=os.path.join(os.path.dirname(__file__), "results", "small.jsonl"),
+        help="append JSON lines here ('' for none)",
+    )
     args = parser.parse_args(argv)
     controller = ThreadpoolController()
     print(environment())
@@ -183,7 +189,10 @@ def main(argv=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a ConvergenceWarning shows in n_iter
         for name in args.datasets:
+            load = os.getloadavg()[0]
             for row in run_dataset(name, args, controller):
+                row["meta"] = run_meta(load)
+                row["machine"] = environment()
                 print(
                     f"{row['dataset']:<14}{row['n_params']:>7}  "
                     f"{row['setting']:<9}{row['fits']:>5}"

@@ -31,7 +31,8 @@ every estimator:
   ``X W^T`` and ``G^T X`` it needs, in the same process.
 
 Each finished cell is printed and appended as one JSON line to ``--out``;
-``--rst`` renders the collected lines as the RST table of ``results.rst``.
+``--rst`` renders the collected lines as one RST table; the docs use the
+narrower tables and figures of ``report.py``.
 """
 
 import argparse
@@ -53,6 +54,7 @@ from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from _meta import run_meta  # noqa: E402
 from datasets import SHAPES, make_data  # noqa: E402
 
 from sk_softmax import SoftmaxRegression  # noqa: E402
@@ -394,7 +396,8 @@ def main():
     p.add_argument("--quick", action="store_true", help="shapes scaled down 10x")
     p.add_argument("--no-memory", action="store_true")
     p.add_argument(
-        "--out", default=os.path.join(os.path.dirname(__file__), "bench_results.jsonl")
+        "--out",
+        default=os.path.join(os.path.dirname(__file__), "results", "vs_logreg.jsonl"),
     )
     p.add_argument("--rst", action="store_true", help="render --out as RST")
     p.add_argument("--md", action="store_true", help="render --out as Markdown")
@@ -418,8 +421,10 @@ def main():
     for tol in args.tols:
         for dtype in args.dtypes:
             for shape in args.shapes:
+                load = os.getloadavg()[0]
                 row = run_cell(args, shape, dtype, tol)
                 row["machine"] = machine()
+                row["meta"] = run_meta(load)
                 with open(args.out, "a") as f:
                     f.write(json.dumps(row) + "\n")
                 print(summary(row), flush=True)

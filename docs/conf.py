@@ -24,6 +24,14 @@ sys.path.insert(0, str(ROOT))
 
 import sk_softmax  # noqa: E402
 
+# -- Benchmark tables and figures -----------------------------------------------
+# Generated from the result files in benchmarks/ at every build (see
+# benchmarks/report.py), so the benchmarks page cannot drift from them.
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import report  # noqa: E402
+
+report.build(ROOT / "docs" / "_generated")
+
 # -- Project ---------------------------------------------------------------
 project = "sk_softmax"
 author = "the sk_softmax developers"
@@ -45,7 +53,13 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
+exclude_patterns = [
+    "_build",
+    "_generated",
+    "Thumbs.db",
+    ".DS_Store",
+    "**.ipynb_checkpoints",
+]
 root_doc = "index"
 default_role = "literal"
 # No intersphinx: the build must not touch the network. References to
@@ -86,7 +100,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # -- HTML --------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"sk_softmax {release}"
-html_static_path = []
+html_static_path = ["_static"]
+# Wrap long lines of code blocks (the gallery's examples) instead of clipping them.
+html_css_files = ["wrap_code.css"]
 html_theme_options = {
     "navbar_end": ["navbar-icon-links"],
     "secondary_sidebar_items": ["page-toc"],

@@ -212,6 +212,11 @@ default="auto"
         ``"sgd"`` stops, as ``MLPClassifier`` does, when the epoch loss (or
         the validation score with ``early_stopping``) has not improved by
         ``tol`` for ``n_iter_no_change`` consecutive epochs.
+        ``tol`` bounds the gradient, not the distance to the optimum: on
+        ill-conditioned problems (many classes) ``tol=1e-4`` can stop well
+        above the minimum, and two solvers at the same ``tol`` at different
+        objectives; lower it (e.g. ``1e-6``) to compare objectives or to read
+        ``coef_`` as the optimum's (user guide, "Convergence").
     learning_rate : {"auto", "constant", "invscaling", "adaptive", "optimal"} \
 or float, default="auto"
         Step of ``"gd"``, ``"sgd"`` and :meth:`partial_fit`. A float is a fixed
