@@ -373,7 +373,14 @@ def cluster():
     ``wait_for_workers(2)`` failed ("Only 1/2 workers arrived", 5 of 10 runs
     beside two CPU hogs). Reproduced with a 3 s timeout and a second kill of
     the same worker 2.7 s after the first (``deploy/spec.py``,
-    ``SpecCluster._update_worker_status``, distributed 2026.8)."""
+    ``SpecCluster._update_worker_status``, distributed 2026.8).
+
+    Each nanny writes ``distributed.nanny.pre-spawn-environ``
+    (``OMP_NUM_THREADS=1``, ``OPENBLAS_NUM_THREADS=1``...) into this
+    process's ``os.environ`` before it spawns its worker, and nothing undoes
+    it: later tests' subprocesses would inherit one-thread BLAS. The
+    environment is restored when the module's cluster closes."""
+    environ = os.environ.copy()
     with (
         dask.config.set({"distributed.deploy.lost-worker-timeout": "1h"}),
         distributed.LocalCluster(
@@ -386,7 +393,11 @@ def cluster():
         ) as cluster,
     ):
         cluster.scheduler.add_plugin(_Removals())
-        yield cluster
+        try:
+            yield cluster
+        finally:
+            os.environ.clear()
+            os.environ.update(environ)
 
 
 def _wait_removed(cluster, address):
