@@ -106,9 +106,11 @@ def _numpy_dtype(dtype, name):
 
 def _numpy_columns(obj, name):
     """A Dask DataFrame / Series with its nullable columns as numpy dtypes."""
-    dtypes = obj.dtypes
-    if not hasattr(dtypes, "items"):  # a Series: dtypes is its dtype
-        dtype = _numpy_dtype(dtypes, name)
+    # A Series has one dtype: ``dtypes`` in recent dask, only ``dtype`` in
+    # dask 2024.8 (the oldest supported).
+    dtypes = getattr(obj, "dtypes", None)
+    if not hasattr(dtypes, "items"):
+        dtype = _numpy_dtype(obj.dtype, name)
         return obj if dtype is None else obj.astype(dtype)
     mapping = {}
     for column, dtype in dtypes.items():
