@@ -125,7 +125,11 @@ def test_known_private_scipy_imports_are_still_there():
 
 def test_the_package_is_read():
     names = {rel for rel, _ in _modules()}
-    assert {"_lbfgs.py", "_line_search.py", "_objective/_sparse.py"} <= names
+    assert {
+        "_solvers/_lbfgs.py",
+        "_solvers/_line_search.py",
+        "_objective/_sparse.py",
+    } <= names
     assert len(names) > 20
 
 
