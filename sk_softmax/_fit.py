@@ -46,6 +46,8 @@ from ._solvers import (
     BLAS_PRODUCTS,
     DENSE_HESSIAN,
     FTOL,
+    HISTORY_PRODUCTS,
+    LINEAR_SOLVE,
     LOOP_PRODUCTS,
     HessianOperator,
     MatrixProducts,
@@ -213,18 +215,25 @@ def private_posv(M, rhs):
 class ExecutionPlan:
     """How a fit's linear algebra runs, decided once per fit and handed down.
 
+    Only what the solver uses is looked up (the registry's ``uses``): the
+    thread counts come from threadpoolctl, whose first query loads it
+    (measured: 23 ms, which a first fit on iris, 6-8 ms, should not pay
+    when its solver has no use for the answer).
+
     Attributes
     ----------
-    n_workers : int
-        Threads an evaluation of the objective runs (its
-        ``n_workers()``); more than one keeps all allowed cores busy.
+    n_workers : int or None
+        Threads an evaluation of the objective runs (its ``n_workers()``);
+        more than one keeps all allowed cores busy. None: not looked up
+        (the solver makes no BLAS call between evaluations that matters).
     blas_between_evaluations : bool
         Whether the solver may call BLAS between evaluations: not while the
         objective runs its own threads on all cores (an OpenBLAS pool spins
         on its cores after each threaded call; see
         :mod:`sk_softmax._solvers._history`).
-    blas_may_thread : bool
-        Whether numpy's BLAS may run threads now (the user's limit).
+    blas_may_thread : bool or None
+        Whether numpy's BLAS may run threads now (the user's limit); None:
+        not looked up (no linear system large enough for it to matter).
     history_products : MatrixProducts
         The products of L-BFGS's and OWL-QN's history: BLAS or numpy's
         loops, by ``blas_between_evaluations``.
@@ -233,27 +242,32 @@ class ExecutionPlan:
         (:func:`private_posv`) while BLAS may thread, else scipy's.
     """
 
-    n_workers: int
+    n_workers: int | None
     blas_between_evaluations: bool
-    blas_may_thread: bool
+    blas_may_thread: bool | None
     history_products: MatrixProducts
     cholesky_solve: Callable
 
     @classmethod
-    def decide(cls, n_workers):
+    def decide(cls, n_workers=None, large_solves=False):
         """The plan for evaluations that run ``n_workers`` threads.
 
         Parameters
         ----------
-        n_workers : int
-            The objective's ``n_workers()``.
+        n_workers : int or None, default=None
+            The objective's ``n_workers()``; None where the solver does not
+            use it.
+        large_solves : bool, default=False
+            Whether the solver solves linear systems of
+            ``_PRIVATE_POSV_MIN`` rows or more: numpy's BLAS threads are then
+            looked up, and the private solve chosen while it may thread.
 
         Returns
         -------
         plan : ExecutionPlan
         """
-        blas = n_workers <= 1
-        may_thread = chunk_workers(2) > 1
+        blas = n_workers is None or n_workers <= 1
+        may_thread = chunk_workers(2) > 1 if large_solves else None
         return cls(
             n_workers=n_workers,
             blas_between_evaluations=blas,
@@ -263,19 +277,28 @@ class ExecutionPlan:
         )
 
     @classmethod
-    def for_objective(cls, objective):
-        """The plan of a fit on ``objective``.
+    def for_fit(cls, objective, spec):
+        """The plan of a fit of ``spec``'s solver on ``objective``.
 
         Parameters
         ----------
         objective : SoftmaxObjective
-            The objective (its ``n_workers()``).
+            The objective (its ``n_workers()`` and ``n_params``).
+        spec : SolverSpec
+            The registry's entry (what of the plan its solver ``uses``).
 
         Returns
         -------
         plan : ExecutionPlan
         """
-        return cls.decide(objective.n_workers())
+        return cls.decide(
+            n_workers=(
+                objective.n_workers() if HISTORY_PRODUCTS in spec.uses else None
+            ),
+            large_solves=(
+                LINEAR_SOLVE in spec.uses and objective.n_params >= _PRIVATE_POSV_MIN
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -832,7 +855,7 @@ def fit_solver(objective, w0, settings, *, callback=None, validation_scores=None
         objective=objective,
         w0=w0,
         settings=settings,
-        plan=ExecutionPlan.for_objective(objective),
+        plan=ExecutionPlan.for_fit(objective, spec),
         callback=callback,
         validation_scores=validation_scores,
     )

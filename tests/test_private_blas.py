@@ -365,7 +365,7 @@ def test_cholesky_switched_off_between_checks_uses_scipy(monkeypatch):
     A = rng.normal(size=(130, 400))
     H, g = A @ A.T / 400, rng.normal(size=130)
     monkeypatch.setattr(_fit, "chunk_workers", lambda n: 2)
-    solve = _fit.ExecutionPlan.decide(n_workers=1).cholesky_solve
+    solve = _fit.ExecutionPlan.decide(large_solves=True).cholesky_solve
     assert solve is _fit.private_posv
     monkeypatch.setattr(_fit, "private_gemm", lambda: None)
     p, _ = cholesky_direction(H, g, None, solve)

@@ -399,14 +399,14 @@ def test_large_cholesky_solves_run_in_the_private_single_threaded_blas(
     # the fit's execution plan hands Newton-Cholesky the private solve.
     with monkeypatch.context() as threads_allowed:
         threads_allowed.setattr(_fit, "chunk_workers", lambda n: min(n, 2))
-        solve = _fit.ExecutionPlan.decide(n_workers=1).cholesky_solve
+        solve = _fit.ExecutionPlan.decide(large_solves=True).cholesky_solve
     p, r_norm = cholesky_direction(H, g, None, solve)
     np.testing.assert_allclose(H @ p, -g, rtol=1e-9, atol=1e-10)
     assert r_norm() < 1e-9
     assert calls == [(130, 130)]
     calls.clear()
     with threadpool_limits(1):  # scipy's, now single-threaded
-        single = _fit.ExecutionPlan.decide(n_workers=1).cholesky_solve
+        single = _fit.ExecutionPlan.decide(large_solves=True).cholesky_solve
         p1, _ = cholesky_direction(H, g, None, single)
     assert calls == []
     np.testing.assert_allclose(p1, p, rtol=1e-10, atol=1e-12)

@@ -43,6 +43,8 @@ from ._owlqn import owlqn
 from ._registry import (
     DENSE_HESSIAN,
     HESSIAN_PRODUCTS,
+    HISTORY_PRODUCTS,
+    LINEAR_SOLVE,
     MINI_BATCHES,
     PROXIMAL,
     SMOOTH,
@@ -59,6 +61,8 @@ __all__ = [
     "FLOAT32_HISTORY_MIN_PARAMS",
     "FTOL",
     "HESSIAN_PRODUCTS",
+    "HISTORY_PRODUCTS",
+    "LINEAR_SOLVE",
     "LONG_HISTORY_MAX_PARAMS",
     "LOOP_PRODUCTS",
     "MINI_BATCHES",

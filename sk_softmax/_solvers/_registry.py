@@ -9,7 +9,12 @@ the data term) from:
 - ``DENSE_HESSIAN``: ``f(w) -> (loss, grad, hess)`` with the dense Hessian;
 - ``PROXIMAL``: the non-smooth (L1) part: its value, proximal step,
   minimum-norm subgradient and penalised entries;
-- ``MINI_BATCHES``: ``f(w, rows) -> (loss, grad)`` on rows.
+- ``MINI_BATCHES``: ``f(w, rows) -> (loss, grad)`` on rows;
+
+and what it takes of the fit layer's execution plan (``uses``):
+
+- ``HISTORY_PRODUCTS``: the products with an L-BFGS history (BLAS or not);
+- ``LINEAR_SOLVE``: the Cholesky solve of the Newton systems.
 
 The fit layer (:mod:`sk_softmax._fit`) looks up the entry that serves the
 estimator's ``solver`` for an objective with or without an L1 part
@@ -31,6 +36,8 @@ from ._sgd import sgd
 __all__ = [
     "DENSE_HESSIAN",
     "HESSIAN_PRODUCTS",
+    "HISTORY_PRODUCTS",
+    "LINEAR_SOLVE",
     "MINI_BATCHES",
     "PROXIMAL",
     "SMOOTH",
@@ -44,6 +51,8 @@ HESSIAN_PRODUCTS = "Hessian products"
 DENSE_HESSIAN = "dense Hessian"
 PROXIMAL = "proximal operator"
 MINI_BATCHES = "mini-batches"
+HISTORY_PRODUCTS = "history products"
+LINEAR_SOLVE = "linear solve"
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,8 @@ class SolverSpec:
     accepts : frozenset of str
         What it can use when there is one (``PROXIMAL`` for SGD: a
         proximal step after each update).
+    uses : frozenset of str
+        What it takes of the execution plan (module docstring).
     """
 
     name: str
@@ -70,6 +81,7 @@ class SolverSpec:
     run: Callable
     needs: frozenset
     accepts: frozenset = frozenset()
+    uses: frozenset = frozenset()
 
     def takes_l1(self):
         """Whether it solves objectives with an L1 part.
@@ -112,8 +124,20 @@ class SolverSpec:
 SOLVERS = {
     spec.name: spec
     for spec in (
-        SolverSpec("lbfgs", "lbfgs", lbfgs, frozenset({SMOOTH})),
-        SolverSpec("owlqn", "lbfgs", owlqn, frozenset({SMOOTH, PROXIMAL})),
+        SolverSpec(
+            "lbfgs",
+            "lbfgs",
+            lbfgs,
+            frozenset({SMOOTH}),
+            uses=frozenset({HISTORY_PRODUCTS}),
+        ),
+        SolverSpec(
+            "owlqn",
+            "lbfgs",
+            owlqn,
+            frozenset({SMOOTH, PROXIMAL}),
+            uses=frozenset({HISTORY_PRODUCTS}),
+        ),
         SolverSpec(
             "newton-cg", "newton-cg", newton_cg, frozenset({SMOOTH, HESSIAN_PRODUCTS})
         ),
@@ -122,6 +146,7 @@ SOLVERS = {
             "newton-cholesky",
             newton_cholesky,
             frozenset({DENSE_HESSIAN}),
+            uses=frozenset({LINEAR_SOLVE}),
         ),
         SolverSpec("gd", "gd", gradient_descent, frozenset({SMOOTH})),
         SolverSpec("fista", "gd", fista, frozenset({SMOOTH, PROXIMAL})),
