@@ -481,7 +481,7 @@ def initial_step(objective, settings, fixed_step):
     return float(settings.learning_rate_init)
 
 
-def lbfgs_newton(objective, w0, *, tol, max_iter, plan, verbose=0, callback=None):
+def lbfgs_newton(objective, w0, *, tol, max_iter, verbose=0, callback=None, plan):
     """L-BFGS, finished with Newton-CG where it stops short of ``tol``.
 
     L-BFGS (as L-BFGS-B) also stops when an iteration reduces the objective by less

@@ -107,7 +107,7 @@ def test_preconditioned_cg_solves_a_badly_scaled_system_in_fewer_products():
 
 
 @pytest.mark.parametrize("kind", ["wide-sparse", "dense"])
-def test_newton_pcg_reaches_tol_and_the_lbfgs_optimum(kind):
+def test_jacobi_newton_cg_reaches_tol_and_the_lbfgs_optimum(kind):
     obj, _ = _problem(kind, np.float64, True)
     res = newton_cg(
         obj.loss_gradient,
