@@ -13,7 +13,6 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._array_api import _is_numpy_namespace, get_namespace_and_device
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseSoftmaxRegression, keep_fitted_state_on_error
@@ -36,7 +35,11 @@ from ._sklearn_compat import (
     Interval,
     StrOptions,
     fit_context,
+    get_namespace_and_device,
 )
+
+# The name that the body of _objective uses (until it calls make_objective).
+from ._sklearn_compat import is_numpy_namespace as _is_numpy_namespace
 from ._validation import (
     check_partial_fit_input,
     partial_fit_classes,
@@ -492,7 +495,13 @@ or float, default="auto"
         self.solver_, max_iter = settings.solver, settings.max_iter
         metadata = {"sample_weight": sample_weight}
         callbacks = IterationCallbacks(
-            self, X, y, metadata, max_iter, self._attributes(objective, X), w0
+            self._callback_context(max_iter),
+            self,
+            X,
+            y,
+            metadata,
+            self._attributes(objective, X),
+            w0,
         )
         early_stopping = self.solver == "sgd" and self.early_stopping
         self.validation_scores_ = [] if early_stopping else None  # filled per epoch
