@@ -10,9 +10,12 @@ it was written for: ``GridSearchCV`` over ``SoftmaxRegression`` on small
 data.
 
 Run ``python benchmarks/bench_params.py`` (about a minute on 2 cores);
-options: ``--rounds N`` (default 15, at least 7), ``--datasets iris wine
-breast_cancer``, ``--out FILE`` (one JSON line per data set, with
-``"meta"``; default ``results/params.jsonl``, '' for none).
+options: ``--rounds N`` (default 15, at least 7), ``--fits N`` (bare fits
+per variant, default 300), ``--datasets iris wine breast_cancer``,
+``--out FILE`` (one JSON line per data set, with ``"meta"``; default
+``results/params.jsonl``, '' for none), ``--summary`` (pool the rounds of
+every run in ``--out``: per data set, the median of the per-round savings of
+each cache, paired within a round; nothing is measured).
 
 Two variants of the same estimator, both defined here so that the script
 runs with or without the cache in the package:
@@ -28,7 +31,12 @@ Each round runs, per data set (standardised, as scikit-learn ships it),
 ``GridSearchCV(estimator, {"C": 8 values}, cv=5, n_jobs=1)`` once per
 variant, in rotating order (interleaved: the machine's load affects both
 alike); medians over the rounds and their ratio are reported, with the
-per-fit cost of ``get_params`` + ``_validate_params`` alone for reference.
+median of the per-round differences of the validation cache (``cached``
+against ``names_cached`` in the same round: less sensitive to the load
+drifting between rounds), the per-fit cost of ``get_params`` +
+``_validate_params`` alone and the median time of ``--fits`` bare fits of
+each variant (interleaved; the same fit repeated, as ``bench_small.py``
+does: the validation cache's best case).
 The searches run with one BLAS thread (``threadpool_limits(1)``, entered
 outside the timed part), as ``bench_small.py``'s "1 thread" setting.
 """
@@ -145,7 +153,20 @@ def overhead_us(cls, repeats=2000):
     return 1e6 * float(np.median(times))
 
 
-def run_dataset(name, rounds):
+def fit_times(X, y, fits):
+    """Median wall time (ms) of one bare fit per variant, interleaved: the
+    same fit repeated, the validation cache's best case (every fit but the
+    first finds its values there), as in ``bench_small.py``."""
+    times = {v: [] for v in VARIANTS}
+    for _ in range(fits):
+        for variant, cls in VARIANTS.items():
+            t0 = time.perf_counter()
+            cls(C=1.0).fit(X, y)
+            times[variant].append(time.perf_counter() - t0)
+    return {v: 1e3 * float(np.median(t)) for v, t in times.items()}
+
+
+def run_dataset(name, rounds, fits):
     X, y = LOADERS[name](return_X_y=True)
     X = StandardScaler().fit_transform(X)
     times = {v: [] for v in VARIANTS}
@@ -153,6 +174,7 @@ def run_dataset(name, rounds):
         order = list(VARIANTS)[r % 3 :] + list(VARIANTS)[: r % 3]  # rotated
         for variant in order:
             times[variant].append(search_time(VARIANTS[variant], X, y))
+    bare = fit_times(X, y, fits)
     cached = float(np.median(times["cached"]))
     names = float(np.median(times["names_cached"]))
     uncached = float(np.median(times["uncached"]))
@@ -170,28 +192,69 @@ def run_dataset(name, rounds):
         "uncached_ms": 1e3 * uncached,
         "saving_share": (uncached - cached) / uncached,
         "names_saving_share": (uncached - names) / uncached,
+        # what the validation cache adds to the names cache, paired by round
+        "validation_saving_share_paired": float(
+            np.median(
+                [
+                    (n - c) / n
+                    for n, c in zip(times["names_cached"], times["cached"], strict=True)
+                ]
+            )
+        ),
         "saving_per_fit_us": 1e6 * (uncached - cached) / n_fits,
         **{f"{v}_ms_all": [1e3 * t for t in times[v]] for v in VARIANTS},
         **{f"overhead_{v}_us": overhead_us(cls) for v, cls in VARIANTS.items()},
+        "bare_fits": fits,
+        **{f"fit_{v}_ms": t for v, t in bare.items()},
     }
+
+
+def summary(path):
+    """Pool the rounds of every run in ``path``: per data set, the median of
+    the per-round savings of each cache (paired within a round)."""
+    pooled = {}
+    with open(path) as f:
+        for line in f:
+            row = json.loads(line)
+            rounds = zip(
+                row["uncached_ms_all"],
+                row["names_cached_ms_all"],
+                row["cached_ms_all"],
+                strict=True,
+            )
+            pooled.setdefault(row["dataset"], []).extend(rounds)
+    print(f"{'data':<14}{'rounds':>7}{'names cache':>13}{'validation cache':>18}")
+    for name, rounds in pooled.items():
+        u, n, c = np.array(rounds).T
+        print(
+            f"{name:<14}{len(rounds):>7}{100 * np.median((u - n) / u):>12.1f}%"
+            f"{100 * np.median((n - c) / n):>17.1f}%"
+        )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(LOADERS))
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--fits", type=int, default=300, help="bare fits per variant")
     parser.add_argument(
         "--out",
         default=os.path.join(os.path.dirname(__file__), "results", "params.jsonl"),
         help="append JSON lines here ('' for none)",
     )
+    parser.add_argument(
+        "--summary", action="store_true", help="pool the runs of --out and stop"
+    )
     args = parser.parse_args(argv)
+    if args.summary:
+        summary(args.out)
+        return
     if args.rounds < 7:
         parser.error("--rounds must be at least 7")
     header = (
         f"{'data':<14}{'fits':>5}{'cached ms':>11}{'names ms':>10}"
         f"{'uncached ms':>13}{'saving':>8}{'names':>7}{'us/fit':>8}"
-        f"{'get+validate us (c/n/u)':>26}"
+        f"{'valid.':>7}{'get+validate us (c/n/u)':>26}{'bare fit ms (c/n/u)':>24}"
     )
     print(header)
     print("-" * len(header))
@@ -199,7 +262,7 @@ def main(argv=None):
         warnings.simplefilter("ignore")  # ConvergenceWarning at large C
         for name in args.datasets:
             load = os.getloadavg()[0]
-            row = run_dataset(name, args.rounds)
+            row = run_dataset(name, args.rounds, args.fits)
             row["meta"] = run_meta(load)
             print(
                 f"{row['dataset']:<14}{row['fits_per_search']:>5}"
@@ -208,9 +271,12 @@ def main(argv=None):
                 f"{100 * row['saving_share']:>7.1f}%"
                 f"{100 * row['names_saving_share']:>6.1f}%"
                 f"{row['saving_per_fit_us']:>8.0f}"
+                f"{100 * row['validation_saving_share_paired']:>6.1f}%"
                 f"{row['overhead_cached_us']:>10.0f} / "
                 f"{row['overhead_names_cached_us']:.0f} / "
                 f"{row['overhead_uncached_us']:.0f}"
+                f"{row['fit_cached_ms']:>10.3f} / {row['fit_names_cached_ms']:.3f}"
+                f" / {row['fit_uncached_ms']:.3f}"
             )
             if args.out:
                 with open(args.out, "a") as f:

@@ -36,17 +36,24 @@ PRIVATE_FIT_STATE = ("_sgd_run", "_fit_classes")
 
 # Parameter names, once per class. scikit-learn's BaseEstimator finds them by
 # inspect.signature(cls.__init__) on every get_params (each fit, clone,
-# set_params and repr; a GridSearchCV fit makes several): ~70 us each for
-# SoftmaxRegression's 27 parameters. The answer cannot change for a class.
-# Measured (benchmarks/bench_params.py, results/params.jsonl, 2026-12-07,
-# 2 cores at load 0.8-1.4, one BLAS thread): GridSearchCV(cv=5, 8 values of
-# C) on standardised iris / wine / breast_cancer takes 12-15% less time with
-# the names cached (25 interleaved rounds: 82.3 / 109.8 / 85.1 ms against
-# 94.8 / 129.5 / 96.8 ms). Caching the parameter validation too (a
-# process-wide set of parameter values found valid, the former
-# sk_softmax._params) saved 0.4%, -3.6% and 0.4% more, within the noise and
-# below the 3% that would justify its process-wide state: removed (issue 21),
-# each fit validates its parameters again, as scikit-learn does.
+# set_params and repr; a GridSearchCV fit makes several): ~45 us each for
+# SoftmaxRegression's 27 parameters, and the answer cannot change for a class.
+# Measured with benchmarks/bench_params.py (results/params.jsonl, 2026-12-07,
+# 2 cores shared with other jobs, load 0.8-3.2, one BLAS thread, 4 runs of
+# 15-61 interleaved rounds): GridSearchCV(cv=5, 8 values of C, n_jobs=1) on
+# standardised iris / wine / breast_cancer takes 13.0%, 12.3% and 10.5% less
+# time with the names cached (medians of the per-round differences; e.g. iris
+# 94.8 -> 82.3 ms in one run). Caching the parameter validation too (a
+# process-wide set of the parameter values found valid: the former
+# sk_softmax._params, issue 10) saved 2.9%, 1.8% and 2.7% more (medians of
+# the per-round differences over 126 rounds per data set, pooled by
+# bench_params.py --summary), not above the 3% of the search that would
+# justify its process-wide state, so it was removed (issue 21): each fit
+# validates its parameters, as scikit-learn does. That costs ~50 us per fit
+# (get_params + _validate_params: 64 against 15 us), which shows on repeated
+# identical fits, the validation cache's best case: a bare fit on iris
+# 0.79 -> 0.86 ms, wine 1.03 -> 1.11 ms, breast_cancer 1.06 -> 1.14 ms
+# (+7-9%; bench_small.py times such fits).
 _PARAM_NAMES = {}
 
 

@@ -42,6 +42,14 @@ release that moves one breaks this module only):
   two with a leading underscore there);
 - ``raise_for_params``, ``routing_enabled``: ``_raise_for_params``,
   ``_routing_enabled`` of ``sklearn.utils.metadata_routing``.
+
+Besides these imports, the estimators override one private method of
+scikit-learn's ``BaseEstimator``, with the same contract in 1.6 to 1.9:
+``_get_param_names`` (a classmethod returning the constructor's parameter
+names; cached per class in :mod:`sk_softmax._base`, where the measurement
+is), and use on themselves the private ``_validate_params``,
+``_init_callback_context`` and ``_skl_callbacks`` (the last two from 1.9,
+see :mod:`sk_softmax._callbacks`).
 """
 
 import re
