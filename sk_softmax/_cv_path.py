@@ -34,11 +34,9 @@ from sklearn.utils._array_api import _is_numpy_namespace, get_namespace
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_method_params, _check_sample_weight
 
-from ._estimator import SoftmaxRegression
 from ._fit import FitSettings, fit_solver
 from ._namespaces import model_arrays
-from ._objective import SoftmaxCrossEntropyL2
-from ._penalty import penalty_from_C
+from ._objective import make_objective
 
 __all__ = [
     "PathProblem",
@@ -201,12 +199,6 @@ def fold_scorer(scoring, classes):
     )
 
 
-def _set_C(objective, C):
-    """Give ``objective`` the penalty of ``C`` (the data term is unchanged)."""
-    objective.C = float(C)
-    objective.penalty = penalty_from_C(C, objective.sw_sum, objective.l1_ratio)
-
-
 def fold_path(
     make_objective,
     train,
@@ -269,7 +261,7 @@ def fold_path(
     w = np.zeros(objective.n_params)
     n_unconverged = 0
     for i in order:
-        _set_C(objective, Cs[i])
+        objective = objective.with_penalty(Cs[i])  # the same data term
         result, _, _ = fit_solver(objective, w.copy(), settings)
         w = result.x
         coefs[i], n_iter[i] = w, result.n_iter
@@ -478,11 +470,16 @@ class PathProblem:
         The classes.
     fit_intercept : bool
         Whether the models have intercepts.
+    model_class : type
+        The estimator class of the models handed to the scorer
+        (``SoftmaxRegression``; passed in, so that this fit layer imports no
+        estimator).
     """
 
-    def __init__(self, X, codes, weights, classes, fit_intercept):
+    def __init__(self, X, codes, weights, classes, fit_intercept, model_class):
         self.X, self.codes, self.weights = X, codes, weights
         self.classes, self.fit_intercept = classes, fit_intercept
+        self.model_class = model_class
 
     def objective(self, rows, C, l1_ratio):
         """The objective of ``rows`` (None: all, without a copy).
@@ -496,12 +493,13 @@ class PathProblem:
 
         Returns
         -------
-        objective : SoftmaxCrossEntropyL2
+        objective : SoftmaxObjective
+            Built by :func:`~sk_softmax._objective.make_objective`.
         """
         X, codes, weights = self.X, self.codes, self.weights
         if rows is not None:
             X, codes, weights = X[rows], codes[rows], weights[rows]
-        return SoftmaxCrossEntropyL2(
+        return make_objective(
             X,
             codes,
             len(self.classes),
@@ -527,7 +525,7 @@ class PathProblem:
             With ``classes_``, ``coef_``, ``intercept_`` and
             ``n_features_in_``, for the scorer.
         """
-        model = SoftmaxRegression(fit_intercept=self.fit_intercept)
+        model = self.model_class(fit_intercept=self.fit_intercept)
         model.classes_, model.n_features_in_ = self.classes, self.X.shape[1]
         model.coef_, model.intercept_ = model_arrays(*objective.unpack(w), self.X)
         return model

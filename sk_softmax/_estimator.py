@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._array_api import _is_numpy_namespace, get_namespace_and_device
+from sklearn.utils._array_api import get_namespace_and_device
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -46,9 +46,7 @@ from ._namespaces import (
     scores,
     to_host,
 )
-from ._objective import SoftmaxCrossEntropyL2
-from ._objective._array_api import ArrayAPISoftmaxCrossEntropy
-from ._objective._dask import DaskSoftmaxObjective
+from ._objective import make_objective
 from ._params import CachedParamsMixin
 from ._sklearn_compat import check_same_namespace
 from ._sparse_coef import SparseCoefMixin
@@ -536,23 +534,22 @@ or float, default="auto"
         None for ``(self.C, self.l1_ratio)``; ``groups``: Dask only, the
         aligned cluster labels its blocks keep."""
         C, l1_ratio = (self.C, self.l1_ratio) if penalty is None else penalty
-        kwargs = dict(
-            n_classes=self.classes_.shape[0],
-            sample_weight=sample_weight,
+        weight_sum = None
+        if isinstance(target, DaskTarget):  # validated on the workers
+            target, weight_sum = target.y, target.weight_sum
+        return make_objective(
+            X,
+            target,
+            self.classes_.shape[0],
+            sample_weight,
             C=C,
             l1_ratio=l1_ratio,
             fit_intercept=self.fit_intercept,
             chunk_size=self.chunk_size,
             label_smoothing=self.label_smoothing,
+            weight_sum=weight_sum,
+            groups=groups,
         )
-        if isinstance(target, DaskTarget):  # Dask X: summed over its blocks
-            return DaskSoftmaxObjective(X, target, groups=groups, **kwargs)
-        if isinstance(X, np.ndarray) or sp.issparse(X):  # skips the lookup
-            return SoftmaxCrossEntropyL2(X, target, **kwargs)
-        xp, _, device = get_namespace_and_device(X)
-        if _is_numpy_namespace(xp):
-            return SoftmaxCrossEntropyL2(X, target, **kwargs)
-        return ArrayAPISoftmaxCrossEntropy(X, target, xp=xp, device=device, **kwargs)
 
     def _fitted_params(self):
         """A new flat float64 parameter vector from ``coef_``/``intercept_``.

@@ -34,19 +34,31 @@ __all__ = [
 ]
 
 
-def to_host(a):
+def to_host(a, dtype=None):
     """``a`` as a numpy array if it is an array of another namespace, else ``a``.
+
+    The one device-to-host conversion of the package: the estimator's (the
+    labels, weights and fitted attributes it validates on the host) and the
+    Array API backend's (``(loss, gradient)`` of each evaluation, with
+    ``dtype``).
 
     Parameters
     ----------
     a : object
         An array of any namespace, an array-like, or None.
+    dtype : dtype or None, default=None
+        If given, always a new, writeable numpy array of this dtype (one
+        device-to-host copy, never a view of ``a``'s memory).
 
     Returns
     -------
     a : object
         A numpy array for a non-numpy array, ``a`` itself otherwise.
     """
+    if dtype is not None:
+        # np.array copies: a CPU tensor converts without a copy (DLPack) and
+        # must not be aliased by a vector the solver writes to.
+        return np.array(move_to(a, xp=np, device="cpu"), dtype=dtype)
     if isinstance(a, np.ndarray) or not is_array_api_obj(a):
         return a
     return convert_to_numpy(a, array_namespace(a))

@@ -94,16 +94,7 @@ def private_scipy_imports(tree):
 
 # Known private imports, each with the reason it stays, to be removed from
 # this list (and the test below then enforces it) when its import goes.
-KNOWN_PRIVATE_SCIPY = {
-    # In-place ``Y += A @ B`` (csc_matvecs / csr_matvecs) of the sparse
-    # kernel, behind a fallback on public API. Measured with the fallback
-    # (scipy 1.17, 2 shared cores, loss_gradient on csr_50000x200000_K20 of
-    # benchmarks/datasets.py): 502 against 335 ms per evaluation, 92
-    # against 62 MiB tracemalloc peak; csr_5000x20000_K5: 12.6 against
-    # 12.0 ms. Not removed until a public in-place product exists or the
-    # cost is accepted (issue 21, item 4).
-    ("_objective/_sparse.py", "scipy.sparse._sparsetools"): "sparse kernel",
-}
+KNOWN_PRIVATE_SCIPY = {}
 
 
 def test_no_private_scipy_import():
@@ -125,7 +116,7 @@ def test_known_private_scipy_imports_are_still_there():
 
 def test_the_package_is_read():
     names = {rel for rel, _ in _modules()}
-    assert {"_lbfgs.py", "_line_search.py", "_objective/_sparse.py"} <= names
+    assert {"_lbfgs.py", "_line_search.py", "_objective/_csr.py"} <= names
     assert len(names) > 20
 
 

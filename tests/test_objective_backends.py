@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sk_softmax._objective import _sparse
+from sk_softmax._objective._csr import CSRChunks
 from sk_softmax._penalty import L2Penalty, penalty_from_C
 
 C = 0.7
@@ -173,32 +173,39 @@ def test_l2_penalty_value_gradient_and_hessian():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("fmt", ["csc", "csr"])
-def test_sparse_products_private_and_public_agree(dtype, fmt):
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_csr_chunk_products_are_the_dense_ones(dtype, fit_intercept):
+    """The CSR kernel's two products (public scipy API only) on its
+    transposed chunk blocks: the scores, and the accumulation into a new
+    and into an existing (d, K) accumulator, plain and squared."""
     rng = np.random.default_rng(33)
     dense = rng.standard_normal((37, 23)) * (rng.random((37, 23)) < 0.3)
-    A = (sp.csc_matrix if fmt == "csc" else sp.csr_matrix)(dense.astype(dtype))
-    B = rng.standard_normal((23, 5)).astype(dtype)
-    Y0 = rng.standard_normal((37, 5)).astype(dtype)
-    product = _sparse.csc_matmat_add if fmt == "csc" else _sparse.csr_matmat_add
-    results = []
-    for private in (True, False):
-        Y = Y0.copy()
-        product(37, 23, A.indptr, A.indices, A.data, B, Y, private=private)
-        assert Y.dtype == dtype
-        results.append(Y)
+    X = sp.csr_matrix(dense.astype(dtype))
+    kernel = CSRChunks(X, 5, fit_intercept)
+    chunks = [slice(0, 20), slice(20, 37)]
+    kernel.prepare(chunks)
+    W = rng.standard_normal((5, 23))
+    b = rng.standard_normal(5).astype(dtype)
+    M = kernel.params(W, b)
+    assert M.shape == (23 + fit_intercept, 5) and M.dtype == dtype
     rtol = 1e-12 if dtype == np.float64 else 1e-5
-    np.testing.assert_allclose(results[0], results[1], rtol=rtol, atol=rtol)
-    np.testing.assert_allclose(results[0], Y0 + dense @ B, rtol=rtol, atol=rtol)
-
-
-def test_sparse_kernel_without_the_private_scipy_module(
-    monkeypatch, make_problem, build_objective
-):
-    X, y, sw = make_problem(True, seed=34)
-    w = np.random.default_rng(35).standard_normal(build_objective(X, y, sw).n_params)
-    f1, g1 = build_objective(X, y, sw).loss_gradient(w)
-    monkeypatch.setattr(_sparse, "_sparsetools", None)
-    f2, g2 = build_objective(X, y, sw).loss_gradient(w)
-    assert f2 == pytest.approx(f1, rel=1e-13)
-    np.testing.assert_allclose(g2, g1, rtol=1e-12, atol=1e-15)
+    acc = kernel.new_accumulator()
+    acc_sq = None
+    bufs = kernel.buffers(20)
+    for i, sl in enumerate(chunks):
+        out = np.empty((5, sl.stop - sl.start), dtype=dtype)
+        kernel.scores(i, sl, M, out, bufs)
+        ref = W @ dense[sl].T + (b[:, None] if fit_intercept else 0)
+        np.testing.assert_allclose(out, ref, rtol=rtol, atol=rtol)
+        G = rng.standard_normal(out.shape).astype(dtype)
+        acc = kernel.accumulate(i, sl, G, acc, bufs)
+        acc_sq = kernel.accumulate(i, sl, G, acc_sq, bufs, squared=True)
+        assert acc.dtype == dtype and acc.shape == (23, 5)
+        if i == 0:
+            G0 = G
+    G_all = np.hstack([G0, G])
+    np.testing.assert_allclose(acc, dense.T @ G_all.T, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(acc_sq, (dense**2).T @ G_all.T, rtol=rtol, atol=rtol)
+    flat = np.empty((5, 23))
+    kernel.to_flat_weights(acc, flat)
+    np.testing.assert_array_equal(flat, acc.T)
