@@ -23,20 +23,24 @@ Speed comes from three places, each kept here rather than in the solvers:
   do not oversubscribe the cores. No BLAS thread setting is changed.
 """
 
-import inspect
 import numbers
 import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import get_scorer, make_scorer
-from sklearn.utils._array_api import _is_numpy_namespace, get_namespace
+from sklearn.metrics import get_scorer
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import _check_method_params, _check_sample_weight
 
 from ._fit import FitSettings, fit_solver
 from ._namespaces import model_arrays
 from ._objective import make_objective
+from ._sklearn_compat import (
+    check_method_params,
+    check_sample_weight,
+    is_numpy_namespace,
+    namespace,
+    scorer_with_params,
+)
 
 __all__ = [
     "PathProblem",
@@ -181,22 +185,11 @@ def fold_scorer(scoring, classes):
         ``scorer(estimator, X, y, **score_params)``.
     """
     scorer = get_scorer("accuracy" if scoring is None else scoring)
-    func = getattr(scorer, "_score_func", None)
-    if func is None:
-        return scorer
-    params = inspect.signature(func).parameters
-    if "labels" not in params:
-        return scorer
     extra = {"labels": classes}
-    if len(classes) <= 2 and "pos_label" in params:
+    if len(classes) <= 2:
         extra["pos_label"] = classes[-1]
-    return make_scorer(
-        func,
-        greater_is_better=scorer._sign == 1,
-        response_method=scorer._response_method,
-        **extra,
-        **getattr(scorer, "_kwargs", {}),
-    )
+    with_labels = scorer_with_params(scorer, **extra)
+    return scorer if with_labels is None else with_labels
 
 
 def fold_path(
@@ -267,7 +260,7 @@ def fold_path(
         coefs[i], n_iter[i] = w, result.n_iter
         n_unconverged += not result.converged
     X_test, y_test = X[test], y[test]
-    params = _check_method_params(X, params=score_params, indices=test)
+    params = check_method_params(X, params=score_params, indices=test)
     scores = np.array(
         [scorer(score_model(objective, w), X_test, y_test, **params) for w in coefs]
     )
@@ -344,8 +337,8 @@ def numpy_input_only(X):
     X : array-like
         Training data.
     """
-    xp, _ = get_namespace(X)
-    if not _is_numpy_namespace(xp):
+    xp, _ = namespace(X)
+    if not is_numpy_namespace(xp):
         raise ValueError(
             "SoftmaxRegressionCV takes numpy arrays, scipy.sparse matrices or "
             "array-likes; Array API input (array_api_dispatch=True with "
@@ -369,7 +362,7 @@ def check_weights(sample_weight, X):
     """
     if sample_weight is None:
         return None
-    return _check_sample_weight(sample_weight, X, dtype=np.float64)
+    return check_sample_weight(sample_weight, X, dtype=np.float64)
 
 
 def best_indices(scores):

@@ -26,14 +26,11 @@ import sys
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array
-from sklearn.utils.validation import (
-    _check_feature_names,
-    _check_n_features,
-    check_is_fitted,
-)
+from sklearn.utils.validation import check_is_fitted
 
 from ._dask_cluster import per_block
 from ._namespaces import log_probabilities, predicted_labels, probabilities, scores
+from ._sklearn_compat import check_feature_names, check_n_features
 from ._targets import (
     check_label_targets,
     class_weights,
@@ -139,7 +136,7 @@ def _as_array(obj, name):
 def _validated_X(estimator, X):
     """``X`` as a float Dask array with one block of columns; sets
     ``n_features_in_`` and ``feature_names_in_``."""
-    _check_feature_names(estimator, getattr(X, "_meta", None), reset=True)
+    check_feature_names(estimator, getattr(X, "_meta", None), reset=True)
     X = _as_array(X, "X")
     if X.ndim != 2:
         raise ValueError(
@@ -155,7 +152,7 @@ def _validated_X(estimator, X):
         X = X.astype(np.float64)
     if len(X.chunks[1]) > 1:  # each task needs whole rows
         X = X.rechunk({1: -1})
-    _check_n_features(estimator, X, reset=True)
+    check_n_features(estimator, X, reset=True)
     return X
 
 
@@ -416,12 +413,12 @@ def _predict_block(X, coef, intercept, classes, method):
 
 def _lazy_predictions(estimator, X, method):
     check_is_fitted(estimator)
-    _check_feature_names(estimator, getattr(X, "_meta", None), reset=False)
+    check_feature_names(estimator, getattr(X, "_meta", None), reset=False)
     if _is_frame(X):
         X = _numpy_columns(X, "X").to_dask_array()
     if X.ndim != 2:
         raise ValueError(f"Expected a 2D array, got a {X.ndim}D Dask array instead.")
-    _check_n_features(estimator, X, reset=False)
+    check_n_features(estimator, X, reset=False)
     if len(X.chunks[1]) > 1:
         X = X.rechunk({1: -1})
     coef, intercept = np.asarray(estimator.coef_), np.asarray(estimator.intercept_)
@@ -475,11 +472,11 @@ def _score_block(X, y, sw, coef, intercept, classes):
 
 def _dask_score(estimator, X, y, sample_weight):
     check_is_fitted(estimator)
-    _check_feature_names(estimator, getattr(X, "_meta", None), reset=False)
+    check_feature_names(estimator, getattr(X, "_meta", None), reset=False)
     X = _as_array(X, "X")
     if X.ndim != 2:
         raise ValueError(f"Expected a 2D array, got a {X.ndim}D Dask array instead.")
-    _check_n_features(estimator, X, reset=False)
+    check_n_features(estimator, X, reset=False)
     if len(X.chunks[1]) > 1:
         X = X.rechunk({1: -1})
     y = _aligned(y, X, "y")

@@ -47,10 +47,19 @@ __all__ = [
     "SKLEARN_VERSION",
     "align_sparse_interface",
     "array_namespace",
+    "check_feature_names",
+    "check_method_params",
+    "check_n_features",
     "check_same_namespace",
+    "check_sample_weight",
     "convert_to_numpy",
     "is_array_api_obj",
+    "is_numpy_namespace",
+    "max_precision_float_dtype",
     "move_to",
+    "namespace",
+    "namespace_and_device",
+    "scorer_with_params",
 ]
 
 
@@ -219,3 +228,67 @@ if SKLEARN_VERSION >= (1, 9):
 else:
     align_sparse_interface = _to_csr_matrix
     check_same_namespace = _check_same_namespace
+
+
+# ---------------------------------------------------------------------------
+# Private scikit-learn helpers used by the objective, the CV paths, the
+# namespaces and the Dask validation (issue 21: private scikit-learn helpers
+# only here). Present in every supported release (1.6 to 1.9), so not
+# version-guarded; public names for them.
+from sklearn.utils._array_api import get_namespace  # noqa: E402
+from sklearn.utils.validation import (  # noqa: E402
+    _check_feature_names,
+    _check_method_params,
+    _check_n_features,
+    _check_sample_weight,
+)
+
+is_numpy_namespace = _is_numpy_namespace
+max_precision_float_dtype = _max_precision_float_dtype
+check_feature_names = _check_feature_names
+check_method_params = _check_method_params
+check_n_features = _check_n_features
+check_sample_weight = _check_sample_weight
+namespace_and_device = get_namespace_and_device
+namespace = get_namespace
+
+
+def scorer_with_params(scorer, **params):
+    """``scorer`` rebuilt with ``params`` bound to its metric, or None.
+
+    scikit-learn's scorers keep their metric, sign, response method and
+    keyword arguments in private attributes; this is the one place that
+    reads them. For the CV estimator's ``labels`` / ``pos_label`` (a fold's
+    held-out part may lack classes).
+
+    Parameters
+    ----------
+    scorer : callable
+        A scorer of :func:`sklearn.metrics.get_scorer`.
+    **params
+        Keyword arguments bound to the metric; only those it accepts.
+
+    Returns
+    -------
+    scorer : callable or None
+        The new scorer, or None where ``scorer`` has no metric or the metric
+        takes none of ``params``.
+    """
+    import inspect
+
+    from sklearn.metrics import make_scorer
+
+    func = getattr(scorer, "_score_func", None)
+    if func is None:
+        return None
+    accepted = inspect.signature(func).parameters
+    params = {k: v for k, v in params.items() if k in accepted}
+    if "labels" not in params:
+        return None
+    return make_scorer(
+        func,
+        greater_is_better=getattr(scorer, "_sign") == 1,  # noqa: B009
+        response_method=getattr(scorer, "_response_method"),  # noqa: B009
+        **params,
+        **getattr(scorer, "_kwargs", {}),
+    )

@@ -209,3 +209,51 @@ def test_csr_chunk_products_are_the_dense_ones(dtype, fit_intercept):
     flat = np.empty((5, 23))
     kernel.to_flat_weights(acc, flat)
     np.testing.assert_array_equal(flat, acc.T)
+
+
+def test_with_penalty_is_a_new_objective_on_the_same_data_term(
+    backend, make_problem, build_objective
+):
+    """``with_penalty`` (the CV paths' move along ``Cs``) gives the objective
+    a fresh build would, shares the data term, and leaves the original alone."""
+    sparse, dtype, _, _ = backend
+    X, y, sw = make_problem(sparse, seed=41, dtype=dtype)
+    obj = build_objective(X, y, sw)
+    w = np.random.default_rng(42).standard_normal(obj.n_params)
+    before = obj.loss_gradient(w)
+    for C_new, l1_ratio in [(0.05, None), (3.0, 0.4), (np.inf, 0.0)]:
+        other = obj.with_penalty(C_new, l1_ratio)
+        ref = type(obj)(
+            X,
+            y,
+            obj.n_classes,
+            sample_weight=sw,
+            C=C_new,
+            l1_ratio=l1_ratio or 0.0,
+            chunk_size=7,
+        )
+        got, want = other.loss_gradient(w), ref.loss_gradient(w)
+        assert got[0] == want[0]
+        np.testing.assert_array_equal(got[1], want[1])
+        assert other.loss(w) == ref.loss(w)
+        assert other.X is obj.X and other.C == float(C_new)
+    after = obj.loss_gradient(w)
+    assert after[0] == before[0] and obj.C == C
+    np.testing.assert_array_equal(after[1], before[1])
+
+
+def test_make_objective_is_the_backend_choice(make_problem):
+    """numpy and scipy.sparse input get the numpy backend; every backend
+    implements the DataTerm protocol and declares its capabilities."""
+    from sk_softmax._objective import DataTerm, make_objective
+    from sk_softmax._objective._numpy import ChunkedSoftmaxCrossEntropy
+
+    for sparse in (False, True):
+        X, y, sw = make_problem(sparse, seed=43)
+        obj = make_objective(X, y, 4, sw, C=C, chunk_size=7)
+        assert type(obj) is ChunkedSoftmaxCrossEntropy
+        assert isinstance(obj, DataTerm)
+        assert obj.sparse == sparse and obj.device == "cpu"
+        assert obj.row_maps and obj.dense_hessian and not obj.distributed
+    with pytest.raises(ValueError, match="Dask"):
+        make_objective(X, y, 4, sw, groups=np.zeros(len(y)))

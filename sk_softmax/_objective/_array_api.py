@@ -25,10 +25,9 @@ of the device (float64, or float32 where the device has no float64).
 """
 
 import numpy as np
-from sklearn.utils._array_api import _max_precision_float_dtype
 
 from .._namespaces import to_host
-from .._sklearn_compat import move_to
+from .._sklearn_compat import max_precision_float_dtype, move_to
 from ._base import SoftmaxObjective
 from ._softmax_rows import smoothed_targets, softmax_rows
 
@@ -125,7 +124,7 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
         if sample_weight is None:
             sample_weight = np.ones(self.n_samples)
         super().__init__(sample_weight, C, weight_sum, l1_ratio)
-        self._acc = _max_precision_float_dtype(xp, device)
+        self._acc = max_precision_float_dtype(xp, device)
         if _device_targets is None:  # targets and weights: one copy each
             yd = self.y if self.soft else self.y.astype(np.int64)
             _device_targets = (

@@ -24,7 +24,16 @@ product, mostly the four (d, K) temporaries and their additions. Hence the
 chunking of sparse ``X`` (see ``auto_chunk_size``): chunks of up to ``d``
 rows (a (rows, K) block no larger than the (d, K) temporary it saves), at
 most one per usable CPU. The measurement after that change is in the
-numpy backend's module docstring.
+numpy backend's module docstring (1.06 and 1.03 of the private products).
+
+With intercepts the scores' product runs on ``X~_c = [1, X_c]`` and
+``[b; W^T]`` (a leading row of ones in each transposed block: ``rows`` more
+non-zeros per chunk), so that every score starts from ``b`` and adds the
+features' terms in the order of the in-place product used before: the
+same rounding (float32 sparse fits were measurably sensitive to it, see
+``tests/test_newton_pcg.py``). The weights' layout of the solvers'
+feature-major order (``[b, W^T]``) makes that matrix a view of the
+parameter vector.
 """
 
 import numpy as np

@@ -1,9 +1,20 @@
 """The numpy / scipy.sparse backend: the chunked data term of the objective.
 
-:class:`SoftmaxCrossEntropyL2` computes the data term of the objective of
-:mod:`sk_softmax._objective._base` (the mean-scaled softmax cross-entropy;
+:class:`ChunkedSoftmaxCrossEntropy` computes the data term of the objective
+of :mod:`sk_softmax._objective._base` (the mean-scaled softmax cross-entropy;
 the base class adds the penalty and defines the parameter layout) on a dense
-numpy array or a scipy.sparse CSR matrix.
+numpy array or a scipy.sparse CSR matrix: the
+:class:`~sk_softmax._objective._protocol.DataTerm` of the numpy backend.
+Its parts, each in its own module:
+
+- ``_softmax_rows.ClassMajorRows``: the per-row softmax / cross-entropy
+  steps on class-major (K, rows) blocks (shared with the Array API backend's
+  row-major ones);
+- ``_dense.DenseChunks`` and ``_csr.CSRChunks``: the two products of a
+  chunk of dense or CSR rows;
+- ``_small_dense.SmallDenseKernel``: the passes on a float64 ``[X, 1]^T``
+  block (small dense data, and the dense Hessian of any ``X``);
+- here: the chunking, the worker threads and the passes themselves.
 
 The rows of ``X`` are processed in chunks. Per chunk of rows ``X_c`` the
 kernel works on the class-major block ``Z^T`` (K, rows), so that every
@@ -22,7 +33,8 @@ through a flat index; soft targets and label smoothing are handled in the
 same pass). Buffers are reused across calls: the extra memory is
 O(chunk * K + d * K) per worker thread, independent of ``n_samples``. float32
 ``X`` runs float32 products and element-wise work; the loss and the gradient
-are accumulated over chunks in float64.
+are accumulated over chunks in float64 (dense) or in the working dtype
+(sparse: the (d, K) products).
 
 Chunk size (:func:`auto_chunk_size`, overridable with ``chunk_size``): dense,
 a working set of ~2 MiB per chunk (X block plus score block), at least 256
@@ -43,17 +55,21 @@ Measured (60000 x 784, K=10, float64, 2 cores): one evaluation ~45-50 ms,
 against ~75-85 ms for the two bare products ``X W^T`` and ``G^T X``.
 
 Sparse ``X`` (CSR): both products run on a once-built CSR of each chunk's
-transpose ``X_c^T`` (d, rows): ``Z_c = X_c W^T`` as a CSC product (rows of
-``W^T`` streamed in order, scattered writes into the small (rows, K) block)
-and ``dW^T += X_c^T G_c`` as a CSR product accumulating in place into a
-(d, K) array (sequential writes, no (d, K) temporary per chunk). Measured on
-50000 x 200000, 80 nnz/row, K=20: forward 35 ms instead of 110-125 ms through
-the row-major CSR of ``X``, backward 35 ms instead of ~105 ms for
-``(X_c.T @ G_c)``. The price is one more copy of ``X.data`` and
-``X.indices`` (12 bytes per non-zero in float64, 48 MB here) plus ``d + 1``
-index pointers per chunk; it is built on the first evaluation. Chunks are
-large for sparse data (``>= 2 d`` non-zeros each), since each chunk streams
-the (d, K) weights and accumulator once.
+transpose (see :mod:`sk_softmax._objective._csr`), with public scipy
+products only (scipy's private in-place ``_sparsetools`` products were
+dropped in issue 21). Chunks are large for sparse data (``>= 2 d``
+non-zeros each, since each chunk streams the (d, K) weights and accumulator
+once) and, since each further chunk of a thread costs one (d, K) temporary
+and its addition, one per usable CPU where that is at most ``d`` rows (a
+(rows, K) block no larger than the (d, K) temporary it saves). Measured on
+csr_50000x200000_K20 of ``benchmarks/datasets.py`` (2 chunks of 25000 rows
+instead of 4 of 13107; 2 cores shared with other jobs, load average 4.5-5,
+the old and the new package in one process, 25 interleaved rounds,
+medians): loss and gradient 86.1 against 81.4 ms (1.06), Hessian product
+92.0 against 89.3 ms (1.03), Newton model 122.5 against 106.3 ms (minima
+95.2 and 94.6); with the old chunking the public products had cost 1.20
+and 1.34. tracemalloc peak of one evaluation 61 instead of 31 MiB (one more
+(d, K) array, the size of one parameter vector; the solvers hold several).
 """
 
 import numpy as np
@@ -112,6 +128,10 @@ def auto_chunk_size(
     scattered writes) should stay about 2 MiB. The larger of the two wins
     (measured on 50000 x 200000, 80 nnz/row, K=20: 4096 rows 54 + 57 ms,
     8192 rows 39 + 43 ms, 16384 rows 35 + 35 ms for the two products).
+    And since each further chunk of a worker thread costs one ``(d, K)``
+    temporary (the public sparse products, see ``_csr.py``), a chunk holds
+    the worker's share of the rows (``n_samples / min_chunks``) where that
+    is at most ``n_features`` rows.
 
     Parameters
     ----------
