@@ -189,26 +189,29 @@ def test_csr_chunk_products_are_the_dense_ones(dtype, fit_intercept):
     M = kernel.params(W, b)
     assert M.shape == (23 + fit_intercept, 5) and M.dtype == dtype
     rtol = 1e-12 if dtype == np.float64 else 1e-5
-    acc = kernel.new_accumulator()
-    acc_sq = None
+    acc, acc_sq = kernel.new_accumulator(), kernel.new_accumulator()
     bufs = kernel.buffers(20)
+    blocks = []
     for i, sl in enumerate(chunks):
         out = np.empty((5, sl.stop - sl.start), dtype=dtype)
         kernel.scores(i, sl, M, out, bufs)
         ref = W @ dense[sl].T + (b[:, None] if fit_intercept else 0)
         np.testing.assert_allclose(out, ref, rtol=rtol, atol=rtol)
         G = rng.standard_normal(out.shape).astype(dtype)
+        blocks.append(G)
         acc = kernel.accumulate(i, sl, G, acc, bufs)
         acc_sq = kernel.accumulate(i, sl, G, acc_sq, bufs, squared=True)
-        assert acc.dtype == dtype and acc.shape == (23, 5)
-        if i == 0:
-            G0 = G
-    G_all = np.hstack([G0, G])
-    np.testing.assert_allclose(acc, dense.T @ G_all.T, rtol=rtol, atol=rtol)
-    np.testing.assert_allclose(acc_sq, (dense**2).T @ G_all.T, rtol=rtol, atol=rtol)
-    flat = np.empty((5, 23))
-    kernel.to_flat_weights(acc, flat)
-    np.testing.assert_array_equal(flat, acc.T)
+        assert all(a.dtype == dtype and a.shape == (23, 5) for a in acc)
+    G_all = np.hstack(blocks)
+    want, want_sq = dense.T @ G_all.T, (dense**2).T @ G_all.T
+    # one group of two chunks, and two groups of one, in both layouts
+    for groups, ref in (([acc], want), ([acc_sq[:1], acc_sq[1:]], want_sq)):
+        for feature_major in (False, True):
+            got = np.empty((23, 5) if feature_major else (5, 23))
+            fresh = [[a.copy() for a in g] for g in groups]  # summed in place
+            kernel.write_weights(fresh, got, feature_major)
+            got = got if feature_major else got.T
+            np.testing.assert_allclose(got, ref, rtol=rtol, atol=rtol)
 
 
 def test_with_penalty_is_a_new_objective_on_the_same_data_term(

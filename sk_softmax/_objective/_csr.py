@@ -24,7 +24,8 @@ product, mostly the four (d, K) temporaries and their additions. Hence the
 chunking of sparse ``X`` (see ``auto_chunk_size``): chunks of up to ``d``
 rows (a (rows, K) block no larger than the (d, K) temporary it saves), at
 most one per usable CPU. The measurement after that change is in the
-numpy backend's module docstring (1.06 and 1.03 of the private products).
+numpy backend's module docstring (the default fit 1.04 of the private
+products' time).
 
 With intercepts the scores' product runs on ``X~_c = [1, X_c]`` and
 ``[b; W^T]`` (a leading row of ones in each transposed block: ``rows`` more
@@ -202,16 +203,20 @@ class CSRChunks:
         return out
 
     def new_accumulator(self):
-        """None: the first product of a group becomes its accumulator.
+        """A new accumulator: the list of a group's chunk products.
+
+        The products are summed once, straight into the result
+        (:meth:`write_weights`): one pass over the (d, K) arrays fewer than
+        adding them as they come and copying the sum.
 
         Returns
         -------
-        acc : None
+        acc : list
         """
-        return None
+        return []
 
     def accumulate(self, i, sl, G, acc, bufs, squared=False):
-        """``acc += X_c^T G^T`` for a (K, rows) block ``G``; ``acc`` is (d, K).
+        """Append ``X_c^T G^T`` (d, K) for a (K, rows) block ``G`` to ``acc``.
 
         Parameters
         ----------
@@ -221,8 +226,8 @@ class CSRChunks:
             Its rows.
         G : ndarray of shape (n_classes, rows)
             The block.
-        acc : ndarray of shape (n_features, n_classes) or None
-            The accumulator; None: the product is the new accumulator.
+        acc : list
+            The accumulator (:meth:`new_accumulator`).
         bufs : dict
             The worker's buffers.
         squared : bool, default=False
@@ -231,28 +236,41 @@ class CSRChunks:
 
         Returns
         -------
-        acc : ndarray of shape (n_features, n_classes), working dtype
+        acc : list
+            ``acc``, with the product (working dtype) appended.
         """
         rows = sl.stop - sl.start
         rk = bufs["rk"][:rows]
         rk[...] = G.T
-        product = self._backward(i, rows, squared) @ rk
-        if acc is None:
-            return product
-        acc += product
+        acc.append(self._backward(i, rows, squared) @ rk)
         return acc
 
-    def to_flat_weights(self, acc, out):
-        """``out[...] = acc.T``: the (K, d) weights part of a flat gradient.
+    def write_weights(self, accs, out, feature_major=False):
+        """The weights part of a flat gradient: the sum of all the chunk
+        products of the worker groups' accumulators, in order.
 
         Parameters
         ----------
-        acc : ndarray of shape (n_features, n_classes)
-            An accumulator.
-        out : ndarray of shape (n_classes, n_features), float64
-            The weight view of a flat vector.
+        accs : list of list of ndarray of shape (n_features, n_classes)
+            The groups' accumulators (their arrays may be overwritten).
+        out : ndarray, float64
+            The weight view of a flat vector: ``(d, K)`` in the
+            feature-major order (the sum is written there directly), else
+            ``(K, d)`` (the sum's transpose).
+        feature_major : bool, default=False
+            Which of the two ``out`` is.
         """
-        blocked_transpose(acc, out)
+        products = [p for acc in accs for p in acc]
+        if feature_major and len(products) == 2:  # the sum written there
+            np.add(*products, out=out, dtype=self.dtype)  # in the working dtype
+            return
+        total = products[0]  # summed in place into the first
+        for p in products[1:]:
+            total += p
+        if feature_major:
+            out[...] = total
+        else:
+            blocked_transpose(total, out)
 
     def max_abs(self, chunks):
         """``max |X_ij|`` (0 for an all-zero ``X``).

@@ -155,17 +155,25 @@ class DenseChunks:
         acc += tmp
         return acc
 
-    def to_flat_weights(self, acc, out):
-        """``out[...] = acc``: the (K, d) weights part of a flat gradient.
+    def write_weights(self, accs, out, feature_major=False):
+        """``out[...] = accs[0] + accs[1] + ...``: the weights part of a flat
+        gradient from the worker groups' accumulators, summed in order.
 
         Parameters
         ----------
-        acc : ndarray of shape (n_classes, n_features)
-            An accumulator.
+        accs : list of ndarray of shape (n_classes, n_features)
+            The groups' accumulators (the first may be overwritten).
         out : ndarray of shape (n_classes, n_features), float64
             The weight view of a flat vector.
+        feature_major : bool, default=False
+            Never True for dense ``X``.
         """
-        out[...] = acc
+        if len(accs) == 1:
+            out[...] = accs[0]
+            return
+        np.add(accs[0], accs[1], out=out)
+        for acc in accs[2:]:
+            out += acc
 
     def max_abs(self, chunks):
         """``max |X_ij|`` over the chunks (0 for none).

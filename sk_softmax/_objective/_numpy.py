@@ -61,15 +61,21 @@ dropped in issue 21). Chunks are large for sparse data (``>= 2 d``
 non-zeros each, since each chunk streams the (d, K) weights and accumulator
 once) and, since each further chunk of a thread costs one (d, K) temporary
 and its addition, one per usable CPU where that is at most ``d`` rows (a
-(rows, K) block no larger than the (d, K) temporary it saves). Measured on
+(rows, K) block no larger than the (d, K) temporary it saves); a group's
+chunk products are summed straight into the result. Measured on
 csr_50000x200000_K20 of ``benchmarks/datasets.py`` (2 chunks of 25000 rows
-instead of 4 of 13107; 2 cores shared with other jobs, load average 4.5-5,
-the old and the new package in one process, 25 interleaved rounds,
-medians): loss and gradient 86.1 against 81.4 ms (1.06), Hessian product
-92.0 against 89.3 ms (1.03), Newton model 122.5 against 106.3 ms (minima
-95.2 and 94.6); with the old chunking the public products had cost 1.20
-and 1.34. tracemalloc peak of one evaluation 61 instead of 31 MiB (one more
-(d, K) array, the size of one parameter vector; the solvers hold several).
+instead of 4 of 13107; 2 cores shared with other jobs, load average 2.5-5,
+the old and the new package in one process, interleaved rounds, medians):
+the default fit (``"auto"``: Newton-CG, 6 fits each) 5.92 against 5.68 s
+(1.04; process CPU time 1.06), the same model (coefficients within 8e-15);
+per evaluation, over two runs of 15 rounds, loss and gradient 0.94-1.06,
+Hessian product 1.03-1.15, Newton model 1.09-1.15 (the products' fresh
+(rows, K) and (d, K) results; with 4 chunks of 13107 rows a Hessian product
+took 1.22 of the private products, 125.8 against 103.2 ms). Before the
+re-chunking the public products had cost 1.20 (loss and gradient) and 1.34
+(Hessian product). tracemalloc peak of one evaluation 61 instead of 31 MiB:
+one more (d, K) array, the size of one parameter vector (the solvers hold
+several).
 """
 
 import numpy as np
@@ -509,31 +515,27 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
         rows = self.n_features + int(self.fit_intercept)
         return u.reshape(rows, self.n_classes).astype(self.dtype, copy=False)
 
-    def _assemble(self, acc, gb, feature_major=False):
-        """The flat data gradient ``[acc, gb]`` (float64): in the parameter
-        layout, or in :class:`FeatureMajorOrder` (``acc`` is then (d, K)).
-        The penalty's term is added to its weight part by the base class."""
+    def _assemble(self, parts, feature_major=False):
+        """The flat data gradient of the workers' ``(_, acc, gb)`` parts,
+        summed in a fixed order (float64): in the parameter layout, or in
+        :class:`FeatureMajorOrder`. The penalty's term is added to its
+        weight part by the base class."""
         K, d = self.n_classes, self.n_features
+        gb = parts[0][2]
+        for part in parts[1:]:
+            gb += part[2]
+        accs = [part[1] for part in parts]
         if feature_major:  # [b, W^T.ravel()]
             out = np.empty(self.n_params)
             fK = K * int(self.fit_intercept)
             out[:fK] = gb[:fK]
-            out[fK:] = acc.ravel()
+            self._kernel.write_weights(accs, out[fK:].reshape(d, K), True)
             return out
         out = np.empty((K, d + int(self.fit_intercept)), dtype=np.float64)
-        self._kernel.to_flat_weights(acc, out[:, :d])
+        self._kernel.write_weights(accs, out[:, :d])
         if self.fit_intercept:
             out[:, -1] = gb
         return out.ravel()
-
-    @staticmethod
-    def _reduce(parts):
-        """Sum the workers' ``(acc, gb)`` in a fixed order."""
-        acc, gb = parts[0][1], parts[0][2]
-        for part in parts[1:]:
-            acc += part[1]
-            gb += part[2]
-        return acc, gb
 
     # ------------------------------------------------------------ data term
     def data_loss_gradient(self, w64, need_gradient, feature_major=False):
@@ -584,8 +586,7 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
         loss = sum(part[0] for part in parts)
         if not need_gradient:
             return loss, None
-        acc, gb = self._reduce(parts)
-        return loss, self._assemble(acc, gb, feature_major)
+        return loss, self._assemble(parts, feature_major)
 
     def solver_order(self):
         """:class:`FeatureMajorOrder` for sparse ``X`` (the kernel's own
@@ -648,8 +649,7 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
                 return 0.0, acc, gb
 
             parts = self._map_chunks(work, sparse_threads=feature_major)
-            acc, gb = self._reduce(parts)
-            return self._assemble(acc, gb, feature_major)
+            return self._assemble(parts, feature_major)
 
         return hessp
 
@@ -703,9 +703,8 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
         probabilities = {}
         for part in parts:
             probabilities.update(part[0])
-        acc, gb = self._reduce(parts)
         order = self.solver_order()
-        diag = self._assemble(acc, gb, feature_major=self.sparse)
+        diag = self._assemble(parts, feature_major=self.sparse)
         hessp = self.data_hessian_product(
             w, probabilities if keep else None, feature_major=self.sparse
         )
