@@ -26,14 +26,14 @@
 """
 
 from ._backend_choice import make_objective
-from ._base import HessianOperator, MiniBatchObjective, SoftmaxObjective
+from ._base import KernelHessian, MiniBatchObjective, SoftmaxObjective
 from ._numpy import ChunkedSoftmaxCrossEntropy, SoftmaxCrossEntropyL2, auto_chunk_size
 from ._protocol import DataTerm
 
 __all__ = [
     "ChunkedSoftmaxCrossEntropy",
     "DataTerm",
-    "HessianOperator",
+    "KernelHessian",
     "MiniBatchObjective",
     "SoftmaxCrossEntropyL2",
     "SoftmaxObjective",

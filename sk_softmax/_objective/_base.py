@@ -41,7 +41,7 @@ from .._penalty import L2Penalty, check_weight_sum, penalty_from_C
 __all__ = [
     "BinaryObjective",
     "FlatOrder",
-    "HessianOperator",
+    "KernelHessian",
     "MiniBatchObjective",
     "NewtonModel",
     "SoftmaxObjective",
@@ -49,8 +49,12 @@ __all__ = [
 
 
 @dataclass
-class HessianOperator:
-    """The quadratic model of the objective at a point, for Newton-CG.
+class KernelHessian:
+    """The objective's Hessian at a point, as its backend's kernel computes it.
+
+    Products and diagonal in the kernel's own ``order`` of the parameters
+    (what :meth:`SoftmaxObjective.newton_model` returns; the fit layer wraps
+    it into the solvers' ``HessianOperator``).
 
     Attributes
     ----------
@@ -76,8 +80,8 @@ class HessianOperator:
     project: object
 
 
-#: The former name of :class:`HessianOperator` (the solvers still use it).
-NewtonModel = HessianOperator
+#: The former name of :class:`KernelHessian` (the fit layer still uses it).
+NewtonModel = KernelHessian
 
 
 class FlatOrder:
@@ -517,7 +521,7 @@ class SoftmaxObjective:
 
         Returns
         -------
-        model : HessianOperator
+        model : KernelHessian
         """
         data_hessp, diag, order = self.data_newton_model(np.array(w, dtype=np.float64))
         if diag is not None:
@@ -533,7 +537,7 @@ class SoftmaxObjective:
                 u, self.fit_intercept, self.penalty.strength == 0
             )
 
-        return HessianOperator(hessp=hessp, diagonal=diag, order=order, project=project)
+        return KernelHessian(hessp=hessp, diagonal=diag, order=order, project=project)
 
     def data_newton_model(self, w):
         """Default: the data term's Hessian product, no diagonal, flat order."""
