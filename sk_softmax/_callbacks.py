@@ -54,14 +54,17 @@ class IterationCallbacks:
 
     Parameters
     ----------
+    ctx : CallbackContext or None
+        The fit's callback context, opened by the estimator with one subtask
+        per iteration plus one (see
+        :meth:`~sk_softmax._base.BaseSoftmaxRegression._callback_context`);
+        None without callbacks: then nothing is called.
     estimator : SoftmaxRegression
         The estimator being fitted (``classes_`` already set).
     X, y : array-like
         Training data and targets, passed to the callbacks.
     metadata : dict or None
         Training metadata (e.g. ``sample_weight``).
-    max_iter : int
-        Maximum number of iterations (subtasks).
     attributes : callable
         ``attributes(w) -> dict`` of fitted attributes (``coef_``,
         ``intercept_``) at parameters ``w``.
@@ -69,20 +72,12 @@ class IterationCallbacks:
         Starting parameters.
     """
 
-    def __init__(self, estimator, X, y, metadata, max_iter, attributes, w0):
+    def __init__(self, ctx, estimator, X, y, metadata, attributes, w0):
         self.estimator, self.X, self.y, self.metadata = estimator, X, y, metadata
         self.attributes = attributes
-        self.ctx = None
-        # Without callbacks the fit opens no callback context: creating it
-        # and one subtask per iteration cost ~0.01 ms per iteration and call
-        # no hook (a meta-estimator's propagated callbacks are in
-        # _skl_callbacks too).
-        if not hasattr(estimator, "_init_callback_context") or not getattr(
-            estimator, "_skl_callbacks", None
-        ):
+        self.ctx = ctx
+        if ctx is None:
             return
-        # One subtask per iteration, plus the one opened after the last.
-        self.ctx = estimator._init_callback_context(max_subtasks=max_iter + 1)
         self.ctx.call_on_fit_task_begin(
             estimator=estimator, X=X, y=y, metadata=metadata
         )

@@ -2,27 +2,25 @@
 cross-validation, with ``LogisticRegressionCV``'s parameters and attributes.
 
 The paths, the scorer and the attribute layouts are in
-:mod:`sk_softmax._cv_path`; predictions are :class:`SoftmaxRegression`'s.
+:mod:`sk_softmax._cv_path`; the predictions and the fitted state are
+:class:`~sk_softmax._base.BaseSoftmaxRegression`'s, as for
+:class:`SoftmaxRegression`.
 """
 
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.metrics import get_scorer, get_scorer_names
 from sklearn.model_selection import check_cv
 from sklearn.utils import metadata_routing
-from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
-    _raise_for_params,
-    _routing_enabled,
     process_routing,
 )
 
-from ._callbacks import CallbackSupportMixin
+from ._base import BaseSoftmaxRegression, keep_fitted_state_on_error
 from ._cv_path import (
     PathProblem,
     check_weights,
@@ -35,27 +33,28 @@ from ._cv_path import (
     regularisation_grid,
     run_paths,
 )
-from ._estimator import SoftmaxRegression, _keep_fitted_state_on_error
+from ._estimator import SoftmaxRegression
 from ._lr_compat import (
     LR_ONLY_SOLVERS,
     LR_PARAMETER_CONSTRAINTS,
     check_dual,
     check_solver,
 )
-from ._params import CachedParamsMixin
-from ._sparse_coef import SparseCoefMixin
+from ._sklearn_compat import (
+    Hidden,
+    Interval,
+    StrOptions,
+    fit_context,
+    raise_for_params,
+    routing_enabled,
+)
 from ._targets import is_soft
+from ._validation import validate_fit_input
 
 __all__ = ["SoftmaxRegressionCV"]
 
 
-class SoftmaxRegressionCV(
-    CachedParamsMixin,
-    SparseCoefMixin,
-    CallbackSupportMixin,
-    ClassifierMixin,
-    BaseEstimator,
-):
+class SoftmaxRegressionCV(BaseSoftmaxRegression):
     """Softmax regression with ``C`` chosen by cross-validation.
 
     :class:`SoftmaxRegression`'s model and objective, with
@@ -291,22 +290,8 @@ n_dof)
         self.random_state = random_state
         self.use_legacy_attributes = use_legacy_attributes
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
-
-    # SoftmaxRegression's validation and predictions (same fitted attributes).
-    _validate_X = SoftmaxRegression._validate_X
-    _validate_fit_input = SoftmaxRegression._validate_fit_input
-    _raw_scores = SoftmaxRegression._raw_scores
-    decision_function = SoftmaxRegression.decision_function
-    predict = SoftmaxRegression.predict
-    predict_proba = SoftmaxRegression.predict_proba
-    predict_log_proba = SoftmaxRegression.predict_log_proba
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    @_keep_fitted_state_on_error
+    @fit_context(prefer_skip_nested_validation=True)
+    @keep_fitted_state_on_error
     def fit(self, X, y, sample_weight=None, **params):
         """Cross-validate the grid, then fit the final model.
 
@@ -328,7 +313,7 @@ n_dof)
         self : SoftmaxRegressionCV
             Fitted estimator.
         """
-        _raise_for_params(params, self, "fit")
+        raise_for_params(params, self, "fit")
         check_solver(self.solver)
         check_dual(self.dual)
         numpy_input_only(X)
@@ -342,9 +327,9 @@ n_dof)
         self._warn_defaults()
         Cs = regularisation_grid(self.Cs)
         score_weight = check_weights(sample_weight, X)
-        X, codes, weights = self._validate_fit_input(X, y, sample_weight)
+        X, codes, weights = validate_fit_input(self, X, y, sample_weight)
         labels = self.classes_[codes]
-        if _routing_enabled():
+        if routing_enabled():
             routed = process_routing(self, "fit", sample_weight=sample_weight, **params)
             split_params, score_params = routed.splitter.split, routed.scorer.score
         else:
@@ -457,10 +442,10 @@ n_dof)
         -------
         score : float
         """
-        _raise_for_params(score_params, self, "score")
+        raise_for_params(score_params, self, "score")
         if sample_weight is not None:
             score_params["sample_weight"] = sample_weight
-        if _routing_enabled():
+        if routing_enabled():
             score_params = process_routing(self, "score", **score_params).scorer.score
         elif sample_weight is None:
             score_params = {}

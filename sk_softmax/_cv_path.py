@@ -37,8 +37,8 @@ from ._objective import make_objective
 from ._sklearn_compat import (
     check_method_params,
     check_sample_weight,
+    get_namespace,
     is_numpy_namespace,
-    namespace,
     scorer_with_params,
 )
 
@@ -337,7 +337,7 @@ def numpy_input_only(X):
     X : array-like
         Training data.
     """
-    xp, _ = namespace(X)
+    xp, _ = get_namespace(X)
     if not is_numpy_namespace(xp):
         raise ValueError(
             "SoftmaxRegressionCV takes numpy arrays, scipy.sparse matrices or "

@@ -1,34 +1,23 @@
-"""The :class:`SoftmaxRegression` estimator: API and input validation."""
+"""The :class:`SoftmaxRegression` estimator: parameters, ``fit``,
+``partial_fit`` and ``inference``.
 
-import functools
+The predictions and the fitted state are :class:`~sk_softmax._base.
+BaseSoftmaxRegression`'s (shared with :class:`~sk_softmax.SoftmaxRegressionCV`),
+the input validation is :mod:`sk_softmax._validation`'s; ``fit`` validates,
+builds the objective and hands it to the fit layer (:mod:`sk_softmax._fit`).
+"""
+
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn import config_context
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._array_api import get_namespace_and_device
-from sklearn.utils._param_validation import Hidden, Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_consistent_length,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted
 
-from ._callbacks import CallbackSupportMixin, IterationCallbacks
+from ._base import BaseSoftmaxRegression, keep_fitted_state_on_error
+from ._callbacks import IterationCallbacks
 from ._convergence import convergence_message, diverged_message
-from ._dask_input import (
-    DaskScoreMixin,
-    DaskTarget,
-    aligned_groups,
-    is_dask_collection,
-    lazy_on_dask,
-    reject_dask,
-    validate_dask_fit_input,
-)
+from ._dask_input import DaskScoreMixin, DaskTarget, aligned_groups
 from ._fit import FitSettings, fit_solver, partial_fit_epoch, start_sgd_run
 from ._inference import check_inference_params, softmax_inference
 from ._lr_compat import (
@@ -36,89 +25,27 @@ from ._lr_compat import (
     LR_PARAMETER_CONSTRAINTS,
     lr_penalty,
 )
-from ._namespaces import (
-    classes_like,
-    float_dtypes,
-    log_probabilities,
-    model_arrays,
-    predicted_labels,
-    probabilities,
-    scores,
-    to_host,
-)
+from ._namespaces import classes_like, model_arrays
 from ._objective import make_objective
-from ._params import CachedParamsMixin
-from ._sklearn_compat import check_same_namespace
-from ._sparse_coef import SparseCoefMixin
-from ._targets import (
-    apply_class_weight,
-    check_label_targets,
-    encode_labels,
-    encode_with_known_classes,
-    is_soft,
-    soft_classes,
-    soft_column_order,
-    validate_soft_targets,
+from ._sklearn_compat import (
+    Hidden,
+    Interval,
+    StrOptions,
+    fit_context,
+)
+from ._validation import (
+    check_partial_fit_input,
+    partial_fit_classes,
+    validate_fit_input,
 )
 from ._vector import max_abs
 
 __all__ = ["SoftmaxRegression"]
 
 _SCHEDULES = {"constant", "invscaling", "adaptive", "optimal"}
-# Private state that a fit or partial_fit sets beside the public attributes
-# ending in "_".
-_PRIVATE_FIT_STATE = ("_sgd_run", "_fit_classes")
 
 
-def _is_fit_state(name):
-    return (name.endswith("_") and not name.startswith("_")) or (
-        name in _PRIVATE_FIT_STATE
-    )
-
-
-def _keep_fitted_state_on_error(method):
-    """Make ``method`` (fit, partial_fit) all or nothing for the fitted state.
-
-    If it raises (invalid input found late, a diverging solver, a
-    KeyboardInterrupt), the attributes it set or replaced are put back as they
-    were, so the estimator keeps its previous model (or stays unfitted)
-    instead of holding ``classes_`` of one fit beside ``coef_`` of another.
-    """
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        saved = {k: v for k, v in vars(self).items() if _is_fit_state(k)}
-        try:
-            return method(self, *args, **kwargs)
-        except BaseException:
-            for name in [k for k in vars(self) if _is_fit_state(k)]:
-                delattr(self, name)
-            vars(self).update(saved)
-            raise
-
-    return wrapper
-
-
-def _host_sample_weight(sample_weight, X):
-    """Validated float64 weights on the host (a new array): ones without
-    weights, which is what ``_check_sample_weight`` returns (~15 us a fit
-    less)."""
-    if sample_weight is None:
-        return np.ones(X.shape[0], dtype=np.float64)
-    with config_context(array_api_dispatch=False):  # host weights
-        return _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
-        )
-
-
-class SoftmaxRegression(
-    CachedParamsMixin,
-    SparseCoefMixin,
-    CallbackSupportMixin,
-    DaskScoreMixin,
-    ClassifierMixin,
-    BaseEstimator,
-):
+class SoftmaxRegression(DaskScoreMixin, BaseSoftmaxRegression):
     """Softmax (multinomial logistic) regression.
 
     Learns ``p(y = k | x) = softmax(W x + b)_k`` by minimising the penalised
@@ -449,82 +376,8 @@ or float, default="auto"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
         tags.array_api_support = True
         return tags
-
-    # ------------------------------------------------------------ validation
-    def _validate_X(self, X, reset):
-        return validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=float_dtypes(X),
-            order="C",
-            reset=reset,
-        )
-
-    def _validate_fit_input(self, X, y, sample_weight, reset=True, classes=None):
-        """Validated ``(X, target, sample_weight)``; sets ``classes_`` if reset.
-
-        ``target`` is the class codes (n,) or the soft targets (n, K).
-        Dask ``X``: validated on the workers (see ``_dask_input``).
-        """
-        if is_dask_collection(X):
-            return validate_dask_fit_input(self, X, y, sample_weight)
-        # Array API input (array_api_dispatch=True, X not numpy): X stays on
-        # its device; y and sample_weight (O(n) or O(n K), copied once) are
-        # validated and encoded on the host, and the objective copies the
-        # result to X's device once.
-        y, sample_weight = to_host(y), to_host(sample_weight)
-        if is_soft(y):
-            X = self._validate_X(X, reset=reset)
-            columns = getattr(y, "columns", None)
-            Y = validate_soft_targets(
-                y, n_classes=None if reset else self.classes_.shape[0]
-            )
-            check_consistent_length(X, Y)
-            if reset and classes is not None:
-                self.classes_ = soft_classes(classes, Y.shape[1], columns)
-            elif reset and columns is None:
-                self.classes_ = np.arange(Y.shape[1])
-            if columns is not None:  # sorted classes_, Y's columns to match
-                self.classes_, order = soft_column_order(
-                    columns, None if reset and classes is None else self.classes_
-                )
-                Y = Y if order is None else Y[:, order]
-            y_codes = None
-        else:
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                accept_sparse="csr",
-                dtype=float_dtypes(X),
-                order="C",
-                reset=reset,
-            )
-            check_label_targets(y)
-            Y = None
-            if classes is not None or not reset:
-                y_codes = encode_with_known_classes(y, self.classes_)
-            else:
-                self.classes_, y_codes = encode_labels(y)
-        if self.classes_.shape[0] < 2:
-            raise ValueError(
-                "This solver needs samples of at least 2 classes in the data, but "
-                f"the data contains only one class: {self.classes_.tolist()[0]!r}"
-            )
-        sample_weight = _host_sample_weight(sample_weight, X)
-        if not np.any(sample_weight > 0):  # scikit-learn < 1.8 does not check
-            raise ValueError(
-                "Sample weights must contain at least one non-zero number."
-            )
-        if self.class_weight is not None:
-            Y, sample_weight = apply_class_weight(
-                self.class_weight, self.classes_, y_codes, Y, sample_weight
-            )
-        return X, (y_codes if Y is None else Y), sample_weight
 
     # ------------------------------------------------------------ objective
     def _objective(self, X, target, sample_weight, penalty=None, groups=None):
@@ -550,22 +403,6 @@ or float, default="auto"
             weight_sum=weight_sum,
             groups=groups,
         )
-
-    def _fitted_params(self):
-        """A new flat float64 parameter vector from ``coef_``/``intercept_``.
-
-        Always a copy: the solvers may use their starting vector as a work
-        buffer (``lbfgs(overwrite_w0=True)``), and the previous model must
-        stay untouched, also when the refit is interrupted.
-        """
-        coef = self.coef_.toarray() if sp.issparse(self.coef_) else self.coef_
-        Wb = np.asarray(to_host(coef), dtype=np.float64)
-        if self.fit_intercept:  # hstack makes a new array
-            b = np.asarray(to_host(self.intercept_), dtype=np.float64)
-            Wb = np.hstack([Wb, b[:, None]])
-        else:
-            Wb = Wb.copy()
-        return Wb.ravel()
 
     def _initial_params(self, objective):
         K, d = objective.n_classes, objective.n_features
@@ -598,8 +435,8 @@ or float, default="auto"
         self.classes_ = classes_like(self.classes_, y)  # LogisticRegression's
 
     # ----------------------------------------------------------------- fit
-    @_fit_context(prefer_skip_nested_validation=True)
-    @_keep_fitted_state_on_error
+    @fit_context(prefer_skip_nested_validation=True)
+    @keep_fitted_state_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit the model by minimising the penalised cross-entropy.
 
@@ -643,14 +480,20 @@ or float, default="auto"
         True
         """
         penalty = lr_penalty(self)  # (C, l1_ratio): LogisticRegression's mapping
-        X, target, sample_weight = self._validate_fit_input(X, y, sample_weight)
+        X, target, sample_weight = validate_fit_input(self, X, y, sample_weight)
         objective = self._objective(X, target, sample_weight, penalty)
         w0 = self._initial_params(objective)
         settings = FitSettings.for_fit(self, objective)  # solver "auto" decided
         self.solver_, max_iter = settings.solver, settings.max_iter
         metadata = {"sample_weight": sample_weight}
         callbacks = IterationCallbacks(
-            self, X, y, metadata, max_iter, self._attributes(objective, X), w0
+            self._callback_context(max_iter),
+            self,
+            X,
+            y,
+            metadata,
+            self._attributes(objective, X),
+            w0,
         )
         early_stopping = self.solver == "sgd" and self.early_stopping
         self.validation_scores_ = [] if early_stopping else None  # filled per epoch
@@ -693,7 +536,7 @@ or float, default="auto"
         self.loss_curve_ = list(result.loss_curve)
         return self
 
-    @_keep_fitted_state_on_error
+    @keep_fitted_state_on_error
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of mini-batch SGD on ``(X, y)``, continuing the last model.
 
@@ -767,35 +610,14 @@ or float, default="auto"
         >>> print(f"{clf.score(X, y):.2f}", bool(gap < 0.05))
         0.97 True
         """
-        if self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' is not supported for partial_fit: a "
-                "batch does not show the class frequencies. Pass a dict of "
-                "class weights instead."
-            )
-        reject_dask(X, "partial_fit")
+        check_partial_fit_input(self, X)  # class_weight="balanced", Dask X
         first = not hasattr(self, "coef_")
-        classes = to_host(classes)
-        if not first:  # host labels while validating (put back on error)
-            self.classes_ = to_host(self.classes_)
         if first:
             self._validate_params()
-            if classes is None and not is_soft(y):
-                raise ValueError(
-                    "classes must be passed on the first call to partial_fit."
-                )
-            if classes is not None:
-                self.classes_ = np.unique(np.asarray(classes))
-        elif classes is not None and not np.array_equal(
-            np.unique(np.asarray(classes)), self.classes_
-        ):
-            raise ValueError(
-                f"`classes={np.asarray(classes).tolist()}` is not the same as on "
-                f"the first call to partial_fit, was: {self.classes_.tolist()}"
-            )
+        classes = partial_fit_classes(self, y, classes, first)
         penalty = lr_penalty(self)  # (C, l1_ratio): LogisticRegression's mapping
-        X, target, sample_weight = self._validate_fit_input(
-            X, y, sample_weight, reset=first, classes=classes
+        X, target, sample_weight = validate_fit_input(
+            self, X, y, sample_weight, reset=first, classes=classes
         )
         objective = self._objective(X, target, sample_weight, penalty)
         if first:
@@ -822,156 +644,6 @@ or float, default="auto"
         self.n_iter_ += 1
         self.loss_curve_.extend(result.loss_curve)
         return self
-
-    # ------------------------------------------------------------- predict
-    def _raw_scores(self, X, method):
-        """Validated ``X`` times ``coef_^T`` plus ``intercept_``: (n, K).
-
-        Also its namespace ``xp`` (numpy or, under ``array_api_dispatch``,
-        that of ``X``, which must be the fitted model's).
-        """
-        check_is_fitted(self)
-        # intercept_, not coef_: coef_ may be a host CSR after sparsify().
-        check_same_namespace(X, self, attribute="intercept_", method=method)
-        xp, _, _ = get_namespace_and_device(X)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=[xp.float64, xp.float32], reset=False
-        )
-        return scores(X, self.coef_, self.intercept_, xp)
-
-    @lazy_on_dask
-    def decision_function(self, X):
-        """Raw class scores ``z = W x + b``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
-            Scores per class; for two classes, ``z_1 - z_0`` of shape
-            (n_samples,), positive meaning ``classes_[1]`` (scikit-learn's
-            binary convention).
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn.datasets import load_iris
-        >>> from sk_softmax import SoftmaxRegression
-        >>> X, y = load_iris(return_X_y=True)
-        >>> clf = SoftmaxRegression().fit(X, y)
-        >>> scores = clf.decision_function(X[:2])
-        >>> scores.shape
-        (2, 3)
-        >>> np.allclose(scores, X[:2] @ clf.coef_.T + clf.intercept_)
-        True
-
-        For two classes, one score per sample, ``z_1 - z_0``:
-
-        >>> binary = SoftmaxRegression().fit(X[:100], y[:100])
-        >>> binary.decision_function(X[:2]).shape
-        (2,)
-        """
-        Z, _ = self._raw_scores(X, "decision_function")
-        if Z.shape[1] == 2:
-            return Z[:, 1] - Z[:, 0]
-        return Z
-
-    @lazy_on_dask
-    def predict(self, X):
-        """Most probable class of each sample.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted labels, from ``classes_``.
-
-        Examples
-        --------
-        >>> from sklearn.datasets import load_iris
-        >>> from sk_softmax import SoftmaxRegression
-        >>> X, y = load_iris(return_X_y=True)
-        >>> clf = SoftmaxRegression().fit(X, y)
-        >>> clf.predict(X[[0, 50, 100]])
-        array([0, 1, 2])
-        """
-        Z, xp = self._raw_scores(X, "predict")  # checks fitted first
-        return predicted_labels(self.classes_, Z, xp)
-
-    @lazy_on_dask
-    def predict_proba(self, X):
-        """Class probabilities ``softmax(W x + b)``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities, columns in the order of ``classes_``; rows sum to 1.
-
-        Examples
-        --------
-        >>> from sklearn.datasets import load_iris
-        >>> from sk_softmax import SoftmaxRegression
-        >>> X, y = load_iris(return_X_y=True)
-        >>> clf = SoftmaxRegression().fit(X, y)
-        >>> proba = clf.predict_proba(X[[0, 50, 100]])
-        >>> proba.round(1)
-        array([[1. , 0. , 0. ],
-               [0. , 0.9, 0.1],
-               [0. , 0. , 1. ]])
-        >>> proba.sum(axis=1)
-        array([1., 1., 1.])
-        """
-        return probabilities(*self._raw_scores(X, "predict_proba"))
-
-    @lazy_on_dask
-    def predict_log_proba(self, X):
-        """Log of the class probabilities, from log-softmax.
-
-        Computed as ``z - logsumexp(z)``, so it stays finite (and accurate)
-        where a probability underflows to 0.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probabilities, columns in the order of ``classes_``.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn.datasets import load_iris
-        >>> from sk_softmax import SoftmaxRegression
-        >>> X, y = load_iris(return_X_y=True)
-        >>> clf = SoftmaxRegression().fit(X, y)
-        >>> np.allclose(clf.predict_log_proba(X), np.log(clf.predict_proba(X)))
-        True
-
-        Far from the data a probability can underflow to 0; its logarithm is
-        still finite:
-
-        >>> x_far = 1000 * X[:1]
-        >>> float(clf.predict_proba(x_far).min())
-        0.0
-        >>> bool(np.isfinite(clf.predict_log_proba(x_far)).all())
-        True
-        """
-        return log_probabilities(*self._raw_scores(X, "predict_log_proba"))
 
     def inference(
         self,
@@ -1037,8 +709,8 @@ or float, default="auto"
         C, l1_ratio = lr_penalty(self)
         check_inference_params(l1_ratio, self.label_smoothing)
         name = getattr(y, "name", None)
-        X, target, sample_weight = self._validate_fit_input(
-            X, y, sample_weight, reset=False
+        X, target, sample_weight = validate_fit_input(
+            self, X, y, sample_weight, reset=False
         )
         dask_groups = None
         if (

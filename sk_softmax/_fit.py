@@ -1,16 +1,19 @@
 """From an objective and the estimator's settings to a fitted parameter vector.
 
-The layer between the estimator and the optimisers: it picks and configures
-the solver (:mod:`sk_softmax._solvers`) for ``solver`` and the learning-rate
-settings, runs it on the objective's functions (the solvers never see the
-data) and returns a :class:`~sk_softmax._solvers.SolverResult`:
+The fit layer, between the estimator and the solvers: it picks the solver
+for ``solver`` (:func:`choose_solver`, with the registry of
+:mod:`sk_softmax._solvers` and its declared needs), decides once per fit how
+the solver's linear algebra runs (:class:`ExecutionPlan`: the objective's
+worker threads, whether BLAS may run between evaluations, the Cholesky
+solve), builds the callables the solver needs from the objective's public
+methods (the solvers never see the data) and returns a :class:`FitOutcome`:
 
 - ``"auto"``: one of the next three, by the problem's size and ``X``'s
   format (:func:`choose_solver`);
 - ``"lbfgs"``: L-BFGS, finished by Newton-CG where it stops short of ``tol``
   (:func:`lbfgs_newton`);
 - ``"newton-cg"``: Newton's method with Jacobi-preconditioned conjugate
-  gradients (:mod:`sk_softmax._newton_pcg`);
+  gradients;
 - ``"newton-cholesky"``: Newton's method with the objective's dense Hessian;
 - ``"gd"``: gradient descent with a ``1 / L`` or given step;
 - ``"sgd"`` and ``partial_fit``: mini-batch SGD on the objective's
@@ -18,38 +21,59 @@ data) and returns a :class:`~sk_softmax._solvers.SolverResult`:
   (:class:`SGDRun`).
 
 With an L1 part in the penalty (``l1_ratio > 0``, finite ``C``),
-``"lbfgs"`` (and ``"auto"``) run OWL-QN and ``"gd"`` FISTA
-(:mod:`sk_softmax._prox_solvers`), ``"sgd"`` takes a proximal (soft
-thresholding) step after each update, and ``"newton-cholesky"`` is refused,
-as in ``LogisticRegression``.
+``"lbfgs"`` (and ``"auto"``) run OWL-QN and ``"gd"`` FISTA, ``"sgd"`` takes
+a proximal (soft thresholding) step after each update, and the Newton
+solvers are refused, as in ``LogisticRegression``: the registry has no
+entry for them with a proximal operator.
+
+The objective's parameters may be arranged otherwise in its kernel than in
+the flat vector the estimator holds (``objective.solver_order()``, the
+sparse kernel's feature-major weights); this layer maps between the two
+arrangements ("layouts"), so that the solvers see one.
 """
 
 import copy
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
-from ._newton_pcg import newton_pcg
-from ._prox_solvers import fit_nonsmooth
+from ._blas import private_gemm
 from ._solvers import (
+    BLAS_PRODUCTS,
+    DENSE_HESSIAN,
+    FTOL,
+    HISTORY_PRODUCTS,
+    LINEAR_SOLVE,
+    LOOP_PRODUCTS,
+    HessianOperator,
+    MatrixProducts,
     SGDState,
     SolverResult,
+    fista,
     gradient_descent,
     lbfgs,
     newton_cg,
     newton_cholesky,
+    owlqn,
+    posv,
     sgd,
+    solver_for,
 )
+from ._threadpool import chunk_workers
 
 __all__ = [
     "DEFAULT_MAX_ITER",
+    "ExecutionPlan",
+    "FitOutcome",
     "FitSettings",
     "SGDRun",
     "choose_solver",
     "fit_solver",
+    "hessian_operator_at",
     "initial_step",
     "lbfgs_newton",
     "partial_fit_epoch",
@@ -96,7 +120,9 @@ def choose_solver(solver, objective):
     ``_NEWTON_MAX_WORK`` for the measurement) and the backend computes it
     (numpy / scipy.sparse), else ``"newton-cg"`` for wide sparse ``X``
     (``n_samples * n_classes <= n_params``, see the measurements next to
-    ``_NEWTON_MAX_PARAMS``), ``"lbfgs"`` otherwise.
+    ``_NEWTON_MAX_PARAMS``), ``"lbfgs"`` otherwise; ``"lbfgs"`` (OWL-QN)
+    with an L1 part. A solver whose needs the objective cannot meet (the
+    registry's entry, :func:`sk_softmax._solvers.solver_for`) is refused.
 
     Parameters
     ----------
@@ -110,23 +136,29 @@ def choose_solver(solver, objective):
     solver : str
         The solver to run (never ``"auto"``).
     """
-    if solver == "newton-cholesky" and not objective.dense_hessian:
+    if solver == "auto":
+        solver = _auto_solver(objective)
+    smooth = solver_for(solver, l1=False)
+    if DENSE_HESSIAN in smooth.needs and not objective.dense_hessian:
         raise ValueError(
-            "solver='newton-cholesky' needs numpy or scipy.sparse input (its "
+            f"solver={solver!r} needs numpy or scipy.sparse input (its "
             "dense Hessian has no Array API backend); use solver='lbfgs' or "
             "'auto' for this input."
         )
+    if objective.nonsmooth and solver_for(solver, l1=True) is None:
+        raise ValueError(
+            f"solver={solver!r} does not support l1_ratio > 0 (its "
+            "Newton step needs a smooth objective), as in "
+            "LogisticRegression; use solver='lbfgs' (OWL-QN), 'gd' "
+            "(FISTA), 'sgd' or 'auto'."
+        )
+    return solver
+
+
+def _auto_solver(objective):
+    """``solver="auto"``'s choice (see :func:`choose_solver`)."""
     if objective.nonsmooth:  # an L1 part: l1_ratio > 0
-        if solver in ("newton-cholesky", "newton-cg"):
-            raise ValueError(
-                f"solver={solver!r} does not support l1_ratio > 0 (its "
-                "Newton step needs a smooth objective), as in "
-                "LogisticRegression; use solver='lbfgs' (OWL-QN), 'gd' "
-                "(FISTA), 'sgd' or 'auto'."
-            )
-        return "lbfgs" if solver == "auto" else solver
-    if solver != "auto":
-        return solver
+        return "lbfgs"
     p = objective.n_params
     if (
         objective.dense_hessian
@@ -137,6 +169,136 @@ def choose_solver(solver, objective):
     if objective.sparse and objective.n_samples * objective.n_classes <= p:
         return "newton-cg"
     return "lbfgs"
+
+
+# From this size scipy's Cholesky solve (its OpenBLAS's potrf) runs threads:
+# measured as shipped on 2 busy cores, 62 x 62 the same as at one thread,
+# 130 x 130 76-153 us wall and 0.7-1.4 ms of CPU against 55-75 us, 256 x 256
+# 3.7 ms of CPU against 0.5 ms. While BLAS may thread, such systems are
+# solved in the private single-threaded OpenBLAS (see sk_softmax._blas).
+_PRIVATE_POSV_MIN = 96
+
+# The rounding level of F for OWL-QN on float32 data: float32 scores round
+# it near 1e-7 relatively (measured: OWL-QN's Armijo test stalled at a
+# minimum-norm subgradient of 1.1e-5 on standardised float32 wine with
+# float64's 64 eps).
+_FLOAT32_FTOL = 4 * float(np.finfo(np.float32).eps)
+
+
+def private_posv(M, rhs):
+    """``(x, info)``: ``M x = rhs`` by Cholesky, single-threaded from
+    ``_PRIVATE_POSV_MIN`` rows on (the private OpenBLAS of
+    :func:`~sk_softmax._blas.private_gemm`), else scipy's
+    :func:`~sk_softmax._solvers.posv`.
+
+    Parameters
+    ----------
+    M : ndarray of shape (n, n)
+        Symmetric, C-contiguous; overwritten.
+    rhs : ndarray of shape (n,)
+        Right-hand side; may be overwritten.
+
+    Returns
+    -------
+    x : ndarray of shape (n,)
+    info : int
+    """
+    if M.shape[0] >= _PRIVATE_POSV_MIN:
+        gemm = private_gemm()  # None only if switched off since
+        info = None if gemm is None else gemm.posv(M, rhs)
+        if info is not None:  # None also: the copy has no LAPACKE
+            return rhs, info
+    return posv(M, rhs)
+
+
+@dataclass(frozen=True)
+class ExecutionPlan:
+    """How a fit's linear algebra runs, decided once per fit and handed down.
+
+    Only what the solver uses is looked up (the registry's ``uses``): the
+    thread counts come from threadpoolctl, whose first query loads it
+    (measured: 23 ms, which a first fit on iris, 6-8 ms, should not pay
+    when its solver has no use for the answer).
+
+    Attributes
+    ----------
+    n_workers : int or None
+        Threads an evaluation of the objective runs (its ``n_workers()``);
+        more than one keeps all allowed cores busy. None: not looked up
+        (the solver makes no BLAS call between evaluations that matters).
+    blas_between_evaluations : bool
+        Whether the solver may call BLAS between evaluations: not while the
+        objective runs its own threads on all cores (an OpenBLAS pool spins
+        on its cores after each threaded call; see
+        :mod:`sk_softmax._solvers._history`).
+    blas_may_thread : bool or None
+        Whether numpy's BLAS may run threads now (the user's limit); None:
+        not looked up (no linear system large enough for it to matter).
+    history_products : MatrixProducts
+        The products of L-BFGS's and OWL-QN's history: BLAS or numpy's
+        loops, by ``blas_between_evaluations``.
+    cholesky_solve : callable
+        Newton-Cholesky's solve: the private single-threaded one
+        (:func:`private_posv`) while BLAS may thread, else scipy's.
+    """
+
+    n_workers: int | None
+    blas_between_evaluations: bool
+    blas_may_thread: bool | None
+    history_products: MatrixProducts
+    cholesky_solve: Callable
+
+    @classmethod
+    def decide(cls, n_workers=None, large_solves=False):
+        """The plan for evaluations that run ``n_workers`` threads.
+
+        Parameters
+        ----------
+        n_workers : int or None, default=None
+            The objective's ``n_workers()``; None where the solver does not
+            use it.
+        large_solves : bool, default=False
+            Whether the solver solves linear systems of
+            ``_PRIVATE_POSV_MIN`` rows or more: numpy's BLAS threads are then
+            looked up, and the private solve chosen while it may thread.
+
+        Returns
+        -------
+        plan : ExecutionPlan
+        """
+        blas = n_workers is None or n_workers <= 1
+        may_thread = chunk_workers(2) > 1 if large_solves else None
+        return cls(
+            n_workers=n_workers,
+            blas_between_evaluations=blas,
+            blas_may_thread=may_thread,
+            history_products=BLAS_PRODUCTS if blas else LOOP_PRODUCTS,
+            cholesky_solve=private_posv if may_thread else posv,
+        )
+
+    @classmethod
+    def for_fit(cls, objective, spec):
+        """The plan of a fit of ``spec``'s solver on ``objective``.
+
+        Parameters
+        ----------
+        objective : SoftmaxObjective
+            The objective (its ``n_workers()`` and ``n_params``).
+        spec : SolverSpec
+            The registry's entry (what of the plan its solver ``uses``).
+
+        Returns
+        -------
+        plan : ExecutionPlan
+        """
+        return cls.decide(
+            n_workers=(
+                objective.n_workers() if HISTORY_PRODUCTS in spec.uses else None
+            ),
+            large_solves=(
+                LINEAR_SOLVE in spec.uses and objective.n_params >= _PRIVATE_POSV_MIN
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -319,7 +481,7 @@ def initial_step(objective, settings, fixed_step):
     return float(settings.learning_rate_init)
 
 
-def lbfgs_newton(objective, w0, *, tol, max_iter, verbose=0, callback=None):
+def lbfgs_newton(objective, w0, *, tol, max_iter, verbose=0, callback=None, plan):
     """L-BFGS, finished with Newton-CG where it stops short of ``tol``.
 
     L-BFGS (as L-BFGS-B) also stops when an iteration reduces the objective by less
@@ -332,10 +494,6 @@ def lbfgs_newton(objective, w0, *, tol, max_iter, verbose=0, callback=None):
     gradient is within ``tol / 2``. float32 data are not finished: their
     gradients cannot resolve such a ``tol``.
 
-    An objective that runs threads on every allowed core gets an L-BFGS that
-    makes no BLAS call (``objective.n_workers() > 1``, see ``use_blas`` of
-    :func:`~sk_softmax._solvers.lbfgs`).
-
     Parameters
     ----------
     objective : SoftmaxObjective
@@ -344,36 +502,38 @@ def lbfgs_newton(objective, w0, *, tol, max_iter, verbose=0, callback=None):
         Starting point; used as a work buffer (not valid afterwards).
     tol, max_iter, verbose, callback
         As for :func:`~sk_softmax._solvers.lbfgs`.
+    plan : ExecutionPlan
+        The fit's plan (the products with the history).
 
     Returns
     -------
     result : SolverResult
         ``n_iter`` and ``loss_curve`` count both phases.
     """
-    # L-BFGS runs in the backend's own order of the parameters (the sparse
+    # L-BFGS runs in the backend's own layout of the parameters (the sparse
     # kernel's (d, K) weights: no transposition per evaluation either way,
-    # see SoftmaxObjective.solver_order); coordinates' order does not change
-    # L-BFGS's iterates (up to rounding).
-    order = objective.solver_order()
-    fun = objective.ordered_loss_gradient(order)
+    # see SoftmaxObjective.solver_order); the coordinates' arrangement does
+    # not change L-BFGS's iterates (up to rounding).
+    layout = objective.solver_order()
+    fun = objective.ordered_loss_gradient(layout)
     solver_callback = callback
-    if callback is not None and order.feature_major:
+    if callback is not None and layout.feature_major:
 
         def solver_callback(u, loss, grad_max):
-            return callback(order.to_flat(u), loss, grad_max)
+            return callback(layout.to_flat(u), loss, grad_max)
 
     result = lbfgs(
         fun,
-        order.to_model(w0),
+        layout.to_model(w0),
         tol=tol,
         max_iter=max_iter,
         verbose=verbose,
         callback=solver_callback,
         overwrite_w0=True,
-        use_blas=objective.n_workers() <= 1,
+        products=plan.history_products,
     )
-    if order.feature_major:
-        result = dataclasses.replace(result, x=order.to_flat(result.x))
+    if layout.feature_major:
+        result = dataclasses.replace(result, x=layout.to_flat(result.x))
     if (
         result.converged
         or result.stopped_by_callback
@@ -384,13 +544,14 @@ def lbfgs_newton(objective, w0, *, tol, max_iter, verbose=0, callback=None):
         return result
     polish = newton_cg(
         objective.loss_gradient,
-        objective.hessian_product,
+        lambda w: HessianOperator(objective.hessian_product(w)),
         result.x,
         tol=tol,
         max_iter=max_iter - result.n_iter,
         verbose=verbose,
         callback=callback,
         first_iter=result.n_iter + 1,
+        max_cg=200,
     )
     if polish.n_iter == 0:  # no step accepted: keep L-BFGS's own result
         return result
@@ -406,81 +567,161 @@ def lbfgs_newton(objective, w0, *, tol, max_iter, verbose=0, callback=None):
     )
 
 
-def fit_solver(objective, w0, settings, *, callback=None, validation_scores=None):
-    """Run ``settings.solver`` on ``objective`` from ``w0``.
+@dataclass(frozen=True)
+class FitOutcome:
+    """What :func:`fit_solver` returns.
+
+    Unpacks as ``result, step, sgd_run`` too (the callers' tuple form).
+
+    Attributes
+    ----------
+    result : SolverResult
+        The solver's outcome.
+    step : float or None
+        The step of ``"gd"``, the last step of ``"sgd"``; None for the
+        other solvers.
+    sgd_run : SGDRun or None
+        ``"sgd"``: the run for ``partial_fit`` to continue.
+    """
+
+    result: SolverResult
+    step: float | None = None
+    sgd_run: SGDRun | None = None
+
+    def __iter__(self):
+        return iter((self.result, self.step, self.sgd_run))
+
+
+@dataclass(frozen=True)
+class _SolverCall:
+    """What every solver called by :func:`fit_solver` gets."""
+
+    objective: object
+    w0: np.ndarray
+    settings: FitSettings
+    plan: ExecutionPlan
+    callback: Callable | None
+    validation_scores: list | None
+
+    @property
+    def common(self):
+        return dict(
+            max_iter=self.settings.max_iter,
+            verbose=self.settings.verbose,
+            callback=self.callback,
+        )
+
+
+def _call_lbfgs(call):
+    result = lbfgs_newton(
+        call.objective, call.w0, tol=call.settings.tol, plan=call.plan, **call.common
+    )
+    return FitOutcome(result)
+
+
+def _call_owlqn(call):
+    objective = call.objective
+    result = owlqn(
+        objective.loss_gradient,
+        call.w0,
+        nonsmooth_value=objective.nonsmooth_value,
+        subgrad=objective.min_norm_subgradient,
+        penalized=objective.penalized_mask(),
+        products=call.plan.history_products,
+        ftol=FTOL if objective.dtype == np.float64 else _FLOAT32_FTOL,
+        tol=call.settings.tol,
+        **call.common,
+    )
+    return FitOutcome(result)
+
+
+def _gd_step(call):
+    """``"gd"``'s step: ``learning_rate`` if a number, else the initial one."""
+    _, fixed_step = schedule(call.settings.learning_rate, "gd")
+    return initial_step(call.objective, call.settings, fixed_step)
+
+
+def _call_fista(call):
+    objective = call.objective
+    step = _gd_step(call)
+    result = fista(
+        objective.loss_gradient,
+        call.w0,
+        nonsmooth_value=objective.nonsmooth_value,
+        prox=objective.prox,
+        subgrad=objective.min_norm_subgradient,
+        step=step,
+        momentum=call.settings.momentum > 0,
+        tol=call.settings.tol,
+        **call.common,
+    )
+    return FitOutcome(result, step)
+
+
+def _call_gd(call):
+    settings = call.settings
+    step = _gd_step(call)
+    result = gradient_descent(
+        call.objective.loss_gradient,
+        call.w0,
+        step=step,
+        tol=settings.tol,
+        momentum=settings.momentum,
+        nesterov=settings.nesterovs_momentum,
+        **call.common,
+    )
+    return FitOutcome(result, step)
+
+
+def hessian_operator_at(objective):
+    """``w -> HessianOperator`` from the objective's ``newton_model``.
+
+    Its products, diagonal and layout: the gradient mapped to the kernel's
+    layout, the direction back and off the null space of ``H``.
 
     Parameters
     ----------
     objective : SoftmaxObjective
         The objective.
-    w0 : ndarray of shape (n_params,)
-        Starting point (``"lbfgs"`` may use it as a work buffer).
-    settings : FitSettings
-        The estimator's settings.
-    callback : callable or None, default=None
-        ``callback(w, loss, grad_max) -> bool`` after each iteration.
-    validation_scores : list or None, default=None
-        ``"sgd"`` with ``early_stopping``: receives the validation accuracy of
-        each epoch.
 
     Returns
     -------
-    result : SolverResult
-    step : float or None
-        The step of ``"gd"``, the last step of ``"sgd"``; None for
-        ``"lbfgs"``, ``"newton-cg"`` and ``"newton-cholesky"``.
-    run : SGDRun or None
-        ``"sgd"``: the run for ``partial_fit`` to continue.
+    operator_at : callable
+        ``operator_at(w) -> HessianOperator`` for
+        :func:`~sk_softmax._solvers.newton_cg`.
     """
-    common = dict(
-        max_iter=settings.max_iter, verbose=settings.verbose, callback=callback
+
+    def operator_at(w):
+        model = objective.newton_model(w)
+        layout = model.order
+
+        def from_operator(p):
+            # off the null space of H: the same step for the model (H N = 0,
+            # g orthogonal to N), without the drift the preconditioner adds
+            return layout.to_flat(model.project(p))
+
+        return HessianOperator(
+            hessp=model.hessp,
+            diagonal=model.diagonal,
+            to_operator=layout.to_model,
+            from_operator=from_operator,
+        )
+
+    return operator_at
+
+
+def _call_newton_cg(call):
+    result = newton_cg(
+        call.objective.loss_gradient,
+        hessian_operator_at(call.objective),
+        call.w0,
+        tol=call.settings.tol,
+        **call.common,
     )
-    if objective.nonsmooth and settings.solver in ("lbfgs", "gd"):
-        step = None
-        if settings.solver == "gd":
-            step = initial_step(
-                objective, settings, schedule(settings.learning_rate, "gd")[1]
-            )
-        result = fit_nonsmooth(
-            objective,
-            w0,
-            settings.solver,
-            step=step,
-            tol=settings.tol,
-            momentum=settings.momentum > 0,
-            **common,
-        )
-        return result, step, None
-    if settings.solver == "lbfgs":
-        return lbfgs_newton(objective, w0, tol=settings.tol, **common), None, None
-    if settings.solver == "newton-cg":
-        result = newton_pcg(
-            objective.loss_gradient,
-            objective.newton_model,
-            w0,
-            tol=settings.tol,
-            **common,
-        )
-        return result, None, None
-    if settings.solver == "newton-cholesky":
-        return _newton_cholesky(objective, w0, settings.tol, common), None, None
-    if settings.solver == "gd":
-        _, fixed_step = schedule(settings.learning_rate, "gd")
-        step = initial_step(objective, settings, fixed_step)
-        result = gradient_descent(
-            objective.loss_gradient,
-            w0,
-            step=step,
-            tol=settings.tol,
-            momentum=settings.momentum,
-            nesterov=settings.nesterovs_momentum,
-            **common,
-        )
-        return result, step, None
-    return _fit_sgd(objective, w0, settings, common, validation_scores)
+    return FitOutcome(result)
 
 
-def _newton_cholesky(objective, w0, tol, common):
+def _call_newton_cholesky(call):
     """``"newton-cholesky"``; two classes on the rows' difference.
 
     Two-class objectives whose start has ``W_0 = -W_1`` (the zero start, a
@@ -488,35 +729,42 @@ def _newton_cholesky(objective, w0, tol, common):
     (:class:`~sk_softmax._objective._base.BinaryObjective`): the same
     iterates, on half the parameters. The callback sees full parameters.
     """
+    objective, w0, tol = call.objective, call.w0, call.settings.tol
+    solve = call.plan.cholesky_solve
     binary = objective.binary()
     v0 = binary.from_full(w0) if binary is not None else None
     if v0 is None:
-        return newton_cholesky(
+        result = newton_cholesky(
             objective.loss_gradient_hessian,
             w0,
             tol=tol,
             null_space=objective.invariant_directions(),
-            **common,
+            solve=solve,
+            **call.common,
         )
-    callback = common["callback"]
+        return FitOutcome(result)
+    callback = call.callback
     result = newton_cholesky(
         binary.loss_gradient_hessian,
         v0,
         tol=tol,
-        max_iter=common["max_iter"],
-        verbose=common["verbose"],
+        max_iter=call.settings.max_iter,
+        verbose=call.settings.verbose,
         callback=(
             None
             if callback is None
             else lambda v, f, gmax: callback(binary.to_full(v, w0), f, gmax)
         ),
+        solve=solve,
     )
     w = binary.to_full(result.x, w0) if result.n_iter else np.array(w0)
-    return dataclasses.replace(result, x=w)
+    return FitOutcome(dataclasses.replace(result, x=w))
 
 
-def _fit_sgd(objective, w0, settings, common, validation_scores):
+def _call_sgd(call):
     """``solver="sgd"``: epochs of mini-batch SGD, optional early stopping."""
+    objective, settings = call.objective, call.settings
+    validation_scores = call.validation_scores
     rng = check_random_state(settings.random_state)
     sched, fixed_step = schedule(settings.learning_rate, "sgd")
     step0 = initial_step(objective, settings, fixed_step)
@@ -544,7 +792,7 @@ def _fit_sgd(objective, w0, settings, common, validation_scores):
     result, state = sgd(
         batch_fun,
         batch_fun.n_samples,
-        w0,
+        call.w0,
         batch_size=settings.batch_size_for(batch_fun.n_samples),
         schedule=sched,
         step0=step0,
@@ -558,9 +806,60 @@ def _fit_sgd(objective, w0, settings, common, validation_scores):
         mu=batch_fun.penalty.strength,  # 1 / (C S), S of the training rows
         prox=batch_fun.prox if batch_fun.nonsmooth else None,
         zero_loss=np.log(objective.n_classes),  # uniform probabilities
-        **common,
+        **call.common,
     )
-    return result, state.step, SGDRun(state=state, step0=step0, rng=rng)
+    return FitOutcome(result, state.step, SGDRun(state=state, step0=step0, rng=rng))
+
+
+# How each registry entry (sk_softmax._solvers.SOLVERS) is run on an
+# objective: the callables its needs name, built from the objective.
+_CALLS = {
+    "lbfgs": _call_lbfgs,
+    "owlqn": _call_owlqn,
+    "newton-cg": _call_newton_cg,
+    "newton-cholesky": _call_newton_cholesky,
+    "gd": _call_gd,
+    "fista": _call_fista,
+    "sgd": _call_sgd,
+}
+
+
+def fit_solver(objective, w0, settings, *, callback=None, validation_scores=None):
+    """Run ``settings.solver`` on ``objective`` from ``w0``.
+
+    The registry's entry for ``settings.solver`` and the objective's L1
+    part (:func:`sk_softmax._solvers.solver_for`) runs, with the callables
+    it needs and one :class:`ExecutionPlan` for the fit.
+
+    Parameters
+    ----------
+    objective : SoftmaxObjective
+        The objective.
+    w0 : ndarray of shape (n_params,)
+        Starting point (``"lbfgs"`` may use it as a work buffer).
+    settings : FitSettings
+        The estimator's settings.
+    callback : callable or None, default=None
+        ``callback(w, loss, grad_max) -> bool`` after each iteration.
+    validation_scores : list or None, default=None
+        ``"sgd"`` with ``early_stopping``: receives the validation accuracy of
+        each epoch.
+
+    Returns
+    -------
+    outcome : FitOutcome
+        The result, the step of ``"gd"`` / ``"sgd"`` and the SGD call.
+    """
+    spec = solver_for(settings.solver, l1=bool(objective.nonsmooth))
+    call = _SolverCall(
+        objective=objective,
+        w0=w0,
+        settings=settings,
+        plan=ExecutionPlan.for_fit(objective, spec),
+        callback=callback,
+        validation_scores=validation_scores,
+    )
+    return _CALLS[spec.name](call)
 
 
 def start_sgd_run(objective, settings):

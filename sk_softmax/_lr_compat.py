@@ -28,7 +28,8 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+
+from ._sklearn_compat import Hidden, Interval, StrOptions
 
 __all__ = [
     "LR_ONLY_SOLVERS",

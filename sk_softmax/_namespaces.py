@@ -17,11 +17,11 @@ from sklearn.utils.extmath import safe_sparse_dot
 from ._sklearn_compat import (
     array_namespace,
     convert_to_numpy,
+    get_namespace_and_device,
     is_array_api_obj,
     is_numpy_namespace,
     move_to,
 )
-from ._sklearn_compat import namespace_and_device as get_namespace_and_device
 
 __all__ = [
     "classes_like",

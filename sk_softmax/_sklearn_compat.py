@@ -1,4 +1,4 @@
-"""scikit-learn 1.6 to 1.9: the private helpers whose presence depends on it.
+"""scikit-learn 1.6 to 1.9: every private scikit-learn helper the package uses.
 
 The package supports every scikit-learn from 1.6 (``pyproject.toml``); CI
 runs the test suite on the newest release and on the oldest supported
@@ -24,11 +24,32 @@ helper                    scikit-learn     before that version
 ``sklearn.callback``      1.9              see :mod:`sk_softmax._callbacks`
 ========================  ===============  ==================================
 
-The other private helpers the package uses (``get_namespace_and_device``,
-``_is_numpy_namespace``, ``_max_precision_float_dtype``,
-``_check_sample_weight``, ``_check_method_params``, ``_fit_context``, the
-parameter constraints) exist with the same signatures in 1.6 to 1.9; both CI
-passes import and exercise them.
+The other private helpers the package uses exist with the same signatures
+in 1.6 to 1.9 (both CI passes import and exercise them); they are imported
+here too, without a guard, and re-exported under public names, so that the
+rest of the package imports no private scikit-learn module or name (a
+release that moves one breaks this module only):
+
+- ``fit_context``: ``sklearn.base._fit_context``;
+- ``Hidden``, ``Interval``, ``StrOptions``: the parameter constraints of
+  ``sklearn.utils._param_validation``;
+- ``check_sample_weight``, ``check_method_params``, ``check_feature_names``,
+  ``check_n_features``: ``_check_sample_weight``, ``_check_method_params``,
+  ``_check_feature_names``, ``_check_n_features`` of
+  ``sklearn.utils.validation``;
+- ``get_namespace``, ``get_namespace_and_device``, ``is_numpy_namespace``,
+  ``max_precision_float_dtype``: ``sklearn.utils._array_api``'s (the last
+  two with a leading underscore there);
+- ``raise_for_params``, ``routing_enabled``: ``_raise_for_params``,
+  ``_routing_enabled`` of ``sklearn.utils.metadata_routing``.
+
+Besides these imports, the estimators override one private method of
+scikit-learn's ``BaseEstimator``, with the same contract in 1.6 to 1.9:
+``_get_param_names`` (a classmethod returning the constructor's parameter
+names; cached per class in :mod:`sk_softmax._base`, where the measurement
+is), and use on themselves the private ``_validate_params``,
+``_init_callback_context`` and ``_skl_callbacks`` (the last two from 1.9,
+see :mod:`sk_softmax._callbacks`).
 """
 
 import re
@@ -37,14 +58,25 @@ import numpy as np
 import scipy.sparse as sp
 import sklearn
 from sklearn import get_config
+from sklearn.base import _fit_context as fit_context
+from sklearn.utils._array_api import _is_numpy_namespace as is_numpy_namespace
 from sklearn.utils._array_api import (
-    _is_numpy_namespace,
-    _max_precision_float_dtype,
-    get_namespace_and_device,
+    _max_precision_float_dtype as max_precision_float_dtype,
 )
+from sklearn.utils._array_api import get_namespace, get_namespace_and_device
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+from sklearn.utils.metadata_routing import _raise_for_params as raise_for_params
+from sklearn.utils.metadata_routing import _routing_enabled as routing_enabled
+from sklearn.utils.validation import _check_feature_names as check_feature_names
+from sklearn.utils.validation import _check_method_params as check_method_params
+from sklearn.utils.validation import _check_n_features as check_n_features
+from sklearn.utils.validation import _check_sample_weight as check_sample_weight
 
 __all__ = [
     "SKLEARN_VERSION",
+    "Hidden",
+    "Interval",
+    "StrOptions",
     "align_sparse_interface",
     "array_namespace",
     "check_feature_names",
@@ -53,12 +85,15 @@ __all__ = [
     "check_same_namespace",
     "check_sample_weight",
     "convert_to_numpy",
+    "fit_context",
+    "get_namespace",
+    "get_namespace_and_device",
     "is_array_api_obj",
     "is_numpy_namespace",
     "max_precision_float_dtype",
     "move_to",
-    "namespace",
-    "namespace_and_device",
+    "raise_for_params",
+    "routing_enabled",
     "scorer_with_params",
 ]
 
@@ -130,7 +165,7 @@ def _move_to(array, *, xp, device):
     if array is None:
         return None
     if sp.issparse(array):
-        if not _is_numpy_namespace(xp):
+        if not is_numpy_namespace(xp):
             raise TypeError(
                 "Sparse arrays are only accepted (and passed through) when "
                 "the target namespace is Numpy"
@@ -140,12 +175,12 @@ def _move_to(array, *, xp, device):
     if xp_array == xp and device_array == device:
         return array
     if (
-        _max_precision_float_dtype(xp, device) == xp.float32
+        max_precision_float_dtype(xp, device) == xp.float32
         and array.dtype == xp_array.float64
     ):  # pragma: no cover - a float32-only device (Apple MPS)
         array = xp_array.astype(array, xp_array.float32)
     host = array if isinstance(array, np.ndarray) else _to_numpy(array, xp_array)
-    if _is_numpy_namespace(xp):
+    if is_numpy_namespace(xp):
         return host
     return xp.asarray(host, device=device)
 
@@ -197,7 +232,7 @@ def _check_same_namespace(X, estimator, *, attribute, method):
     X_xp, _, X_device = get_namespace_and_device(X if is_array else None)
     if X_xp == a_xp and X_device == a_device:
         return
-    if _is_numpy_namespace(a_xp) and _is_numpy_namespace(X_xp):
+    if is_numpy_namespace(a_xp) and is_numpy_namespace(X_xp):
         return  # array-likes and sparse input of a numpy-fitted model
     if not is_array:
         kind = "sparse array" if sp.issparse(X) else "array-like"
@@ -230,36 +265,13 @@ else:
     check_same_namespace = _check_same_namespace
 
 
-# ---------------------------------------------------------------------------
-# Private scikit-learn helpers used by the objective, the CV paths, the
-# namespaces and the Dask validation (issue 21: private scikit-learn helpers
-# only here). Present in every supported release (1.6 to 1.9), so not
-# version-guarded; public names for them.
-from sklearn.utils._array_api import get_namespace  # noqa: E402
-from sklearn.utils.validation import (  # noqa: E402
-    _check_feature_names,
-    _check_method_params,
-    _check_n_features,
-    _check_sample_weight,
-)
-
-is_numpy_namespace = _is_numpy_namespace
-max_precision_float_dtype = _max_precision_float_dtype
-check_feature_names = _check_feature_names
-check_method_params = _check_method_params
-check_n_features = _check_n_features
-check_sample_weight = _check_sample_weight
-namespace_and_device = get_namespace_and_device
-namespace = get_namespace
-
-
 def scorer_with_params(scorer, **params):
     """``scorer`` rebuilt with ``params`` bound to its metric, or None.
 
     scikit-learn's scorers keep their metric, sign, response method and
     keyword arguments in private attributes; this is the one place that
-    reads them. For the CV estimator's ``labels`` / ``pos_label`` (a fold's
-    held-out part may lack classes).
+    reads them (the same in 1.6 to 1.9). For the CV estimator's ``labels``
+    / ``pos_label`` (a fold's held-out part may lack classes).
 
     Parameters
     ----------
@@ -272,7 +284,7 @@ def scorer_with_params(scorer, **params):
     -------
     scorer : callable or None
         The new scorer, or None where ``scorer`` has no metric or the metric
-        takes none of ``params``.
+        takes no ``labels``.
     """
     import inspect
 

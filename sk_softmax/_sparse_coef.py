@@ -16,11 +16,15 @@ lives on the host (scipy.sparse has no device), predictions put its dense
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils._array_api import _is_numpy_namespace, get_namespace_and_device
 from sklearn.utils.validation import check_is_fitted
 
 from ._namespaces import to_host
-from ._sklearn_compat import align_sparse_interface, move_to
+from ._sklearn_compat import (
+    align_sparse_interface,
+    get_namespace_and_device,
+    is_numpy_namespace,
+    move_to,
+)
 
 __all__ = ["SparseCoefMixin"]
 
@@ -55,7 +59,7 @@ class SparseCoefMixin:
         if sp.issparse(self.coef_):
             coef = self.coef_.toarray()
             xp, _, device = get_namespace_and_device(self.intercept_)
-            if not _is_numpy_namespace(xp):
+            if not is_numpy_namespace(xp):
                 coef = move_to(coef, xp=xp, device=device)
             self.coef_ = coef
         return self

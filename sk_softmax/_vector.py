@@ -8,7 +8,7 @@ tests free of such copies.
 
 import numpy as np
 
-__all__ = ["max_abs", "add_scaled", "dot"]
+__all__ = ["SMALL", "add_scaled", "dot", "max_abs"]
 
 # Block of ~1 MiB of float64 for blocked updates: small enough to be a
 # negligible temporary, large enough for numpy's per-call overhead to vanish.
@@ -21,7 +21,7 @@ _BLOCK_ELEMENTS = 2**17
 # 62 entries: ``v @ v`` 0.9 us against 1.8 us for einsum, ``abs(v).max()``
 # 1.5 us against 2.9 us for the temporary-free form; a Newton iteration on
 # a small problem makes a dozen such calls.
-_SMALL = 4096
+SMALL = 4096
 
 
 def max_abs(v):
@@ -39,7 +39,7 @@ def max_abs(v):
     """
     if v.size == 0:
         return 0.0
-    if v.size <= _SMALL:
+    if v.size <= SMALL:
         return float(np.abs(v).max())
     return float(np.maximum(v.max(), -v.min()))
 
@@ -61,7 +61,7 @@ def add_scaled(out, a, x):
     -------
     out : ndarray
     """
-    if out.size <= _SMALL:
+    if out.size <= SMALL:
         out += a * x
         return out
     row = max(1, out[:1].size)  # elements per index of the first axis
@@ -77,7 +77,7 @@ def dot(a, b):
     A BLAS ``ddot`` of more than ~10^4 entries runs threaded in OpenBLAS,
     whose idle threads then spin on their cores for a while, against the
     kernel's worker threads; this never wakes a BLAS pool (short vectors,
-    up to ``_SMALL`` entries, take the faster single-threaded ``a @ b``).
+    up to ``SMALL`` entries, take the faster single-threaded ``a @ b``).
 
     Parameters
     ----------
@@ -88,6 +88,6 @@ def dot(a, b):
     -------
     value : float
     """
-    if a.shape[0] <= _SMALL:
+    if a.shape[0] <= SMALL:
         return float(a @ b)
     return float(np.einsum("i,i->", a, b))

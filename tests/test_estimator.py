@@ -805,20 +805,21 @@ def test_two_class_newton_runs_on_the_rows_difference_with_the_same_iterates(
     # (a quarter of the Hessian), with the full run's iterates (Newton's
     # method is invariant under the change of variables); a warm start whose
     # rows are not opposite runs the full problem.
-    from sk_softmax import _fit, _solvers
+    from sk_softmax import _fit
+    from sk_softmax._solvers import _newton_cholesky
 
     X, y = (
         StandardScaler().fit_transform(load_breast_cancer(return_X_y=True)[0]),
         (load_breast_cancer(return_X_y=True)[1]),
     )
     sizes = []
-    direction = _solvers._cholesky_direction
+    direction = _newton_cholesky.cholesky_direction
 
-    def recorded(H, g, NNt):
+    def recorded(H, g, NNt, solve):
         sizes.append(H.shape[0])
-        return direction(H, g, NNt)
+        return direction(H, g, NNt, solve)
 
-    monkeypatch.setattr(_solvers, "_cholesky_direction", recorded)
+    monkeypatch.setattr(_newton_cholesky, "cholesky_direction", recorded)
     seen = []
 
     def on_iteration(w, loss, gmax):

@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from sk_softmax import SoftmaxRegression
 from sk_softmax._objective import SoftmaxCrossEntropyL2
 from sk_softmax._penalty import ElasticNetPenalty, L2Penalty, penalty_from_C
-from sk_softmax._prox_solvers import fista, owlqn
+from sk_softmax._solvers import fista, owlqn
 
 
 def objective(coef, intercept, X, y, C, l1_ratio, sample_weight=None):

@@ -6,8 +6,8 @@ import scipy.sparse as sp
 from scipy.optimize import minimize
 
 import sk_softmax._solvers as solvers
-from sk_softmax._lbfgs import minimize_lbfgs
 from sk_softmax._objective import SoftmaxCrossEntropyL2
+from sk_softmax._solvers import minimize_lbfgs
 
 
 def problem(sparse=False, seed=0, n=300, d=40, K=5):

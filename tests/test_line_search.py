@@ -13,10 +13,10 @@ import warnings
 import numpy as np
 import pytest
 
-import sk_softmax._lbfgs as lbfgs_module
-from sk_softmax._lbfgs import minimize_lbfgs
-from sk_softmax._line_search import _dcstep, dcsrch
+import sk_softmax._solvers._lbfgs as lbfgs_module
 from sk_softmax._objective import SoftmaxCrossEntropyL2
+from sk_softmax._solvers import minimize_lbfgs
+from sk_softmax._solvers._line_search import _dcstep, dcsrch
 
 
 def _scipy_dcsrch():

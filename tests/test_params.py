@@ -1,6 +1,8 @@
-"""The cached parameter names and validation of ``sk_softmax._params``."""
+"""Parameter names (cached per class) and parameter validation (scikit-learn's,
+at every fit) of the estimators: see ``sk_softmax._base``."""
 
 import inspect
+import warnings
 
 import numpy as np
 import pytest
@@ -41,7 +43,10 @@ def test_a_subclass_gets_its_own_names():
     assert "extra" not in SoftmaxRegression._get_param_names()
 
 
-def test_validation_runs_once_per_set_of_scalar_values(monkeypatch):
+@pytest.mark.parametrize("cls", [SoftmaxRegression, SoftmaxRegressionCV])
+def test_parameters_are_validated_at_every_fit(cls, monkeypatch):
+    # No cache of validated values (removed in issue 21, see sk_softmax._base):
+    # scikit-learn's validation runs at each fit, also for the same values.
     calls = []
     real = sklearn.base.validate_parameter_constraints
 
@@ -50,16 +55,14 @@ def test_validation_runs_once_per_set_of_scalar_values(monkeypatch):
         return real(constraints, params, caller_name=caller_name)
 
     monkeypatch.setattr(sklearn.base, "validate_parameter_constraints", counting)
-    SoftmaxRegression(C=0.123456).fit(X, y)
-    n = len(calls)
-    SoftmaxRegression(C=0.123456).fit(X, y)
-    assert len(calls) == n  # same values: not validated again
-    SoftmaxRegression(C=0.654321).fit(X, y)
-    assert len(calls) == n + 1
-    # Not plain scalars: validated every time.
-    for _ in range(2):
-        SoftmaxRegression(class_weight={0: 1.0, 1: 2.0}).fit(X, y)
-    assert len(calls) == n + 3
+    kwargs = {"Cs": 2, "cv": 2, "l1_ratios": (0.0,), "scoring": None}
+    params = {"tol": 1e-3, **(kwargs if cls is SoftmaxRegressionCV else {})}
+    Xr, yr = np.tile(X, (3, 1)), np.tile(y, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # use_legacy_attributes
+        for _ in range(2):
+            cls(**params).fit(Xr, yr)
+    assert [c["tol"] for c in calls if "tol" in c] == [1e-3, 1e-3]
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 
 import sk_softmax
-from sk_softmax import _blas, _solvers
+from sk_softmax import _blas, _fit
 from sk_softmax._config import ENV_PRIVATE_BLAS
+from sk_softmax._solvers import cholesky_direction
 from sk_softmax._threadpool import chunk_workers
 
 needs_private_blas = pytest.mark.skipif(
@@ -363,7 +364,9 @@ def test_cholesky_switched_off_between_checks_uses_scipy(monkeypatch):
     rng = np.random.default_rng(7)
     A = rng.normal(size=(130, 400))
     H, g = A @ A.T / 400, rng.normal(size=130)
-    monkeypatch.setattr(_solvers, "chunk_workers", lambda n: 2)
-    monkeypatch.setattr(_solvers, "private_gemm", lambda: None)
-    p, _ = _solvers._cholesky_direction(H, g, None)
+    monkeypatch.setattr(_fit, "chunk_workers", lambda n: 2)
+    solve = _fit.ExecutionPlan.decide(large_solves=True).cholesky_solve
+    assert solve is _fit.private_posv
+    monkeypatch.setattr(_fit, "private_gemm", lambda: None)
+    p, _ = cholesky_direction(H, g, None, solve)
     np.testing.assert_allclose(H @ p, -g, rtol=1e-9, atol=1e-10)

@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 
 from sk_softmax import SoftmaxRegression
 from sk_softmax._solvers import SGDState, sgd, sgd_epoch
+from sk_softmax._validation import validate_fit_input
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_minibatch_objectives_average_to_the_full_objective():
     X, y = X[:400] / 16, y[:400]
     sw = np.random.default_rng(0).uniform(0.2, 2.0, size=len(y))
     clf = SoftmaxRegression(C=0.7)
-    X_, target, sw_ = clf._validate_fit_input(X, y, sw)
+    X_, target, sw_ = validate_fit_input(clf, X, y, sw)
     full = clf._objective(X_, target, sw_)
     batch_fun = full.minibatch()
     w = np.random.default_rng(1).normal(size=full.n_params) * 0.1
@@ -306,7 +307,7 @@ def test_early_stopping_does_not_copy_the_training_rows():
 def _early_stopping_by_copies(clf, X, y):
     """The early-stopping fit as it was: the split's rows copied out of X."""
     rng = check_random_state(clf.random_state)
-    X, target, sw = clf._validate_fit_input(X, y, None)
+    X, target, sw = validate_fit_input(clf, X, y, None)
     objective = clf._objective(X, target, sw)
     train, val = train_test_split(
         np.arange(len(y)),

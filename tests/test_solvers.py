@@ -3,7 +3,21 @@
 import numpy as np
 import pytest
 
-from sk_softmax._solvers import gradient_descent, lbfgs, newton_cg, newton_cholesky
+from sk_softmax._solvers import (
+    HessianOperator,
+    cholesky_direction,
+    gradient_descent,
+    lbfgs,
+    newton_cholesky,
+)
+from sk_softmax._solvers import newton_cg as _newton_cg
+
+
+def newton_cg(fun, hessp_at, w0, **kw):
+    """Newton-CG as the L-BFGS finish runs it: plain CG (at most 200
+    products) on the products ``hessp_at(w)``."""
+    kw.setdefault("max_cg", 200)
+    return _newton_cg(fun, lambda w: HessianOperator(hessp_at(w)), w0, **kw)
 
 
 def _quadratic_matrix(p, cond, seed=0, spectrum=np.geomspace):
@@ -103,7 +117,7 @@ def test_gradient_descent_max_iter_counts_updates(n):
 
 @pytest.mark.parametrize("path", ["lbfgs", "lbfgs-float32-history", "gd"])
 def test_max_iter_0_returns_the_starting_point(path, monkeypatch):
-    from sk_softmax import _solvers
+    from sk_softmax._solvers import _lbfgs
 
     fun, x_star, L = _quadratic()
     x0 = np.linspace(-1.0, 1.0, x_star.size)
@@ -111,7 +125,7 @@ def test_max_iter_0_returns_the_starting_point(path, monkeypatch):
         res = gradient_descent(fun, x0.copy(), step=1 / L, tol=1e-8, max_iter=0)
     else:
         if path == "lbfgs-float32-history":
-            monkeypatch.setattr(_solvers, "FLOAT32_HISTORY_MIN_PARAMS", 1)
+            monkeypatch.setattr(_lbfgs, "FLOAT32_HISTORY_MIN_PARAMS", 1)
         res = lbfgs(fun, x0.copy(), tol=1e-8, max_iter=0)
     np.testing.assert_array_equal(res.x, x0)
     assert res.n_iter == 0 and res.loss_curve == [] and not res.converged
@@ -370,7 +384,7 @@ def test_large_cholesky_solves_run_in_the_private_single_threaded_blas(
     # go to the private single-threaded OpenBLAS, with scipy's solution.
     from threadpoolctl import threadpool_limits
 
-    from sk_softmax import _solvers
+    from sk_softmax import _fit
 
     lib = private_blas
     rng = np.random.default_rng(7)
@@ -381,24 +395,27 @@ def test_large_cholesky_solves_run_in_the_private_single_threaded_blas(
     monkeypatch.setattr(
         type(lib), "posv", lambda self, M, b: calls.append(M.shape) or posv(self, M, b)
     )
-    # Where numpy's BLAS may thread (forced: a one-core machine's may not).
+    # Where numpy's BLAS may thread (forced: a one-core machine's may not),
+    # the fit's execution plan hands Newton-Cholesky the private solve.
     with monkeypatch.context() as threads_allowed:
-        threads_allowed.setattr(_solvers, "chunk_workers", lambda n: min(n, 2))
-        p, r_norm = _solvers._cholesky_direction(H, g, None)
+        threads_allowed.setattr(_fit, "chunk_workers", lambda n: min(n, 2))
+        solve = _fit.ExecutionPlan.decide(large_solves=True).cholesky_solve
+    p, r_norm = cholesky_direction(H, g, None, solve)
     np.testing.assert_allclose(H @ p, -g, rtol=1e-9, atol=1e-10)
     assert r_norm() < 1e-9
     assert calls == [(130, 130)]
     calls.clear()
     with threadpool_limits(1):  # scipy's, now single-threaded
-        p1, _ = _solvers._cholesky_direction(H, g, None)
+        single = _fit.ExecutionPlan.decide(large_solves=True).cholesky_solve
+        p1, _ = cholesky_direction(H, g, None, single)
     assert calls == []
     np.testing.assert_allclose(p1, p, rtol=1e-10, atol=1e-12)
     # Small systems stay with scipy's (one ctypes call costs more there).
-    _solvers._cholesky_direction(H[:60, :60], g[:60], None)
+    cholesky_direction(H[:60, :60], g[:60], None, solve)
     assert calls == []
     # Not positive definite: the ridge retry still happens.
     M = np.zeros((130, 130))
-    p0, _ = _solvers._cholesky_direction(M, g, None)
+    p0, _ = cholesky_direction(M, g, None, solve)
     assert np.all(np.isfinite(p0))
 
 

@@ -18,7 +18,7 @@ objective's methods) afterwards.
 import numpy as np
 import scipy.sparse as sp
 
-from .._sklearn_compat import is_numpy_namespace, namespace_and_device
+from .._sklearn_compat import get_namespace_and_device, is_numpy_namespace
 from ._array_api import ArrayAPISoftmaxCrossEntropy
 from ._numpy import ChunkedSoftmaxCrossEntropy
 
@@ -102,7 +102,7 @@ def make_objective(
         raise ValueError("groups are kept with the blocks of Dask input only.")
     if isinstance(X, np.ndarray) or sp.issparse(X):  # skips the lookup
         return ChunkedSoftmaxCrossEntropy(X, y, n_classes, **kwargs)
-    xp, _, device = namespace_and_device(X)
+    xp, _, device = get_namespace_and_device(X)
     if is_numpy_namespace(xp):
         return ChunkedSoftmaxCrossEntropy(X, y, n_classes, **kwargs)
     return ArrayAPISoftmaxCrossEntropy(X, y, n_classes, xp=xp, device=device, **kwargs)

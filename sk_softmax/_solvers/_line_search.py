@@ -18,7 +18,7 @@ auxiliary function ``psi(stp) = phi(stp) - phi(0) - ftol stp phi'(0)``
 
 This is the line search of L-BFGS-B (which carries its own copy of
 ``dcsrch``) and of scipy's ``minimize(method="L-BFGS-B")``: the package's
-L-BFGS (:mod:`sk_softmax._lbfgs`) used scipy's Python port
+L-BFGS (:mod:`sk_softmax._solvers._lbfgs`) used scipy's Python port
 ``scipy.optimize._dcsrch.DCSRCH``, a private module (absent from scipy
 1.11, the oldest scipy we support: it came with scipy PR #19060, merged in
 August 2023, and replaced the Fortran ``minpack2``), so that a scipy
