@@ -117,24 +117,37 @@ class CSRChunks:
         chunks : list of slice
             The chunks.
 
+        The scipy matrices around these arrays (no copy) are built once too:
+        their construction costs more than a small chunk's product (5-9% of
+        an evaluation on csr_5000x20000_K5).
+
         Returns
         -------
         blocks : list of tuple
-            ``(indptr, indices, data, backward_indptr)`` per chunk.
+            ``(forward, backward)`` per chunk: the CSC matrix of ``X~_c``
+            and the CSR matrix of ``X_c^T``.
         """
         if self.blocks is None:
             blocks = []
+            d, fi = self.n_features, int(self.fit_intercept)
             for sl in chunks:
+                rows = sl.stop - sl.start
                 T = sp.csr_matrix(self.X[sl].T)  # CSC of X_c -> CSR of X_c^T
                 idx, data = T.indices, T.data
                 indptr = T.indptr.astype(idx.dtype, copy=False)
-                backward = indptr
-                if self.fit_intercept:
-                    rows = sl.stop - sl.start
+                backward = (data, idx, indptr)
+                if fi:
                     idx = np.concatenate([np.arange(rows, dtype=idx.dtype), idx])
                     data = np.concatenate([np.ones(rows, dtype=data.dtype), data])
                     indptr = np.concatenate([indptr[:1], indptr + rows])
-                blocks.append((indptr, idx, data, backward))
+                    # the X_c^T part: views after the row of ones
+                    backward = (data[rows:], idx[rows:], backward[2])
+                blocks.append(
+                    (
+                        sp.csc_matrix((data, idx, indptr), (rows, d + fi), copy=False),
+                        sp.csr_matrix(backward, (d, rows), copy=False),
+                    )
+                )
             self.blocks = blocks
         return self.blocks
 
@@ -161,19 +174,13 @@ class CSRChunks:
             M[0] = b64
         return M
 
-    def _forward(self, i, rows):
-        indptr, indices, data, _ = self.blocks[i]
-        shape = (rows, self.n_features + int(self.fit_intercept))
-        return sp.csc_matrix((data, indices, indptr), shape=shape, copy=False)
-
-    def _backward(self, i, rows, squared=False):
-        indptr, indices, data, backward = self.blocks[i]
-        if self.fit_intercept:  # the X_c^T part, after the row of ones
-            indices, data = indices[rows:], data[rows:]
-        if squared:
-            data = data * data
-        shape = (self.n_features, rows)
-        return sp.csr_matrix((data, indices, backward), shape=shape, copy=False)
+    def _backward(self, i, squared=False):
+        A = self.blocks[i][1]
+        if not squared:
+            return A
+        return sp.csr_matrix(
+            (A.data * A.data, A.indices, A.indptr), A.shape, copy=False
+        )
 
     def scores(self, i, sl, M, out, bufs):
         """``out = W X_c^T + b`` as a (K, rows) class-major block.
@@ -199,7 +206,7 @@ class CSRChunks:
         -------
         out : ndarray
         """
-        out[...] = (self._forward(i, sl.stop - sl.start) @ M).T
+        out[...] = (self.blocks[i][0] @ M).T
         return out
 
     def new_accumulator(self):
@@ -242,7 +249,7 @@ class CSRChunks:
         rows = sl.stop - sl.start
         rk = bufs["rk"][:rows]
         rk[...] = G.T
-        acc.append(self._backward(i, rows, squared) @ rk)
+        acc.append(self._backward(i, squared) @ rk)
         return acc
 
     def write_weights(self, accs, out, feature_major=False):

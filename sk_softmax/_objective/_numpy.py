@@ -71,7 +71,14 @@ the default fit (``"auto"``: Newton-CG, 6 fits each) 5.92 against 5.68 s
 per evaluation, over two runs of 15 rounds, loss and gradient 0.94-1.06,
 Hessian product 1.03-1.15, Newton model 1.09-1.15 (the products' fresh
 (rows, K) and (d, K) results; with 4 chunks of 13107 rows a Hessian product
-took 1.22 of the private products, 125.8 against 103.2 ms). Before the
+took 1.22 of the private products, 125.8 against 103.2 ms). On
+csr_5000x20000_K5 (one chunk either way; ``benchmarks/compare_checkouts.py``
+with ``bench_sparse.py``, 4 rounds, load 1.3-2): ``"auto"`` 0.99-1.08 at
+the four tolerances, ``"lbfgs"`` 1.13 and 1.18 (the same iteration counts;
+fits timed again in alternating fresh processes, 4 x 7 fits: medians 0.39-0.58
+s either side, no difference beyond the noise); per evaluation 1.00 (loss
+and gradient), 1.03 (Hessian product), 1.06 (Newton model), once the CSR
+kernel keeps its scipy matrices (their construction had cost 5-9%). Before the
 re-chunking the public products had cost 1.20 (loss and gradient) and 1.34
 (Hessian product). tracemalloc peak of one evaluation 61 instead of 31 MiB:
 one more (d, K) array, the size of one parameter vector (the solvers hold
