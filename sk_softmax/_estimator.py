@@ -497,7 +497,7 @@ or float, default="auto"
         )
         early_stopping = self.solver == "sgd" and self.early_stopping
         self.validation_scores_ = [] if early_stopping else None  # filled per epoch
-        result, self.learning_rate_, self._sgd_run = fit_solver(
+        outcome = fit_solver(
             objective,
             w0,  # not used after this: the solver may reuse its memory
             settings,
@@ -506,6 +506,8 @@ or float, default="auto"
             callback=callbacks if callbacks.ctx is not None else None,
             validation_scores=self.validation_scores_,
         )
+        result = outcome.result
+        self.learning_rate_, self._sgd_run = outcome.step, outcome.sgd_run
         callbacks.close(result.x)
         finite = np.isfinite(max_abs(result.x))
         if result.diverged or not finite:
