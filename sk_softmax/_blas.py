@@ -129,7 +129,7 @@ class _PrivateGemm:
     """
 
     def __init__(self, lib, prefix, suffix, index_type):
-        self._lib = lib  # keeps the library loaded
+        self.lib = lib  # keeps the library loaded
         self._fn = {}
         i, p, c_int = index_type, ctypes.c_void_p, ctypes.c_int
         for dtype, letter, scalar in [
@@ -372,7 +372,7 @@ def _controller_class(base):
             self.filepath = filepath
             gemm = _cache.get("gemm")
             if gemm is not None:
-                self.dynlib = gemm._lib
+                self.dynlib = gemm.lib
             else:  # the copy of a load interrupted by a fork (OSError if so)
                 self.dynlib = ctypes.CDLL(filepath, mode=os.RTLD_NOLOAD)
             self.version = self.get_version()

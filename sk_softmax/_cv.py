@@ -345,7 +345,9 @@ n_dof)
             max_iter=self.max_iter,
             verbose=max(0, self.verbose - 1),
         )
-        problem = PathProblem(X, codes, weights, self.classes_, self.fit_intercept)
+        problem = PathProblem(
+            X, codes, weights, self.classes_, self.fit_intercept, SoftmaxRegression
+        )
         scorer = fold_scorer(self._scoring(), self.classes_)
         tasks = [
             (problem.objective, train, test, Cs, r, template, scorer)

@@ -23,22 +23,24 @@ Speed comes from three places, each kept here rather than in the solvers:
   do not oversubscribe the cores. No BLAS thread setting is changed.
 """
 
-import inspect
 import numbers
 import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import get_scorer, make_scorer
-from sklearn.utils._array_api import _is_numpy_namespace, get_namespace
+from sklearn.metrics import get_scorer
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import _check_method_params, _check_sample_weight
 
-from ._estimator import SoftmaxRegression
 from ._fit import FitSettings, fit_solver
 from ._namespaces import model_arrays
-from ._objective import SoftmaxCrossEntropyL2
-from ._penalty import penalty_from_C
+from ._objective import make_objective
+from ._sklearn_compat import (
+    check_method_params,
+    check_sample_weight,
+    get_namespace,
+    is_numpy_namespace,
+    scorer_with_params,
+)
 
 __all__ = [
     "PathProblem",
@@ -183,28 +185,11 @@ def fold_scorer(scoring, classes):
         ``scorer(estimator, X, y, **score_params)``.
     """
     scorer = get_scorer("accuracy" if scoring is None else scoring)
-    func = getattr(scorer, "_score_func", None)
-    if func is None:
-        return scorer
-    params = inspect.signature(func).parameters
-    if "labels" not in params:
-        return scorer
     extra = {"labels": classes}
-    if len(classes) <= 2 and "pos_label" in params:
+    if len(classes) <= 2:
         extra["pos_label"] = classes[-1]
-    return make_scorer(
-        func,
-        greater_is_better=scorer._sign == 1,
-        response_method=scorer._response_method,
-        **extra,
-        **getattr(scorer, "_kwargs", {}),
-    )
-
-
-def _set_C(objective, C):
-    """Give ``objective`` the penalty of ``C`` (the data term is unchanged)."""
-    objective.C = float(C)
-    objective.penalty = penalty_from_C(C, objective.sw_sum, objective.l1_ratio)
+    with_labels = scorer_with_params(scorer, **extra)
+    return scorer if with_labels is None else with_labels
 
 
 def fold_path(
@@ -269,13 +254,13 @@ def fold_path(
     w = np.zeros(objective.n_params)
     n_unconverged = 0
     for i in order:
-        _set_C(objective, Cs[i])
+        objective = objective.with_penalty(Cs[i])  # the same data term
         result, _, _ = fit_solver(objective, w.copy(), settings)
         w = result.x
         coefs[i], n_iter[i] = w, result.n_iter
         n_unconverged += not result.converged
     X_test, y_test = X[test], y[test]
-    params = _check_method_params(X, params=score_params, indices=test)
+    params = check_method_params(X, params=score_params, indices=test)
     scores = np.array(
         [scorer(score_model(objective, w), X_test, y_test, **params) for w in coefs]
     )
@@ -353,7 +338,7 @@ def numpy_input_only(X):
         Training data.
     """
     xp, _ = get_namespace(X)
-    if not _is_numpy_namespace(xp):
+    if not is_numpy_namespace(xp):
         raise ValueError(
             "SoftmaxRegressionCV takes numpy arrays, scipy.sparse matrices or "
             "array-likes; Array API input (array_api_dispatch=True with "
@@ -377,7 +362,7 @@ def check_weights(sample_weight, X):
     """
     if sample_weight is None:
         return None
-    return _check_sample_weight(sample_weight, X, dtype=np.float64)
+    return check_sample_weight(sample_weight, X, dtype=np.float64)
 
 
 def best_indices(scores):
@@ -478,11 +463,16 @@ class PathProblem:
         The classes.
     fit_intercept : bool
         Whether the models have intercepts.
+    model_class : type
+        The estimator class of the models handed to the scorer
+        (``SoftmaxRegression``; passed in, so that this fit layer imports no
+        estimator).
     """
 
-    def __init__(self, X, codes, weights, classes, fit_intercept):
+    def __init__(self, X, codes, weights, classes, fit_intercept, model_class):
         self.X, self.codes, self.weights = X, codes, weights
         self.classes, self.fit_intercept = classes, fit_intercept
+        self.model_class = model_class
 
     def objective(self, rows, C, l1_ratio):
         """The objective of ``rows`` (None: all, without a copy).
@@ -496,12 +486,13 @@ class PathProblem:
 
         Returns
         -------
-        objective : SoftmaxCrossEntropyL2
+        objective : SoftmaxObjective
+            Built by :func:`~sk_softmax._objective.make_objective`.
         """
         X, codes, weights = self.X, self.codes, self.weights
         if rows is not None:
             X, codes, weights = X[rows], codes[rows], weights[rows]
-        return SoftmaxCrossEntropyL2(
+        return make_objective(
             X,
             codes,
             len(self.classes),
@@ -527,7 +518,7 @@ class PathProblem:
             With ``classes_``, ``coef_``, ``intercept_`` and
             ``n_features_in_``, for the scorer.
         """
-        model = SoftmaxRegression(fit_intercept=self.fit_intercept)
+        model = self.model_class(fit_intercept=self.fit_intercept)
         model.classes_, model.n_features_in_ = self.classes, self.X.shape[1]
         model.coef_, model.intercept_ = model_arrays(*objective.unpack(w), self.X)
         return model

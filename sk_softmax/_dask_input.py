@@ -7,9 +7,14 @@ same checks run on the workers, one task per row block, in one round
 uniques (merged on the client into ``classes_``: one distributed unique),
 soft targets valid, weights finite and non-negative, and the global weight
 sum ``S``. A second round counts the (weighted) classes when
-``class_weight`` is set. The fit itself is the Dask objective's
-(:mod:`sk_softmax._objective._dask`); predictions on Dask input are lazy
-Dask arrays, one task per block (:func:`lazy_on_dask`).
+``class_weight`` is set. The targets the objective receives are validated
+here too, as lazy Dask arrays with ``X``'s row blocks (:class:`DaskTarget`):
+the class codes (or checked soft targets) and the class-weighted sample
+weights, computed block by block on the workers where the objective's
+blocks are built. The fit itself is the Dask objective's
+(:mod:`sk_softmax._objective._dask`), which does no validation; predictions
+on Dask input are lazy Dask arrays, one task per block
+(:func:`lazy_on_dask`).
 
 Dask is imported only when the input is a Dask collection: the estimator
 does not depend on it.
@@ -21,17 +26,16 @@ import sys
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array
-from sklearn.utils.validation import (
-    _check_feature_names,
-    _check_n_features,
-    check_is_fitted,
-)
+from sklearn.utils.validation import check_is_fitted
 
+from ._dask_cluster import per_block
 from ._namespaces import log_probabilities, predicted_labels, probabilities, scores
-from ._objective._dask import DaskTarget, per_block
+from ._sklearn_compat import check_feature_names, check_n_features
 from ._targets import (
     check_label_targets,
     class_weights,
+    encode_with_known_classes,
+    reweight_by_class,
     soft_column_order,
     validate_soft_targets,
 )
@@ -132,7 +136,7 @@ def _as_array(obj, name):
 def _validated_X(estimator, X):
     """``X`` as a float Dask array with one block of columns; sets
     ``n_features_in_`` and ``feature_names_in_``."""
-    _check_feature_names(estimator, getattr(X, "_meta", None), reset=True)
+    check_feature_names(estimator, getattr(X, "_meta", None), reset=True)
     X = _as_array(X, "X")
     if X.ndim != 2:
         raise ValueError(
@@ -148,7 +152,7 @@ def _validated_X(estimator, X):
         X = X.astype(np.float64)
     if len(X.chunks[1]) > 1:  # each task needs whole rows
         X = X.rechunk({1: -1})
-    _check_n_features(estimator, X, reset=True)
+    check_n_features(estimator, X, reset=True)
     return X
 
 
@@ -235,6 +239,72 @@ def _blocks(a, n):
     return [None] * n if a is None else list(a.to_delayed().ravel())
 
 
+class DaskTarget:
+    """The validated targets of a Dask fit, for the objective.
+
+    Parameters
+    ----------
+    y : dask.array.Array
+        Class codes (n,) in ``0 .. K - 1``, or checked soft targets (n, K)
+        (reweighted by class where ``class_weight`` is set); lazy, with
+        ``X``'s row blocks.
+    sample_weight : dask.array.Array or None
+        The sample weights times the class weights (float64), or the given
+        weights; lazy, with ``X``'s row blocks. None: all ones.
+    soft : bool
+        Whether ``y`` holds soft targets.
+    weight_sum : float
+        ``S``, the global sum of the (class-weighted) sample weights.
+    """
+
+    def __init__(self, y, sample_weight, soft, weight_sum):
+        self.y, self.sample_weight = y, sample_weight
+        self.soft, self.weight_sum = soft, weight_sum
+
+
+def _encoded_block(y, classes):
+    return encode_with_known_classes(np.asarray(y), classes)
+
+
+def _soft_block(y, n_classes):
+    return validate_soft_targets(np.asarray(y), n_classes=n_classes)
+
+
+def _weighted_block(y, sw, weights, soft, part):
+    """One block's class-weighted targets (``part=0``) or weights (``part=1``),
+    by :func:`~sk_softmax._targets.reweight_by_class`."""
+    sw = np.ones(y.shape[0]) if sw is None else sw
+    sw = np.array(sw, dtype=np.float64)  # a copy: reweighted in place
+    return reweight_by_class(weights, y, soft, sw)[part]
+
+
+def _objective_targets(y, sample_weight, soft, classes, cw):
+    """The lazy validated codes (or soft targets) and class-weighted weights."""
+    import dask.array as da
+
+    K = classes.shape[0]
+    if soft:
+        dtype = y.dtype if np.issubdtype(y.dtype, np.floating) else np.float64
+        y = y.map_blocks(_soft_block, K, dtype=dtype)
+    else:
+        y = y.map_blocks(_encoded_block, classes, dtype=np.intp)
+    if cw is None:
+        return y, sample_weight
+    y_ind = "ij" if soft else "i"
+    args = (y, y_ind) + (() if sample_weight is None else (sample_weight, "i"))
+
+    def weighted(part, out_ind, dtype):
+        def fn(yb, swb=None):
+            return _weighted_block(yb, swb, cw, soft, part)
+
+        return da.blockwise(fn, out_ind, *args, dtype=dtype, concatenate=True)
+
+    sw = weighted(1, "i", np.float64)
+    if soft:
+        y = weighted(0, "ij", y.dtype)
+    return y, sw
+
+
 def validate_dask_fit_input(estimator, X, y, sample_weight):
     """Validate Dask ``(X, y, sample_weight)`` on the workers; set ``classes_``.
 
@@ -259,9 +329,9 @@ def validate_dask_fit_input(estimator, X, y, sample_weight):
     X : dask.array.Array
         Float data with one block of columns and known row blocks.
     target : DaskTarget
-        Targets, classes, class weights and the global weight sum.
+        The validated targets and weights, and the global weight sum.
     sample_weight : dask.array.Array or None
-        Weights with ``X``'s row blocks.
+        Class-weighted weights with ``X``'s row blocks (``target``'s).
     """
     if estimator.solver == "sgd":
         raise ValueError(
@@ -323,7 +393,8 @@ def validate_dask_fit_input(estimator, X, y, sample_weight):
             raise ValueError(
                 "Sample weights times class weights are all zero: nothing to fit."
             )
-    return X, DaskTarget(y, soft, classes, cw, weight_sum), sample_weight
+    y, sample_weight = _objective_targets(y, sample_weight, soft, classes, cw)
+    return X, DaskTarget(y, sample_weight, soft, weight_sum), sample_weight
 
 
 # ------------------------------------------------------------------ predictions
@@ -342,12 +413,12 @@ def _predict_block(X, coef, intercept, classes, method):
 
 def _lazy_predictions(estimator, X, method):
     check_is_fitted(estimator)
-    _check_feature_names(estimator, getattr(X, "_meta", None), reset=False)
+    check_feature_names(estimator, getattr(X, "_meta", None), reset=False)
     if _is_frame(X):
         X = _numpy_columns(X, "X").to_dask_array()
     if X.ndim != 2:
         raise ValueError(f"Expected a 2D array, got a {X.ndim}D Dask array instead.")
-    _check_n_features(estimator, X, reset=False)
+    check_n_features(estimator, X, reset=False)
     if len(X.chunks[1]) > 1:
         X = X.rechunk({1: -1})
     coef, intercept = np.asarray(estimator.coef_), np.asarray(estimator.intercept_)
@@ -401,11 +472,11 @@ def _score_block(X, y, sw, coef, intercept, classes):
 
 def _dask_score(estimator, X, y, sample_weight):
     check_is_fitted(estimator)
-    _check_feature_names(estimator, getattr(X, "_meta", None), reset=False)
+    check_feature_names(estimator, getattr(X, "_meta", None), reset=False)
     X = _as_array(X, "X")
     if X.ndim != 2:
         raise ValueError(f"Expected a 2D array, got a {X.ndim}D Dask array instead.")
-    _check_n_features(estimator, X, reset=False)
+    check_n_features(estimator, X, reset=False)
     if len(X.chunks[1]) > 1:
         X = X.rechunk({1: -1})
     y = _aligned(y, X, "y")

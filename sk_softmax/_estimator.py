@@ -11,7 +11,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
@@ -27,19 +26,13 @@ from ._lr_compat import (
     lr_penalty,
 )
 from ._namespaces import classes_like, model_arrays
-from ._objective import SoftmaxCrossEntropyL2
-from ._objective._array_api import ArrayAPISoftmaxCrossEntropy
-from ._objective._dask import DaskSoftmaxObjective
+from ._objective import make_objective
 from ._sklearn_compat import (
     Hidden,
     Interval,
     StrOptions,
     fit_context,
-    get_namespace_and_device,
 )
-
-# The name that the body of _objective uses (until it calls make_objective).
-from ._sklearn_compat import is_numpy_namespace as _is_numpy_namespace
 from ._validation import (
     check_partial_fit_input,
     partial_fit_classes,
@@ -394,23 +387,22 @@ or float, default="auto"
         None for ``(self.C, self.l1_ratio)``; ``groups``: Dask only, the
         aligned cluster labels its blocks keep."""
         C, l1_ratio = (self.C, self.l1_ratio) if penalty is None else penalty
-        kwargs = dict(
-            n_classes=self.classes_.shape[0],
-            sample_weight=sample_weight,
+        weight_sum = None
+        if isinstance(target, DaskTarget):  # validated on the workers
+            target, weight_sum = target.y, target.weight_sum
+        return make_objective(
+            X,
+            target,
+            self.classes_.shape[0],
+            sample_weight,
             C=C,
             l1_ratio=l1_ratio,
             fit_intercept=self.fit_intercept,
             chunk_size=self.chunk_size,
             label_smoothing=self.label_smoothing,
+            weight_sum=weight_sum,
+            groups=groups,
         )
-        if isinstance(target, DaskTarget):  # Dask X: summed over its blocks
-            return DaskSoftmaxObjective(X, target, groups=groups, **kwargs)
-        if isinstance(X, np.ndarray) or sp.issparse(X):  # skips the lookup
-            return SoftmaxCrossEntropyL2(X, target, **kwargs)
-        xp, _, device = get_namespace_and_device(X)
-        if _is_numpy_namespace(xp):
-            return SoftmaxCrossEntropyL2(X, target, **kwargs)
-        return ArrayAPISoftmaxCrossEntropy(X, target, xp=xp, device=device, **kwargs)
 
     def _initial_params(self, objective):
         K, d = objective.n_classes, objective.n_features

@@ -44,8 +44,6 @@ from scipy.linalg import lapack
 from sklearn.exceptions import ConvergenceWarning
 
 from ._inference_results import InferenceResults, MarginalEffects
-from ._objective import SoftmaxCrossEntropyL2
-from ._objective._dask import DaskSoftmaxObjective
 
 __all__ = [
     "MAX_PARAMS",
@@ -400,7 +398,7 @@ def softmax_inference(
             f"cov_type={cov_type!r} and groups "
             f"{'given' if groups is not None else 'None'}."
         )
-    if not isinstance(objective, (SoftmaxCrossEntropyL2, DaskSoftmaxObjective)):
+    if not (objective.row_maps and objective.dense_hessian):
         raise TypeError(
             "inference takes numpy, scipy.sparse or Dask input; got "
             f"{type(objective).__name__}'s input (an Array API array?): pass "
@@ -421,7 +419,7 @@ def softmax_inference(
             "Reduce the features, e.g. by selecting or aggregating them."
         )
     ref = _reference_index(classes, reference)
-    on_dask = isinstance(objective, DaskSoftmaxObjective)
+    on_dask = objective.distributed
     if cov_type == "cluster" and not on_dask:  # Dask: the blocks hold them
         codes, n_groups = _group_codes(groups, objective.n_samples)
     terms = (["const"] if fi else []) + [str(t) for t in term_names]

@@ -12,13 +12,14 @@ it computes there. For numpy input each is the numpy code it replaced.
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import log_softmax, softmax
-from sklearn.utils._array_api import _is_numpy_namespace, get_namespace_and_device
 from sklearn.utils.extmath import safe_sparse_dot
 
 from ._sklearn_compat import (
     array_namespace,
     convert_to_numpy,
+    get_namespace_and_device,
     is_array_api_obj,
+    is_numpy_namespace,
     move_to,
 )
 
@@ -34,19 +35,31 @@ __all__ = [
 ]
 
 
-def to_host(a):
+def to_host(a, dtype=None):
     """``a`` as a numpy array if it is an array of another namespace, else ``a``.
+
+    The one device-to-host conversion of the package: the estimator's (the
+    labels, weights and fitted attributes it validates on the host) and the
+    Array API backend's (``(loss, gradient)`` of each evaluation, with
+    ``dtype``).
 
     Parameters
     ----------
     a : object
         An array of any namespace, an array-like, or None.
+    dtype : dtype or None, default=None
+        If given, always a new, writeable numpy array of this dtype (one
+        device-to-host copy, never a view of ``a``'s memory).
 
     Returns
     -------
     a : object
         A numpy array for a non-numpy array, ``a`` itself otherwise.
     """
+    if dtype is not None:
+        # np.array copies: a CPU tensor converts without a copy (DLPack) and
+        # must not be aliased by a vector the solver writes to.
+        return np.array(move_to(a, xp=np, device="cpu"), dtype=dtype)
     if isinstance(a, np.ndarray) or not is_array_api_obj(a):
         return a
     return convert_to_numpy(a, array_namespace(a))
@@ -90,7 +103,7 @@ def model_arrays(coef, intercept, X):
     if isinstance(X, np.ndarray):
         return np.array(coef, dtype=X.dtype), np.array(intercept, dtype=X.dtype)
     xp, _, device = get_namespace_and_device(X)
-    if _is_numpy_namespace(xp):
+    if is_numpy_namespace(xp):
         return np.array(coef, dtype=X.dtype), np.array(intercept, dtype=X.dtype)
     coef = move_to(np.array(coef), xp=xp, device=device)
     intercept = move_to(np.array(intercept), xp=xp, device=device)
@@ -117,7 +130,7 @@ def classes_like(classes, y):
     if isinstance(y, np.ndarray):
         return classes
     xp_y, _, device_y = get_namespace_and_device(y if is_array_api_obj(y) else None)
-    if _is_numpy_namespace(xp_y):
+    if is_numpy_namespace(xp_y):
         return classes
     return move_to(classes, xp=xp_y, device=device_y)
 
@@ -142,14 +155,14 @@ def scores(X, coef, intercept, xp):
     xp : namespace
     """
     if sp.issparse(coef):
-        if not _is_numpy_namespace(xp):  # dense (K, d) values on X's device
+        if not is_numpy_namespace(xp):  # dense (K, d) values on X's device
             device = get_namespace_and_device(X)[2]
             coef = move_to(coef.toarray(), xp=xp, device=device)
         elif sp.issparse(X) and X.dtype != coef.dtype:
             # scipy multiplies sparse by sparse in one dtype only.
             dtype = np.result_type(X.dtype, coef.dtype)
             X, coef = X.astype(dtype, copy=False), coef.astype(dtype, copy=False)
-    if _is_numpy_namespace(xp):
+    if is_numpy_namespace(xp):
         Z = safe_sparse_dot(X, coef.T, dense_output=True)
         Z += intercept
         return Z, xp
@@ -172,7 +185,7 @@ def probabilities(Z, xp):
     -------
     P : array of shape (n_samples, n_classes)
     """
-    if _is_numpy_namespace(xp):
+    if is_numpy_namespace(xp):
         return softmax(Z, axis=1)
     E = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
     return E / xp.sum(E, axis=1, keepdims=True)
@@ -192,7 +205,7 @@ def log_probabilities(Z, xp):
     -------
     log_P : array of shape (n_samples, n_classes)
     """
-    if _is_numpy_namespace(xp):
+    if is_numpy_namespace(xp):
         return log_softmax(Z, axis=1)
     Z = Z - xp.max(Z, axis=1, keepdims=True)
     return Z - xp.log(xp.sum(xp.exp(Z), axis=1, keepdims=True))
@@ -217,7 +230,7 @@ def predicted_labels(classes, Z, xp):
     -------
     labels : array of shape (n_samples,)
     """
-    if _is_numpy_namespace(xp) and isinstance(classes, np.ndarray):
+    if is_numpy_namespace(xp) and isinstance(classes, np.ndarray):
         return classes[np.argmax(Z, axis=1)]
     indices = xp.argmax(Z, axis=1)
     xp_c, _, device_c = get_namespace_and_device(classes)

@@ -11,13 +11,18 @@ which :meth:`SoftmaxObjective.loss_gradient` adds, and for the L1 part its
 value, its proximal operator ``prox(W, step)`` and the optimality measure
 (the minimum-norm subgradient) used by the solvers of
 :mod:`sk_softmax._prox_solvers`; no kernel changes.
+
+:func:`check_weight_sum` lives here, below both its users: the validation of
+the targets and class weights (:mod:`sk_softmax._targets`,
+:mod:`sk_softmax._dask_input`) and the objective, which divide by the weight
+sum ``S`` (the penalty's strength is ``1 / (C S)``).
 """
 
 import numpy as np
 
 from ._vector import add_scaled, dot
 
-__all__ = ["ElasticNetPenalty", "L2Penalty", "penalty_from_C"]
+__all__ = ["ElasticNetPenalty", "L2Penalty", "check_weight_sum", "penalty_from_C"]
 
 
 class L2Penalty:
@@ -250,3 +255,31 @@ class ElasticNetPenalty(L2Penalty):
         np.equal(W, 0.0, out=step)  # reuse: 1.0 where W == 0
         np.copyto(out, shrunk, where=step.astype(bool))
         return out
+
+
+def check_weight_sum(total):
+    """Raise where the weights' sum ``S`` overflows float64.
+
+    Finite weights can sum to infinity (150 weights of ``1.2e306``): the
+    objective, normalised by ``S`` (``s_i / S`` and the penalty
+    ``1 / (C S)``), was then 0 and every solver returned an all-zero model
+    silently (issue 20). An error, not a rescaling: the objective depends
+    only on ``s_i / S`` and ``C S``, so the weights divided by ``c`` with
+    ``C`` multiplied by ``c`` give the same model, but a rescaling inside
+    would have to carry ``c`` through every place that sets ``C`` (the CV
+    grid, mini-batch views, each ``partial_fit`` batch); the message says
+    how to do it.
+
+    Parameters
+    ----------
+    total : float
+        ``S``, the sum of the sample weights (times the class weights).
+    """
+    if not np.isfinite(total):
+        raise ValueError(
+            "The sample weights (times the class weights, if any) sum to more "
+            f"than the largest float64 ({np.finfo(np.float64).max:.4g}): divide "
+            "them by a constant c and multiply C by c, which gives the same "
+            "model (the objective depends only on sample_weight / "
+            "sum(sample_weight) and C * sum(sample_weight))."
+        )

@@ -94,6 +94,7 @@ __all__ = [
     "move_to",
     "raise_for_params",
     "routing_enabled",
+    "scorer_with_params",
 ]
 
 
@@ -262,3 +263,44 @@ if SKLEARN_VERSION >= (1, 9):
 else:
     align_sparse_interface = _to_csr_matrix
     check_same_namespace = _check_same_namespace
+
+
+def scorer_with_params(scorer, **params):
+    """``scorer`` rebuilt with ``params`` bound to its metric, or None.
+
+    scikit-learn's scorers keep their metric, sign, response method and
+    keyword arguments in private attributes; this is the one place that
+    reads them (the same in 1.6 to 1.9). For the CV estimator's ``labels``
+    / ``pos_label`` (a fold's held-out part may lack classes).
+
+    Parameters
+    ----------
+    scorer : callable
+        A scorer of :func:`sklearn.metrics.get_scorer`.
+    **params
+        Keyword arguments bound to the metric; only those it accepts.
+
+    Returns
+    -------
+    scorer : callable or None
+        The new scorer, or None where ``scorer`` has no metric or the metric
+        takes no ``labels``.
+    """
+    import inspect
+
+    from sklearn.metrics import make_scorer
+
+    func = getattr(scorer, "_score_func", None)
+    if func is None:
+        return None
+    accepted = inspect.signature(func).parameters
+    params = {k: v for k, v in params.items() if k in accepted}
+    if "labels" not in params:
+        return None
+    return make_scorer(
+        func,
+        greater_is_better=getattr(scorer, "_sign") == 1,  # noqa: B009
+        response_method=getattr(scorer, "_response_method"),  # noqa: B009
+        **params,
+        **getattr(scorer, "_kwargs", {}),
+    )

@@ -11,6 +11,8 @@ from sklearn.utils import check_array
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
+from ._penalty import check_weight_sum
+
 __all__ = [
     "ROW_SUM_ATOL",
     "apply_class_weight",
@@ -365,34 +367,6 @@ def class_weights(class_weight, classes, y_codes, Y, sample_weight):
         check_weight_sum(counts.sum())
     safe = np.where(counts > 0, counts, 1.0)
     return np.where(counts > 0, counts.sum() / (K * safe), 0.0)
-
-
-def check_weight_sum(total):
-    """Raise where the weights' sum ``S`` overflows float64.
-
-    Finite weights can sum to infinity (150 weights of ``1.2e306``): the
-    objective, normalised by ``S`` (``s_i / S`` and the penalty
-    ``1 / (C S)``), was then 0 and every solver returned an all-zero model
-    silently (issue 20). An error, not a rescaling: the objective depends
-    only on ``s_i / S`` and ``C S``, so the weights divided by ``c`` with
-    ``C`` multiplied by ``c`` give the same model, but a rescaling inside
-    would have to carry ``c`` through every place that sets ``C`` (the CV
-    grid, mini-batch views, each ``partial_fit`` batch); the message says
-    how to do it.
-
-    Parameters
-    ----------
-    total : float
-        ``S``, the sum of the sample weights (times the class weights).
-    """
-    if not np.isfinite(total):
-        raise ValueError(
-            "The sample weights (times the class weights, if any) sum to more "
-            f"than the largest float64 ({np.finfo(np.float64).max:.4g}): divide "
-            "them by a constant c and multiply C by c, which gives the same "
-            "model (the objective depends only on sample_weight / "
-            "sum(sample_weight) and C * sum(sample_weight))."
-        )
 
 
 def _check_class_weight_values(weights, classes):

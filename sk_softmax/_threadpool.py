@@ -88,7 +88,7 @@ def numpy_blas_controllers():
     return _state["numpy_blas"]
 
 
-def _available_cpus():
+def available_cpus():
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover (not Linux)
@@ -119,7 +119,7 @@ def chunk_workers(n_chunks):
     if not libs:
         return 1
     allowed = min(lib.num_threads for lib in libs)
-    workers = int(max(1, min(allowed, _available_cpus(), n_chunks)))
+    workers = int(max(1, min(allowed, available_cpus(), n_chunks)))
     if workers > 1 and private_gemm() is None:
         return 1
     return workers
@@ -160,10 +160,10 @@ def run_in_threads(fn, args):
     with _lock:
         if _state["executor"] is None:
             _state["executor"] = ThreadPoolExecutor(
-                max_workers=_available_cpus(), thread_name_prefix="sk_softmax"
+                max_workers=available_cpus(), thread_name_prefix="sk_softmax"
             )
         executor = _state["executor"]
-        free = _available_cpus() - _state["busy"]
+        free = available_cpus() - _state["busy"]
         n_runners = max(1, min(len(args), free))
         _state["busy"] += n_runners
     try:

@@ -120,7 +120,7 @@ def test_one_copy_each_way_per_evaluation(make_problem, monkeypatch):
 
         monkeypatch.setattr(_array_api, name, counted)
     evaluations = []
-    for method in ("_data_loss_gradient", "_data_hessian_product"):
+    for method in ("data_loss_gradient", "data_hessian_product"):
         real = getattr(ArrayAPISoftmaxCrossEntropy, method)
 
         def logged(self, *args, _real=real, _name=method):
@@ -133,8 +133,8 @@ def test_one_copy_each_way_per_evaluation(make_problem, monkeypatch):
             torch.asarray(X), y, sample_weight=sw
         )
     n_params = 4 * 9
-    n_lg = evaluations.count("_data_loss_gradient")
-    n_hess = evaluations.count("_data_hessian_product")
+    n_lg = evaluations.count("data_loss_gradient")
+    n_hess = evaluations.count("data_hessian_product")
     assert n_lg > clf.n_iter_ > 0
     # Each Hessian product is one evaluation too: 2 copies per hessp(v)
     # plus one for its point w.

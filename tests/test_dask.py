@@ -209,9 +209,7 @@ def test_unaligned_block_is_copied_aligned(problem):
 def _spec():
     return dict(
         dtype=np.dtype(np.float64),
-        soft=False,
-        classes=np.arange(3),
-        class_weights=None,
+        n_classes=3,
         fit_intercept=True,
         chunk_size=None,
         label_smoothing=0.0,
@@ -233,7 +231,9 @@ def test_objective_equals_in_memory_objective(sparse, problem):
         est, _blocks(X, 150), _blocks(y, 150), _blocks(sw, 150)
     )
     kwargs = dict(C=0.5, fit_intercept=True, chunk_size=None)
-    obj = DaskSoftmaxObjective(Xd, target, 3, sample_weight=swd, **kwargs)
+    obj = DaskSoftmaxObjective(
+        Xd, target.y, 3, sample_weight=swd, **kwargs, weight_sum=target.weight_sum
+    )
     ref = SoftmaxCrossEntropyL2(X, y, 3, sample_weight=sw, **kwargs)
     rng = np.random.default_rng(0)
     order = obj.solver_order()
@@ -546,7 +546,9 @@ def test_cluster_one_kernel_per_worker_for_sparse_blocks(client, sparse, problem
     Xd, target, swd = validate_dask_fit_input(
         SoftmaxRegression(), _blocks(X, 100), _blocks(y, 100), _blocks(sw, 100)
     )
-    obj = DaskSoftmaxObjective(Xd, target, 3, sample_weight=swd)
+    obj = DaskSoftmaxObjective(
+        Xd, target.y, 3, sample_weight=swd, weight_sum=target.weight_sum
+    )
     try:
         counts = _kernels_per_worker(client, obj._blocks.futures)
         # 8 blocks in contiguous shares over 2 workers: 4 each
@@ -700,7 +702,9 @@ def test_cluster_large_parameters_bypass_the_scheduler(cluster, direct, problem)
             Xd, target, _ = validate_dask_fit_input(
                 SoftmaxRegression(), _blocks(X, 100), _blocks(y, 100), None
             )
-        obj = DaskSoftmaxObjective(Xd, target, 3, client=user)
+        obj = DaskSoftmaxObjective(
+            Xd, target.y, 3, client=user, weight_sum=target.weight_sum
+        )
         _bypass_check(cluster, obj, X, y, relays=direct is False)
     finally:
         user.close()
@@ -790,7 +794,9 @@ def test_cluster_memmapped_blocks_group_inputs_are_small(
     Xd = da.from_npy_stack(tmp_path, mmap_mode="r")
     yd, swd = da.from_array(y, chunks=300), da.from_array(sw, chunks=300)
     Xv, target, swv = validate_dask_fit_input(SoftmaxRegression(), Xd, yd, swd)
-    obj = DaskSoftmaxObjective(Xv, target, 3, sample_weight=swv)
+    obj = DaskSoftmaxObjective(
+        Xv, target.y, 3, sample_weight=swv, weight_sum=target.weight_sum
+    )
     try:
         keys = [f.key for f in obj._blocks.futures]
         inputs = [cluster.scheduler.tasks[k].dependencies for k in keys]
@@ -865,7 +871,7 @@ def test_cluster_hessian_products_send_the_point_once(client, cluster, problem):
     Xd, target, _ = validate_dask_fit_input(
         SoftmaxRegression(), _blocks(X, 100), _blocks(y, 100), None
     )
-    obj = DaskSoftmaxObjective(Xd, target, 3)
+    obj = DaskSoftmaxObjective(Xd, target.y, 3, weight_sum=target.weight_sum)
     ref = SoftmaxCrossEntropyL2(X, y, 3)
     handlers = cluster.scheduler.handlers
     original = handlers["update_data"]
@@ -902,7 +908,7 @@ def test_worker_killed_between_hessian_products(client, problem):
     Xd, target, _ = validate_dask_fit_input(
         SoftmaxRegression(), _blocks(X, 100), _blocks(y, 100), None
     )
-    obj = DaskSoftmaxObjective(Xd, target, 3)
+    obj = DaskSoftmaxObjective(Xd, target.y, 3, weight_sum=target.weight_sum)
     ref = SoftmaxCrossEntropyL2(X, y, 3)
     rng = np.random.default_rng(4)
     w, v1, v2 = rng.standard_normal((3, obj.n_params))

@@ -7,7 +7,9 @@ import pytest
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+import sk_softmax._objective._csr as csr_module
 import sk_softmax._objective._numpy as objective_module
+import sk_softmax._objective._small_dense as small_module
 from sk_softmax._objective import SoftmaxCrossEntropyL2, auto_chunk_size
 
 N, D, K = 53, 6, 4  # the shape of conftest's make_problem
@@ -100,7 +102,8 @@ def test_solver_order_evaluation_is_the_flat_one_permuted(
     def no_transpose(*args, **kwargs):
         raise AssertionError("transposed a (d, K) array")
 
-    monkeypatch.setattr(objective_module, "_blocked_transpose", no_transpose)
+    monkeypatch.setattr(objective_module, "blocked_transpose", no_transpose)
+    monkeypatch.setattr(csr_module, "blocked_transpose", no_transpose)
     loss_o, grad_o = obj.ordered_loss_gradient(order)(u)
     monkeypatch.undo()
     np.testing.assert_allclose(loss_o, loss, rtol=1e-13)
@@ -176,7 +179,7 @@ def test_threads_match_serial_exactly_for_a_fixed_split(monkeypatch, make_proble
     from sk_softmax import _threadpool
 
     monkeypatch.setattr(objective_module, "chunk_workers", lambda n: min(n, 3))
-    monkeypatch.setattr(_threadpool, "_available_cpus", lambda: 3)
+    monkeypatch.setattr(_threadpool, "available_cpus", lambda: 3)
     X, y, sw = make_problem(seed=11)
     obj = objective(X, y, sw, chunk_size=5)
     w = np.random.default_rng(12).standard_normal(obj.n_params)
@@ -231,7 +234,7 @@ def test_small_float64_data_run_one_kept_block_in_the_calling_thread(
     # Small dense float64 data: one pass over a float64 X~ = [X, 1] kept
     # between evaluations, in the calling thread (no worker hand-offs, no
     # per-evaluation conversion), with the chunked pass's values.
-    monkeypatch.setattr(objective_module, "_available_cpus", lambda: 2)
+    monkeypatch.setattr(objective_module, "available_cpus", lambda: 2)
     rng = np.random.default_rng(3)
     X = rng.normal(size=(1000, 10))
     y = rng.dirichlet(np.ones(3), size=1000) if soft else rng.integers(0, 3, 1000)
@@ -250,20 +253,20 @@ def test_small_float64_data_run_one_kept_block_in_the_calling_thread(
 
     monkeypatch.setattr(objective_module, "run_in_threads", no_threads)
     loss, grad = small.loss_gradient(w)
-    design = small._design
+    design = small._design_passes.kept_design
     assert design.shape == (10 + fit_intercept, 1000) and design.dtype == np.float64
     np.testing.assert_allclose(loss, ref_loss, rtol=1e-12)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-14)
     assert small.loss(w) == pytest.approx(ref_loss, rel=1e-12)
     for got, ref in zip(small.loss_gradient_hessian(w), ref_hessian, strict=True):
         np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14)
-    assert small._design is design  # built once
+    assert small._design_passes.kept_design is design  # built once
     np.testing.assert_array_equal(X, X_before)
     # float32 data keep their float32 chunks (and worker threads).
     monkeypatch.undo()
     small32 = SoftmaxCrossEntropyL2(X.astype(np.float32), y, 3, **kw)
     small32.loss_gradient(w)
-    assert small32._design is None
+    assert small32._design_passes.kept_design is None
 
 
 def test_small_passes_run_large_products_in_the_private_blas(monkeypatch, private_blas):
@@ -280,14 +283,14 @@ def test_small_passes_run_large_products_in_the_private_blas(monkeypatch, privat
         calls.append(A.shape)
         return private_blas(A, B, out, trans_b=trans_b)
 
-    monkeypatch.setattr(objective_module, "_PRIVATE_GEMM_MIN_MADDS", 0)
-    monkeypatch.setattr(objective_module, "_small_gemm", lambda largest: counted)
+    monkeypatch.setattr(small_module, "_PRIVATE_GEMM_MIN_MADDS", 0)
+    monkeypatch.setattr(small_module, "small_gemm", lambda largest: counted)
     got = obj.loss_gradient(w), obj.loss_gradient_hessian(w)
     assert len(calls) == 2 + 3  # scores, gradient; + the stacked Hessian blocks
     for a, b in zip(got[0] + got[1], ref[0] + ref[1], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     # Column blocks of the kept X~^T (256 rows at least: 150 + 150 here).
-    monkeypatch.setattr(objective_module, "_SMALL_BLOCK_BYTES", 1)
+    monkeypatch.setattr(small_module, "_SMALL_BLOCK_BYTES", 1)
     calls.clear()
     got = obj.loss_gradient(w)
     # two blocks: both blocks' scores, then both blocks' gradient products
@@ -295,7 +298,7 @@ def test_small_passes_run_large_products_in_the_private_blas(monkeypatch, privat
     np.testing.assert_allclose(got[0], ref[0][0], rtol=1e-12)
     np.testing.assert_allclose(got[1], ref[0][1], rtol=1e-12, atol=1e-14)
     # The Hessian's 10 blocks stacked one pair at a time (an 8 MiB budget).
-    monkeypatch.setattr(objective_module, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(small_module, "_STACK_BYTES", 4)
     calls.clear()
     got = obj.loss_gradient_hessian(w)
     assert len(calls) == 2 + 10
@@ -304,12 +307,12 @@ def test_small_passes_run_large_products_in_the_private_blas(monkeypatch, privat
     monkeypatch.undo()
     with threadpool_limits(limits=1, user_api="blas"):
         # numpy's BLAS cannot thread: numpy's products
-        assert objective_module._small_gemm(2**30) is None
-    assert objective_module._small_gemm(2**19) is None  # small products: numpy's
+        assert small_module.small_gemm(2**30) is None
+    assert small_module.small_gemm(2**19) is None  # small products: numpy's
     # Where numpy's BLAS may thread (forced: a one-core machine's may not),
     # large products go to the private BLAS.
-    monkeypatch.setattr(objective_module, "chunk_workers", lambda n: min(n, 2))
-    assert objective_module._small_gemm(2**30) is private_blas
+    monkeypatch.setattr(small_module, "chunk_workers", lambda n: min(n, 2))
+    assert small_module.small_gemm(2**30) is private_blas
 
 
 def test_buffers_do_not_grow_with_n_samples(make_problem):
@@ -386,7 +389,7 @@ def test_small_dense_data_are_split_over_the_usable_cpus(monkeypatch):
     assert auto_chunk_size(1797, 64, 10, 8, min_chunks=2) == 899
     assert auto_chunk_size(1797, 64, 10, 8, min_chunks=16) == 256
     assert auto_chunk_size(300, 64, 10, 8, min_chunks=2) == 256
-    monkeypatch.setattr(objective_module, "_available_cpus", lambda: 2)
+    monkeypatch.setattr(objective_module, "available_cpus", lambda: 2)
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(1000, 10)), rng.integers(0, 3, size=1000)
     obj = SoftmaxCrossEntropyL2(X, y, 3)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sk_softmax._objective import _sparse
+from sk_softmax._objective._csr import CSRChunks
 from sk_softmax._penalty import L2Penalty, penalty_from_C
 
 C = 0.7
@@ -173,32 +173,90 @@ def test_l2_penalty_value_gradient_and_hessian():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("fmt", ["csc", "csr"])
-def test_sparse_products_private_and_public_agree(dtype, fmt):
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_csr_chunk_products_are_the_dense_ones(dtype, fit_intercept):
+    """The CSR kernel's two products (public scipy API only) on its
+    transposed chunk blocks: the scores, and the accumulation into a new
+    and into an existing (d, K) accumulator, plain and squared."""
     rng = np.random.default_rng(33)
     dense = rng.standard_normal((37, 23)) * (rng.random((37, 23)) < 0.3)
-    A = (sp.csc_matrix if fmt == "csc" else sp.csr_matrix)(dense.astype(dtype))
-    B = rng.standard_normal((23, 5)).astype(dtype)
-    Y0 = rng.standard_normal((37, 5)).astype(dtype)
-    product = _sparse.csc_matmat_add if fmt == "csc" else _sparse.csr_matmat_add
-    results = []
-    for private in (True, False):
-        Y = Y0.copy()
-        product(37, 23, A.indptr, A.indices, A.data, B, Y, private=private)
-        assert Y.dtype == dtype
-        results.append(Y)
+    X = sp.csr_matrix(dense.astype(dtype))
+    kernel = CSRChunks(X, 5, fit_intercept)
+    chunks = [slice(0, 20), slice(20, 37)]
+    kernel.prepare(chunks)
+    W = rng.standard_normal((5, 23))
+    b = rng.standard_normal(5).astype(dtype)
+    M = kernel.params(W, b)
+    assert M.shape == (23 + fit_intercept, 5) and M.dtype == dtype
     rtol = 1e-12 if dtype == np.float64 else 1e-5
-    np.testing.assert_allclose(results[0], results[1], rtol=rtol, atol=rtol)
-    np.testing.assert_allclose(results[0], Y0 + dense @ B, rtol=rtol, atol=rtol)
+    acc, acc_sq = kernel.new_accumulator(), kernel.new_accumulator()
+    bufs = kernel.buffers(20)
+    blocks = []
+    for i, sl in enumerate(chunks):
+        out = np.empty((5, sl.stop - sl.start), dtype=dtype)
+        kernel.scores(i, sl, M, out, bufs)
+        ref = W @ dense[sl].T + (b[:, None] if fit_intercept else 0)
+        np.testing.assert_allclose(out, ref, rtol=rtol, atol=rtol)
+        G = rng.standard_normal(out.shape).astype(dtype)
+        blocks.append(G)
+        acc = kernel.accumulate(i, sl, G, acc, bufs)
+        acc_sq = kernel.accumulate(i, sl, G, acc_sq, bufs, squared=True)
+        assert all(a.dtype == dtype and a.shape == (23, 5) for a in acc)
+    G_all = np.hstack(blocks)
+    want, want_sq = dense.T @ G_all.T, (dense**2).T @ G_all.T
+    # one group of two chunks, and two groups of one, in both layouts
+    for groups, ref in (([acc], want), ([acc_sq[:1], acc_sq[1:]], want_sq)):
+        for feature_major in (False, True):
+            got = np.empty((23, 5) if feature_major else (5, 23))
+            fresh = [[a.copy() for a in g] for g in groups]  # summed in place
+            kernel.write_weights(fresh, got, feature_major)
+            got = got if feature_major else got.T
+            np.testing.assert_allclose(got, ref, rtol=rtol, atol=rtol)
 
 
-def test_sparse_kernel_without_the_private_scipy_module(
-    monkeypatch, make_problem, build_objective
+def test_with_penalty_is_a_new_objective_on_the_same_data_term(
+    backend, make_problem, build_objective
 ):
-    X, y, sw = make_problem(True, seed=34)
-    w = np.random.default_rng(35).standard_normal(build_objective(X, y, sw).n_params)
-    f1, g1 = build_objective(X, y, sw).loss_gradient(w)
-    monkeypatch.setattr(_sparse, "_sparsetools", None)
-    f2, g2 = build_objective(X, y, sw).loss_gradient(w)
-    assert f2 == pytest.approx(f1, rel=1e-13)
-    np.testing.assert_allclose(g2, g1, rtol=1e-12, atol=1e-15)
+    """``with_penalty`` (the CV paths' move along ``Cs``) gives the objective
+    a fresh build would, shares the data term, and leaves the original alone."""
+    sparse, dtype, _, _ = backend
+    X, y, sw = make_problem(sparse, seed=41, dtype=dtype)
+    obj = build_objective(X, y, sw)
+    w = np.random.default_rng(42).standard_normal(obj.n_params)
+    before = obj.loss_gradient(w)
+    for C_new, l1_ratio in [(0.05, None), (3.0, 0.4), (np.inf, 0.0)]:
+        other = obj.with_penalty(C_new, l1_ratio)
+        ref = type(obj)(
+            X,
+            y,
+            obj.n_classes,
+            sample_weight=sw,
+            C=C_new,
+            l1_ratio=l1_ratio or 0.0,
+            chunk_size=7,
+        )
+        got, want = other.loss_gradient(w), ref.loss_gradient(w)
+        assert got[0] == want[0]
+        np.testing.assert_array_equal(got[1], want[1])
+        assert other.loss(w) == ref.loss(w)
+        assert other.X is obj.X and other.C == float(C_new)
+    after = obj.loss_gradient(w)
+    assert after[0] == before[0] and obj.C == C
+    np.testing.assert_array_equal(after[1], before[1])
+
+
+def test_make_objective_is_the_backend_choice(make_problem):
+    """numpy and scipy.sparse input get the numpy backend; every backend
+    implements the DataTerm protocol and declares its capabilities."""
+    from sk_softmax._objective import DataTerm, make_objective
+    from sk_softmax._objective._numpy import ChunkedSoftmaxCrossEntropy
+
+    for sparse in (False, True):
+        X, y, sw = make_problem(sparse, seed=43)
+        obj = make_objective(X, y, 4, sw, C=C, chunk_size=7)
+        assert type(obj) is ChunkedSoftmaxCrossEntropy
+        assert isinstance(obj, DataTerm)
+        assert obj.sparse == sparse and obj.device == "cpu"
+        assert obj.row_maps and obj.dense_hessian and not obj.distributed
+    with pytest.raises(ValueError, match="Dask"):
+        make_objective(X, y, 4, sw, groups=np.zeros(len(y)))

@@ -39,7 +39,7 @@ from sk_softmax import SoftmaxRegression, _blas, _threadpool
 warnings.simplefilter("ignore")
 
 if len(os.sched_getaffinity(0)) < 2:  # one usable CPU: two workers anyway,
-    _threadpool._available_cpus = lambda: 2  # so that fits use the copy
+    _threadpool.available_cpus = lambda: 2  # so that fits use the copy
     threadpool_limits(limits=2, user_api="blas")  # (kept for the script)
 
 def pools():

@@ -40,7 +40,7 @@ y = np.arange(20000) % 4
 # Hooks inside fits: while `local.hook` is set in a thread, it is called
 # with the number of that fit's evaluations so far at each evaluation.
 local = threading.local()
-_original = _objective.SoftmaxCrossEntropyL2._data_loss_gradient
+_original = _objective.SoftmaxCrossEntropyL2.data_loss_gradient
 
 def _spy(self, *args, **kwargs):
     hook = getattr(local, "hook", None)
@@ -49,7 +49,7 @@ def _spy(self, *args, **kwargs):
         hook(local.count)
     return _original(self, *args, **kwargs)
 
-_objective.SoftmaxCrossEntropyL2._data_loss_gradient = _spy
+_objective.SoftmaxCrossEntropyL2.data_loss_gradient = _spy
 
 def fit_with(hook, **params):
     local.hook, local.count = hook, 0

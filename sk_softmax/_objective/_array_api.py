@@ -8,7 +8,8 @@ targets and the weights stay on their device (a GPU for torch or cupy).
 The solvers run on the host, in numpy (L-BFGS, Newton-CG, gd, sgd: their cost
 per iteration is O(n_params), negligible next to an evaluation). Per
 evaluation the parameters cross once to the device and ``(loss, gradient)``
-once back, as one vector (:func:`to_device`, :func:`to_host`; the tests count
+once back, as one vector (:func:`to_device`,
+:func:`~sk_softmax._namespaces.to_host`; the tests count
 them). The penalty is the base class's, on the host.
 
 Per chunk of rows ``X_c`` (row-major (rows, K) blocks, natural for ``xp``)::
@@ -24,12 +25,13 @@ of the device (float64, or float32 where the device has no float64).
 """
 
 import numpy as np
-from sklearn.utils._array_api import _max_precision_float_dtype
 
-from .._sklearn_compat import move_to
+from .._namespaces import to_host
+from .._sklearn_compat import max_precision_float_dtype, move_to
 from ._base import SoftmaxObjective
+from ._softmax_rows import smoothed_targets, softmax_rows
 
-__all__ = ["ArrayAPISoftmaxCrossEntropy", "to_device", "to_host"]
+__all__ = ["ArrayAPISoftmaxCrossEntropy", "to_device"]
 
 # Bytes of one (rows, K) block of the kernel (about five such temporaries
 # live at once). Large, since on a GPU each chunk is a handful of kernel
@@ -56,23 +58,6 @@ def to_device(a, xp, device):
     array : array of ``xp``
     """
     return move_to(a, xp=xp, device=device)
-
-
-def to_host(a):
-    """A device array as a new float64 numpy array (one device-to-host copy).
-
-    Parameters
-    ----------
-    a : array
-        Array of any Array API namespace.
-
-    Returns
-    -------
-    array : ndarray, float64, writeable
-    """
-    # np.array copies: a CPU tensor converts without a copy (DLPack) and
-    # must not be aliased by a vector the solver writes to.
-    return np.array(move_to(a, xp=np, device="cpu"), dtype=np.float64)
 
 
 class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
@@ -139,7 +124,7 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
         if sample_weight is None:
             sample_weight = np.ones(self.n_samples)
         super().__init__(sample_weight, C, weight_sum, l1_ratio)
-        self._acc = _max_precision_float_dtype(xp, device)
+        self._acc = max_precision_float_dtype(xp, device)
         if _device_targets is None:  # targets and weights: one copy each
             yd = self.y if self.soft else self.y.astype(np.int64)
             _device_targets = (
@@ -176,14 +161,10 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
 
     def _targets(self, lo, hi):
         """``T = (1 - eps) Y + eps / K`` of the rows ``lo:hi`` (rows, K)."""
-        xp, eps = self.xp, self.label_smoothing
-        if self.soft:
-            T = self._y_dev[lo:hi, :]
-        else:
-            T = xp.astype(self._y_dev[lo:hi, None] == self._classes, self.X.dtype)
-        if eps:
-            T = (1 - eps) * T + eps / self.n_classes
-        return T
+        y = self._y_dev[lo:hi, :] if self.soft else self._y_dev[lo:hi]
+        return smoothed_targets(
+            self.xp, y, self.soft, self._classes, self.X.dtype, self.label_smoothing
+        )
 
     def _flat(self, gW, gb, loss=None):
         """One host vector ``[loss,] gW, gb`` in the parameter layout."""
@@ -192,17 +173,17 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
         flat = xp.reshape(xp.concat(parts, axis=1), (-1,))
         if loss is not None:
             flat = xp.concat([xp.reshape(loss, (1,)), flat])
-        return to_host(flat)  # the one device-to-host copy
+        return to_host(flat, np.float64)  # the one device-to-host copy
 
     def _scalar(self, a):
         """A 0-d device array as a Python float (one device-to-host copy)."""
-        return float(to_host(self.xp.reshape(a, (1,)))[0])
+        return float(to_host(self.xp.reshape(a, (1,)), np.float64)[0])
 
     def _zeros(self, *shape):
         return self.xp.zeros(shape, dtype=self._acc, device=self.device)
 
     # ------------------------------------------------------------- data term
-    def _data_loss_gradient(self, w64, need_gradient):
+    def data_loss_gradient(self, w64, need_gradient):
         """Data term and its gradient at ``w64``: one copy each way."""
         xp = self.xp
         W, b = self._device_params(w64)
@@ -214,9 +195,7 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
         for lo, hi in self._chunks():
             Xc = self.X[lo:hi, :]
             Z = Xc @ W.T + b
-            m = xp.max(Z, axis=1, keepdims=True)
-            E = xp.exp(Z - m)
-            s = xp.sum(E, axis=1, keepdims=True)
+            m, E, s = softmax_rows(xp, Z)
             T = self._targets(lo, hi)
             # -sum_k T_k log p_k = m + log(s) - sum_k T_k z_k
             nll = m[:, 0] + xp.log(s[:, 0]) - xp.sum(T * Z, axis=1)
@@ -231,7 +210,7 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
         flat = self._flat(gW, gb, loss)
         return float(flat[0]), flat[1:]
 
-    def _data_hessian_product(self, w):
+    def data_hessian_product(self, w):
         """``hessp(v64)``: the data term's Hessian at ``w`` times ``v64``.
 
         ``R = s_w * P * (Zv - sum_k P_k Zv_k)``, ``H v = [R^T X, sum_i R_i]``;
@@ -248,9 +227,8 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
             )
             for lo, hi in self._chunks():
                 Xc = self.X[lo:hi, :]
-                Z = Xc @ W.T + b
-                E = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
-                P = E / xp.sum(E, axis=1, keepdims=True)
+                _, E, s = softmax_rows(xp, Xc @ W.T + b)
+                P = E / s
                 Zv = Xc @ V.T + vb
                 R = P * (Zv - xp.sum(P * Zv, axis=1, keepdims=True))
                 R = self._sw_dev[lo:hi, None] * R
@@ -266,39 +244,58 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
             return 0.0
         return self._scalar(self.xp.max(self.xp.abs(self.X)))
 
-    def _data_lipschitz_bound(self):
-        """``lambda_max(X~^T diag(s/S) X~) / 2``, as the numpy backend bounds it.
+    def weighted_gram(self, scale):
+        """``M^T M`` of ``M = diag(sqrt(s/S)) X~ / scale``, on the device.
 
-        The (d+1, d+1) Gram matrix of ``M / a`` (``M = diag(sqrt(s/S)) X~``,
-        ``a = max(1, max |X|)``) is accumulated on the device and its largest
-        eigenvalue taken on the host, for moderate ``d``; otherwise
-        ``min(trace, ||M||_1 ||M||_inf)``, on the device.
+        Accumulated in the device's highest precision; the eigenvalue of the
+        base class's Lipschitz bound is taken on the host.
+
+        Parameters
+        ----------
+        scale : float
+            ``a >= 1``.
+
+        Returns
+        -------
+        gram : ndarray, float64
         """
         xp, fi, d = self.xp, int(self.fit_intercept), self.n_features
-        a = max(1.0, self.max_abs_feature())
-        root = xp.sqrt(self._sw_raw / self.sw_sum) / a
-        if d + fi <= 2048 and self.n_samples * (d + fi) ** 2 <= 2e10:
-            gram = self._zeros(d + fi, d + fi)
-            for lo, hi in self._chunks():
-                M = xp.astype(self.X[lo:hi, :], self._acc) * root[lo:hi, None]
-                if fi:
-                    M = xp.concat([M, root[lo:hi, None]], axis=1)
-                gram += M.T @ M
-            lam = float(np.linalg.eigvalsh(to_host(gram))[-1]) * (1 + 1e-8)
-        else:
-            A = xp.abs(xp.astype(self.X, self._acc)) * root[:, None]
-            row_abs, col_abs = xp.sum(A, axis=1), xp.sum(A, axis=0)
-            trace = xp.sum(A * A)
+        root = xp.sqrt(self._sw_raw / self.sw_sum) / scale
+        gram = self._zeros(d + fi, d + fi)
+        for lo, hi in self._chunks():
+            M = xp.astype(self.X[lo:hi, :], self._acc) * root[lo:hi, None]
             if fi:
-                row_abs = row_abs + root
-                col_abs = xp.concat([col_abs, xp.reshape(xp.sum(root), (1,))])
-                trace = trace + xp.sum(root * root)
-            holder = xp.max(row_abs) * xp.max(col_abs)
-            lam = float(np.min(to_host(xp.stack([trace, holder]))))
-        return 0.5 * lam * a * a
+                M = xp.concat([M, root[lo:hi, None]], axis=1)
+            gram += M.T @ M
+        return to_host(gram, np.float64)
+
+    def gram_bound(self, scale):
+        """``min(trace, ||M||_1 ||M||_inf)`` of ``M = diag(sqrt(s/S)) X~ / scale``,
+        on the device.
+
+        Parameters
+        ----------
+        scale : float
+            ``a >= 1``.
+
+        Returns
+        -------
+        bound : float
+        """
+        xp, fi = self.xp, int(self.fit_intercept)
+        root = xp.sqrt(self._sw_raw / self.sw_sum) / scale
+        A = xp.abs(xp.astype(self.X, self._acc)) * root[:, None]
+        row_abs, col_abs = xp.sum(A, axis=1), xp.sum(A, axis=0)
+        trace = xp.sum(A * A)
+        if fi:
+            row_abs = row_abs + root
+            col_abs = xp.concat([col_abs, xp.reshape(xp.sum(root), (1,))])
+            trace = trace + xp.sum(root * root)
+        holder = xp.max(row_abs) * xp.max(col_abs)
+        return float(np.min(to_host(xp.stack([trace, holder]), np.float64)))
 
     # ------------------------------------------------------------ mini-batches
-    def _rows(self, idx, sample_weight, weight_sum):
+    def rows(self, idx, sample_weight, weight_sum):
         """Data-only objective of the rows ``idx``, gathered on the device."""
         xp = self.xp
         idx_dev = to_device(np.asarray(idx, dtype=np.int64), xp, self.device)

@@ -24,20 +24,24 @@ a kernel), and the contract the solvers rely on: :meth:`loss_gradient`,
 :meth:`hessian_product`, the dense Hessian of small problems
 (:meth:`loss_gradient_hessian`, :meth:`invariant_directions`),
 :meth:`lipschitz_bound`, and :meth:`minibatch`, the unbiased mini-batch
-estimate used by SGD. A backend (``_numpy.py``) subclasses it and computes
-the data term only, through the ``_data_*`` hooks.
+estimate used by SGD. A backend subclasses it and computes the data term
+only, through the public contract of
+:class:`~sk_softmax._objective._protocol.DataTerm` (the ``data_*`` methods,
+``rows``, the Gram part and the declared capabilities); nothing else of a
+backend is used from outside it.
 """
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._penalty import L2Penalty, penalty_from_C
-from .._targets import check_weight_sum
+from .._penalty import L2Penalty, check_weight_sum, penalty_from_C
 
 __all__ = [
     "BinaryObjective",
     "FlatOrder",
+    "KernelHessian",
     "MiniBatchObjective",
     "NewtonModel",
     "SoftmaxObjective",
@@ -45,8 +49,12 @@ __all__ = [
 
 
 @dataclass
-class NewtonModel:
-    """The quadratic model of the objective at a point, for Newton-CG.
+class KernelHessian:
+    """The objective's Hessian at a point, as its backend's kernel computes it.
+
+    Products and diagonal in the kernel's own ``order`` of the parameters
+    (what :meth:`SoftmaxObjective.newton_model` returns; the fit layer wraps
+    it into the solvers' ``HessianOperator``).
 
     Attributes
     ----------
@@ -70,6 +78,10 @@ class NewtonModel:
     diagonal: object
     order: object
     project: object
+
+
+#: The former name of :class:`KernelHessian` (the fit layer still uses it).
+NewtonModel = KernelHessian
 
 
 class FlatOrder:
@@ -122,9 +134,7 @@ class SoftmaxObjective:
 
     Subclasses set ``n_samples``, ``n_features``, ``n_classes``,
     ``fit_intercept``, ``dtype``, ``y`` and ``soft`` and implement the data
-    term: ``_data_loss_gradient``, ``_data_hessian_product``,
-    ``_data_loss_gradient_hessian``, ``_data_lipschitz_bound``, ``_rows`` (a
-    data-only objective of some rows) and ``accuracy``.
+    term: the :class:`~sk_softmax._objective._protocol.DataTerm` protocol.
 
     Parameters
     ----------
@@ -146,10 +156,16 @@ class SoftmaxObjective:
     #: (:meth:`loss_gradient_hessian`, for ``solver="newton-cholesky"``).
     dense_hessian = False
     #: Whether the backend computes the two-class objective on the rows'
-    #: difference (``_data_binary_loss_gradient_hessian``, see :meth:`binary`).
+    #: difference (``data_binary_loss_gradient_hessian``, see :meth:`binary`).
     binary_hessian = False
     #: Whether ``X`` is a scipy.sparse matrix (for ``solver="auto"``).
     sparse = False
+    #: Where ``X`` lives (the array's device for the Array API backend).
+    device = "cpu"
+    #: Whether the backend runs :meth:`map_rows` (inference).
+    row_maps = False
+    #: Whether the rows live on Dask workers.
+    distributed = False
 
     def __init__(self, sample_weight, C, weight_sum=None, l1_ratio=0.0):
         if sample_weight is None:
@@ -163,6 +179,32 @@ class SoftmaxObjective:
         self.C = float(C)
         self.l1_ratio = float(l1_ratio)
         self.penalty = penalty_from_C(self.C, self.sw_sum, self.l1_ratio)
+
+    def with_penalty(self, C, l1_ratio=None):
+        """This objective with the penalty of ``C`` (and ``l1_ratio``) instead.
+
+        The data term is shared (no copy of the data, the backend's buffers
+        and kept blocks included); only the penalty differs. The regularisation
+        paths of the CV estimator move along their ``Cs`` with it.
+
+        Parameters
+        ----------
+        C : float
+            Inverse of the regularisation strength.
+        l1_ratio : float or None, default=None
+            The elastic-net mixing; None keeps this objective's.
+
+        Returns
+        -------
+        objective : SoftmaxObjective
+            A new objective of the same backend.
+        """
+        other = copy.copy(self)
+        other.C = float(C)
+        if l1_ratio is not None:
+            other.l1_ratio = float(l1_ratio)
+        other.penalty = penalty_from_C(other.C, other.sw_sum, other.l1_ratio)
+        return other
 
     @property
     def l2_reg_strength(self):
@@ -208,8 +250,25 @@ class SoftmaxObjective:
             return Wb[:, :-1], Wb[:, -1]
         return Wb, np.zeros(self.n_classes, dtype=w.dtype)
 
-    def _add_penalty(self, penalty, w64, loss, grad):
-        """``loss + penalty(w)`` and ``grad += penalty'(w)`` (in place)."""
+    def add_penalty(self, penalty, w64, loss, grad):
+        """``loss + penalty(w)`` and ``grad += penalty'(w)`` (in place).
+
+        Parameters
+        ----------
+        penalty : L2Penalty or ElasticNetPenalty
+            The penalty (this objective's, or a mini-batch view's).
+        w64 : ndarray of shape (n_params,), float64
+            Flat parameters.
+        loss : float
+            The data term.
+        grad : ndarray of shape (n_params,) or None
+            The data term's gradient; updated in place.
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray or None
+        """
         W64, b64 = self.unpack(w64)
         loss += penalty.value(w64, b64 if self.fit_intercept else None)
         if grad is not None:
@@ -339,8 +398,8 @@ class SoftmaxObjective:
             ``dL/db = sum_i (s_i/S) (p_i - y_i)``, of the smooth part.
         """
         w64 = np.ascontiguousarray(w, dtype=np.float64)
-        loss, grad = self._data_loss_gradient(w64, need_gradient)
-        return self._add_penalty(self.penalty, w64, loss, grad)
+        loss, grad = self.data_loss_gradient(w64, need_gradient)
+        return self.add_penalty(self.penalty, w64, loss, grad)
 
     def solver_order(self):
         """The order of the parameters this backend's passes work in.
@@ -379,7 +438,7 @@ class SoftmaxObjective:
 
         def fun(u):
             u64 = np.ascontiguousarray(u, dtype=np.float64)
-            loss, grad = self._data_loss_gradient(u64, True, feature_major=True)
+            loss, grad = self.data_loss_gradient(u64, True, feature_major=True)
             loss += penalty.value(u64, order.intercepts(u64))
             penalty.add_gradient(order.weights(grad), order.weights(u64))
             return loss, grad
@@ -428,7 +487,7 @@ class SoftmaxObjective:
         hessp : callable
             ``hessp(v) -> ndarray of shape (n_params,)``, float64.
         """
-        data_hessp = self._data_hessian_product(np.array(w, dtype=np.float64))
+        data_hessp = self.data_hessian_product(np.array(w, dtype=np.float64))
 
         def hessp(v):
             v64 = np.ascontiguousarray(v, dtype=np.float64)
@@ -452,7 +511,7 @@ class SoftmaxObjective:
         :class:`FlatOrder`), which the backend chooses so that the products
         need no transposition; conjugate gradients do not depend on the
         order of the coordinates. A backend may compute the diagonal with
-        what the products share (see ``_data_newton_model``); without one,
+        what the products share (see ``data_newton_model``); without one,
         the diagonal is None (no preconditioner).
 
         Parameters
@@ -462,9 +521,9 @@ class SoftmaxObjective:
 
         Returns
         -------
-        model : NewtonModel
+        model : KernelHessian
         """
-        data_hessp, diag, order = self._data_newton_model(np.array(w, dtype=np.float64))
+        data_hessp, diag, order = self.data_newton_model(np.array(w, dtype=np.float64))
         if diag is not None:
             self.penalty.add_hessian(order.weights(diag))
 
@@ -478,11 +537,11 @@ class SoftmaxObjective:
                 u, self.fit_intercept, self.penalty.strength == 0
             )
 
-        return NewtonModel(hessp=hessp, diagonal=diag, order=order, project=project)
+        return KernelHessian(hessp=hessp, diagonal=diag, order=order, project=project)
 
-    def _data_newton_model(self, w):
+    def data_newton_model(self, w):
         """Default: the data term's Hessian product, no diagonal, flat order."""
-        data_hessp = self._data_hessian_product(w)
+        data_hessp = self.data_hessian_product(w)
         return (
             lambda v: data_hessp(np.ascontiguousarray(v, dtype=np.float64)),
             None,
@@ -494,7 +553,7 @@ class SoftmaxObjective:
 
         For the small problems of ``solver="newton-cholesky"``: the Hessian
         has ``n_params ** 2`` entries. The backend computes the data term's
-        three (see its ``_data_loss_gradient_hessian``; the Hessian of the
+        three (see its ``data_loss_gradient_hessian``; the Hessian of the
         cross-entropy is ``sum_i (s_i/S) (diag(p_i) - p_i p_i^T) (x) x~_i
         x~_i^T`` with ``x~ = [x, 1]``); the penalty adds its value, its
         gradient and ``1 / (C S)`` on the diagonal entries of ``W``.
@@ -514,8 +573,8 @@ class SoftmaxObjective:
             Hessian, float64, symmetric.
         """
         w64 = np.ascontiguousarray(w, dtype=np.float64)
-        loss, grad, H = self._data_loss_gradient_hessian(w64)
-        loss, grad = self._add_penalty(self.penalty, w64, loss, grad)
+        loss, grad, H = self.data_loss_gradient_hessian(w64)
+        loss, grad = self.add_penalty(self.penalty, w64, loss, grad)
         p = self.n_params
         diag = H.reshape(-1)[:: p + 1]  # a view of diag(H) ...
         self.penalty.add_hessian(self.unpack(diag)[0])  # ... and of its W part
@@ -591,7 +650,7 @@ class SoftmaxObjective:
         """An upper bound ``L`` of the gradient's Lipschitz constant.
 
         The data term's bound (from the backend, see its
-        ``_data_lipschitz_bound``) plus the penalty's ``1 / (C S)``. A step
+        ``data_lipschitz_bound``) plus the penalty's ``1 / (C S)``. A step
         of ``1 / L`` never diverges.
 
         Returns
@@ -601,7 +660,38 @@ class SoftmaxObjective:
             ``inf`` when it exceeds the float64 range (features of order
             1e154 and beyond).
         """
-        return self._data_lipschitz_bound() + self.penalty.lipschitz()
+        return self.data_lipschitz_bound() + self.penalty.lipschitz()
+
+    def data_lipschitz_bound(self):
+        """An upper bound of the data term's gradient Lipschitz constant.
+
+        The Hessian is ``sum_i (s_i/S) (diag(p_i) - p_i p_i^T) (x) x~_i x~_i^T``
+        with ``x~ = [x, 1]``; since ``||diag(p) - p p^T||_2 <= 1/2``,
+        ``L <= lambda_max(X~^T diag(s/S) X~) / 2``.
+
+        ``lambda_max`` is computed exactly from the (d+1, d+1) weighted Gram
+        matrix (the backend's ``weighted_gram``) when :func:`gram_fits`;
+        otherwise it is bounded by the backend's ``gram_bound``,
+        ``min(trace, ||M||_1 ||M||_inf)`` with ``M = diag(sqrt(s/S)) X~``
+        (both are guaranteed upper bounds).
+
+        Both are computed on ``M / a`` with ``a = max(1, max |X_ij|)``, and
+        ``lambda_max(M^T M) = a^2 lambda_max((M / a)^T (M / a))``: features
+        beyond ~1e154 would otherwise overflow the Gram matrix to inf (and
+        its eigenvalue solver fail) even where ``L`` itself is finite.
+
+        Returns
+        -------
+        L : float
+        """
+        a = max(1.0, self.max_abs_feature())
+        if gram_fits(self.n_samples, self.n_features + int(self.fit_intercept)):
+            gram = self.weighted_gram(a)
+            lam = float(np.linalg.eigvalsh(gram)[-1]) * (1 + 1e-8)
+        else:
+            lam = float(self.gram_bound(a))
+        # Python floats: a product beyond the float64 range is inf, silently.
+        return 0.5 * lam * a * a
 
     def minibatch(self, train=None):
         """The mini-batch estimate of this objective that SGD follows.
@@ -618,6 +708,26 @@ class SoftmaxObjective:
             ``batch_fun(w, rows) -> (loss, grad)``.
         """
         return MiniBatchObjective(self, train)
+
+
+def gram_fits(n_samples, n_columns):
+    """Whether the Lipschitz bound uses the exact ``(d+1, d+1)`` Gram matrix.
+
+    Moderate ``d``: at most 2048 columns and ``n * (d + 1) ** 2 <= 2e10``
+    multiply-adds; beyond, the cheaper trace / norm bounds are used.
+
+    Parameters
+    ----------
+    n_samples : int
+        Rows.
+    n_columns : int
+        Columns of ``X~`` (``d + fit_intercept``).
+
+    Returns
+    -------
+    fits : bool
+    """
+    return n_columns <= 2048 and n_samples * n_columns**2 <= 2e10
 
 
 class MiniBatchObjective:
@@ -687,10 +797,10 @@ class MiniBatchObjective:
             scale = self.weight_sum * (len(rows) / self.n_samples)
         else:
             scale /= self.n_samples
-        batch = obj._rows(idx, self.sample_weight[rows], scale)
+        batch = obj.rows(idx, self.sample_weight[rows], scale)
         w64 = np.ascontiguousarray(w, dtype=np.float64)
-        loss, grad = batch._data_loss_gradient(w64, True)
-        loss, grad = obj._add_penalty(self.penalty, w64, loss, grad)
+        loss, grad = batch.data_loss_gradient(w64, True)
+        loss, grad = obj.add_penalty(self.penalty, w64, loss, grad)
         if self.nonsmooth:
             loss += self.penalty.l1_value(obj.unpack(w64)[0])
         return loss, grad
@@ -746,7 +856,7 @@ class BinaryObjective:
     ----------
     objective : SoftmaxObjective
         A two-class objective whose backend implements
-        ``_data_binary_loss_gradient_hessian``.
+        ``data_binary_loss_gradient_hessian``.
     """
 
     def __init__(self, objective):
@@ -808,7 +918,7 @@ class BinaryObjective:
         """
         obj = self.objective
         v64 = np.ascontiguousarray(v, dtype=np.float64)
-        loss, grad, H = obj._data_binary_loss_gradient_hessian(v64)
+        loss, grad, H = obj.data_binary_loss_gradient_hessian(v64)
         d = obj.n_features
         if self.penalty.strength:
             loss += self.penalty.value(v64, v64[d:] if obj.fit_intercept else None)

@@ -48,44 +48,17 @@ import uuid
 import numpy as np
 import scipy.sparse as sp
 
+from .._dask_cluster import current_client, home_worker, pin_lineage
 from ._base import FlatOrder, SoftmaxObjective
-from ._numpy import (
-    FeatureMajorOrder,
-    SoftmaxCrossEntropyL2,
-    _lambda_max_weighted_gram,
-    gram_fits,
-    weighted_gram,
-)
+from ._numpy import ChunkedSoftmaxCrossEntropy, FeatureMajorOrder
 
-__all__ = ["DaskSoftmaxObjective", "DaskTarget", "current_client", "per_block"]
+__all__ = ["DaskSoftmaxObjective", "merge_by_label"]
 
 # Parameter vectors up to this size go inline in each group's task (dense
 # shapes: K * (d + 1) floats, 16 KB for 200000 x 100, K=20); larger ones
 # (sparse, 32 MB for 200000 features, K=20) are sent once per evaluation
 # straight to each worker, outside the graph.
 _INLINE_BYTES = 2**20
-
-
-class DaskTarget:
-    """The validated targets of a Dask fit (see ``sk_softmax._dask_input``).
-
-    Parameters
-    ----------
-    y : dask.array.Array
-        Labels (n,) or soft targets (n, K), row blocks matching ``X``'s.
-    soft : bool
-        Whether ``y`` holds soft targets.
-    classes : ndarray of shape (n_classes,)
-        The sorted classes (labels are encoded on the workers).
-    class_weights : ndarray of shape (n_classes,) or None
-        Per-class weights multiplied into the sample weights, or None.
-    weight_sum : float
-        ``S``, the global sum of the (class-weighted) sample weights.
-    """
-
-    def __init__(self, y, soft, classes, class_weights, weight_sum):
-        self.y, self.soft, self.classes = y, soft, classes
-        self.class_weights, self.weight_sum = class_weights, weight_sum
 
 
 # ----------------------------------------------------------------- worker side
@@ -123,30 +96,17 @@ class _Block:
             # scattered 10000 x 100 block: 170-200 ms per evaluation instead
             # of 20 ms), so such a block is copied once, here.
             X = np.require(X, dtype=spec["dtype"], requirements=["C", "A"])
-        self._args = (X, y, sample_weight, spec, labels)  # no second copy of X
+        self.inputs = (X, y, sample_weight, spec, labels)  # no second copy of X
         self.labels = None if labels is None else np.asarray(labels)
         self._hessian = None  # (w, product at w), see hessian_product
         self.mapped = None if sp.issparse(X) else _mapped_range(X)
-        sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-        sw = np.array(sw, dtype=np.float64)  # a copy: reweighted below
-        y = np.asarray(y)
-        if spec["soft"]:
-            from .._targets import validate_soft_targets
-
-            y = validate_soft_targets(y, n_classes=len(spec["classes"]))
-        else:
-            from .._targets import encode_with_known_classes
-
-            y = encode_with_known_classes(y, spec["classes"])
-        if spec["class_weights"] is not None:
-            from .._targets import reweight_by_class
-
-            y, sw = reweight_by_class(spec["class_weights"], y, spec["soft"], sw)
-        self.kernel = SoftmaxCrossEntropyL2(
+        # y and the weights come validated, encoded and class-weighted (the
+        # validation's lazy blocks, computed here; see sk_softmax._dask_input).
+        self.kernel = ChunkedSoftmaxCrossEntropy(
             X,
-            y,
-            len(spec["classes"]),
-            sample_weight=sw,
+            np.asarray(y),
+            spec["n_classes"],
+            sample_weight=sample_weight,
             C=np.inf,  # the penalty is added once, on the client
             fit_intercept=spec["fit_intercept"],
             chunk_size=spec["chunk_size"],
@@ -156,7 +116,7 @@ class _Block:
 
     def __reduce__(self):
         # Moved or spilled: rebuilt from its inputs (buffers are not pickled).
-        return (_Block, self._args)
+        return (_Block, self.inputs)
 
     def __sizeof__(self):
         # What the block keeps in memory, so that dask's scheduler keeps its
@@ -195,8 +155,12 @@ class _Block:
         """
         if self._hessian is None or self._hessian[0] is not w:
             self._hessian = None  # drop the previous step's arrays first
-            self._hessian = (w, self.kernel._data_hessian_product(w))
+            self._hessian = (w, self.kernel.data_hessian_product(w))
         return self._hessian[1](v)
+
+    def forget_hessian(self):
+        """Drop the kept Hessian product (and its copies of ``w``)."""
+        self._hessian = None
 
 
 class _Group:
@@ -217,7 +181,7 @@ class _Group:
 
     def __init__(self, blocks):
         if len(blocks) > 1 and all(sp.issparse(b.kernel.X) for b in blocks):
-            xs, ys, sws, spec, gs = zip(*(b._args for b in blocks), strict=True)
+            xs, ys, sws, spec, gs = zip(*(b.inputs for b in blocks), strict=True)
             X = sp.vstack([sp.csr_matrix(x) for x in xs], format="csr")
             y = np.concatenate([np.asarray(v) for v in ys])
             sw = None
@@ -250,7 +214,7 @@ class _Group:
 
 
 def _loss_gradient(b, w, need_gradient, feature_major=False):
-    return b.kernel._data_loss_gradient(w, need_gradient, feature_major)
+    return b.kernel.data_loss_gradient(w, need_gradient, feature_major)
 
 
 def _hessian_product(b, w, v):
@@ -258,7 +222,7 @@ def _hessian_product(b, w, v):
 
 
 def _loss_gradient_hessian(b, w):
-    return b.kernel._data_loss_gradient_hessian(w)
+    return b.kernel.data_loss_gradient_hessian(w)
 
 
 def _map_rows(b, fn, chunk_rows, *args):
@@ -304,14 +268,11 @@ def _max_abs(b):
 
 
 def _gram(b, a):
-    k = b.kernel
-    return weighted_gram(k.X, np.sqrt(k._sw64) / a, int(k.fit_intercept), k._chunks())
+    return b.kernel.weighted_gram(a)
 
 
-def _lambda_bound(b, a):
-    k = b.kernel
-    chunks = list(k._chunks())
-    return _lambda_max_weighted_gram(k.X, k._sw64, int(k.fit_intercept), chunks, a)
+def _gram_bound(b, a):
+    return b.kernel.gram_bound(a)
 
 
 def _build(X, y, sample_weight, spec, labels=None):
@@ -329,114 +290,6 @@ def _call(group, fn, *args):
 
 
 # ----------------------------------------------------------------- client side
-def current_client():
-    """The user's connected ``distributed.Client``, or None.
-
-    Returns
-    -------
-    client : distributed.Client or None
-    """
-    try:
-        from distributed import default_client
-    except ImportError:
-        return None
-    try:
-        return default_client()
-    except ValueError:
-        return None
-
-
-def _home(client, x_block, i, n):
-    """The worker for block ``i`` of ``n``: where ``X``'s block already is
-    (persisted ``X``), else the ``i``-th of ``n`` contiguous shares of the
-    workers (balanced, whatever the graph of ``X``)."""
-    from distributed import futures_of
-
-    held = futures_of(x_block)
-    if held:
-        for workers in client.who_has(held).values():
-            if workers:
-                return workers[0]
-    workers = sorted(client.nthreads())
-    return workers[i * len(workers) // n]
-
-
-def _pin_lineage(placement, blocks, where):
-    """Annotate the tasks of each delayed block in ``blocks`` (the block's
-    own lineage, culled from its graph) to the workers ``where``."""
-    for p in blocks:
-        if p is not None:
-            placement.update(dict.fromkeys(p.dask.cull({p.key}).keys(), where))
-
-
-def pinned_futures(client, fn, parts, name):
-    """Futures of ``fn(*part)`` per block, each run where its block lives.
-
-    Each block's whole lineage (the tasks of ``X``'s, ``y``'s and the
-    weights' block, ``part[:3]``) is annotated to the block's worker, so
-    that no block of ``X`` moves between workers (dask's placement by data
-    size alone moved small blocks; measured in tests/test_dask.py). The
-    restriction is loose: a block lost with its worker is recomputed
-    elsewhere from its lineage.
-
-    Parameters
-    ----------
-    client : distributed.Client
-        The cluster.
-    fn : callable
-        ``fn(x_block, y_block, sw_block, *rest)``.
-    parts : list of tuple
-        Per block: delayed blocks (or None) then other arguments.
-    name : str
-        Key prefix.
-
-    Returns
-    -------
-    futures : list of distributed.Future
-    """
-    import dask
-
-    token = uuid.uuid4().hex
-    tasks, placement = [], {}
-    for i, part in enumerate(parts):
-        key = f"sk_softmax-{name}-{token}-{i}"
-        where = [_home(client, part[0], i, len(parts))]
-        _pin_lineage(placement, part[:3], where)
-        placement[key] = where
-        tasks.append(dask.delayed(fn)(*part, dask_key_name=key))
-    with dask.annotate(
-        workers=functools.partial(dict.get, placement), allow_other_workers=True
-    ):
-        return client.compute(tasks, optimize_graph=False)
-
-
-def per_block(fn, parts, name):
-    """``[fn(*part) for part in parts]`` computed by dask, in block order.
-
-    On the current cluster with :func:`pinned_futures` (the blocks of ``X``
-    computed where they will live), else with dask's local scheduler.
-
-    Parameters
-    ----------
-    fn : callable
-        ``fn(x_block, y_block, sw_block, *rest)``, small result.
-    parts : list of tuple
-        Per block: delayed blocks (or None) then other arguments.
-    name : str
-        Key prefix.
-
-    Returns
-    -------
-    results : list
-    """
-    import dask
-
-    client = current_client()
-    if client is None:
-        return list(dask.compute(*[dask.delayed(fn)(*p) for p in parts]))
-    return client.gather(pinned_futures(client, fn, parts, name))
-
-
 class _WorkerLost(Exception):
     """A worker that holds blocks died during a round."""
 
@@ -498,7 +351,7 @@ class _ClusterBlocks:
         n = len(parts)
         groups = {}  # worker -> block indices, in block order
         for i, part in enumerate(parts):
-            groups.setdefault(_home(client, part[0], i, n), []).append(i)
+            groups.setdefault(home_worker(client, part[0], i, n), []).append(i)
         self.groups = list(groups.values())
         # One graph: per block a _Block task, per worker a _Group task on
         # its blocks, each with the block's lineage pinned to the worker.
@@ -511,7 +364,7 @@ class _ClusterBlocks:
             where = [home]
             blocks = []
             for i in members:
-                _pin_lineage(placement, parts[i][:3] + parts[i][4:], where)
+                pin_lineage(placement, parts[i][:3] + parts[i][4:], where)
                 key = f"sk_softmax-part-{token}-{i}"
                 placement[key] = where
                 blocks.append(dask.delayed(_build)(*parts[i], dask_key_name=key))
@@ -720,7 +573,7 @@ class _LocalBlocks:
         """``[fn(block_b, *args) for each block b]``, in block order."""
         parts = [b.run(fn, *args) for b in self.blocks]
         for b in self.blocks:  # no per-block copies of w kept in this process
-            b._hessian = None
+            b.forget_hessian()
         return parts
 
     def pinned(self, a):
@@ -758,12 +611,13 @@ class DaskSoftmaxObjective(SoftmaxObjective):
     X : dask.array.Array of shape (n_samples, n_features)
         Validated training data: float32 or float64, one block of columns,
         known row blocks (numpy or scipy.sparse blocks).
-    y : DaskTarget
-        The targets, classes, class weights and the global weight sum ``S``.
+    y : dask.array.Array of shape (n_samples,) or (n_samples, n_classes)
+        Validated class codes (or soft targets), row blocks matching ``X``'s
+        (lazy blocks of the validation, computed on the workers).
     n_classes : int
         Number of classes ``K``.
     sample_weight : dask.array.Array of shape (n_samples,) or None
-        Non-negative weights, row blocks matching ``X``'s.
+        Validated, class-weighted weights, row blocks matching ``X``'s.
     C : float
         Inverse of the regularisation strength.
     l1_ratio : float, default=0.0
@@ -781,9 +635,14 @@ class DaskSoftmaxObjective(SoftmaxObjective):
     groups : dask.array.Array of shape (n_samples,) or None, default=None
         Group labels of the rows, row blocks matching ``X``'s, kept with the
         blocks for :meth:`map_row_groups`.
+    weight_sum : float or None, default=None
+        ``S``, the global sum of the weights (the validation's); None
+        computes it.
     """
 
     dense_hessian = True
+    row_maps = True
+    distributed = True
 
     def __init__(
         self,
@@ -798,31 +657,35 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         label_smoothing=0.0,
         client=None,
         groups=None,
+        weight_sum=None,
     ):
         self.n_samples, self.n_features = (int(s) for s in X.shape)
         self.n_classes = int(n_classes)
         self.fit_intercept = bool(fit_intercept)
         self.dtype = np.dtype(X.dtype)
+        # Sparse blocks (not `sparse`: that says the Newton-CG diagonal of
+        # solver="auto" is available, and it has no Dask reduction).
         self._x_sparse = sp.issparse(getattr(X, "_meta", None))
-        self.soft = y.soft
+        self.soft = y.ndim == 2
         self.y = None  # on the workers
+        if weight_sum is None:
+            weight_sum = X.shape[0] if sample_weight is None else sample_weight.sum()
+            weight_sum = float(getattr(weight_sum, "compute", lambda: weight_sum)())
         # The base class keeps S and builds the penalty; the weights stay on
         # the workers (a placeholder here: only SGD reads them, not run here).
         super().__init__(
-            np.empty(0), C, weight_sum=float(y.weight_sum), l1_ratio=l1_ratio
+            np.empty(0), C, weight_sum=float(weight_sum), l1_ratio=l1_ratio
         )
         spec = dict(
             dtype=self.dtype,
-            soft=y.soft,
-            classes=y.classes,
-            class_weights=y.class_weights,
+            n_classes=self.n_classes,
             fit_intercept=self.fit_intercept,
             chunk_size=chunk_size,
             label_smoothing=float(label_smoothing),
             weight_sum=self.sw_sum,
         )
         x_blocks = X.to_delayed().ravel()
-        y_blocks = y.y.to_delayed().ravel()
+        y_blocks = y.to_delayed().ravel()
         if sample_weight is None:
             sw_blocks = [None] * len(x_blocks)
         else:
@@ -873,14 +736,14 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         """
         return FeatureMajorOrder(self) if self._x_sparse else FlatOrder(self)
 
-    def _data_loss_gradient(self, w64, need_gradient, feature_major=False):
+    def data_loss_gradient(self, w64, need_gradient, feature_major=False):
         parts = self._blocks.map(_loss_gradient, w64, need_gradient, feature_major)
         loss = float(_sum([p[0] for p in parts]))
         if not need_gradient:
             return loss, None
         return loss, _sum([p[1] for p in parts])
 
-    def _data_hessian_product(self, w):
+    def data_hessian_product(self, w):
         w = self._blocks.pinned(np.array(w, dtype=np.float64))
 
         def hessp(v):
@@ -888,7 +751,7 @@ class DaskSoftmaxObjective(SoftmaxObjective):
 
         return hessp
 
-    def _data_loss_gradient_hessian(self, w64):
+    def data_loss_gradient_hessian(self, w64):
         parts = self._blocks.map(_loss_gradient_hessian, w64)
         loss = float(_sum([p[0] for p in parts]))
         return loss, _sum([p[1] for p in parts]), _sum([p[2] for p in parts])
@@ -947,23 +810,39 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         """
         return max(self._blocks.map(_max_abs), default=0.0)
 
-    def _data_lipschitz_bound(self):
-        """The in-memory bound (see ``SoftmaxCrossEntropyL2``), from the blocks.
+    def weighted_gram(self, scale):
+        """The sum of the blocks' weighted Gram matrices (see ``DataTerm``).
 
-        Moderate ``d``: the exact ``lambda_max`` of the sum of the blocks'
-        weighted Gram matrices, as in memory. Otherwise the sum of the
-        blocks' own bounds, an upper bound of the ``lambda_max`` of the sum.
+        With :meth:`gram_bound`, the base class's Lipschitz bound is the
+        in-memory one: exact from this sum for moderate ``d``.
+
+        Parameters
+        ----------
+        scale : float
+            ``a >= 1``.
+
+        Returns
+        -------
+        gram : ndarray, float64
         """
-        a = max(1.0, self.max_abs_feature())
-        fi = int(self.fit_intercept)
-        if gram_fits(self.n_samples, self.n_features + fi):
-            gram = _sum(self._blocks.map(_gram, a))
-            lam = float(np.linalg.eigvalsh(gram)[-1]) * (1 + 1e-8)
-        else:
-            lam = float(sum(self._blocks.map(_lambda_bound, a)))
-        return 0.5 * lam * a * a
+        return _sum(self._blocks.map(_gram, scale))
 
-    def _rows(self, idx, sample_weight, weight_sum):
+    def gram_bound(self, scale):
+        """The sum of the blocks' own bounds: an upper bound of the
+        ``lambda_max`` of the sum of their Gram matrices.
+
+        Parameters
+        ----------
+        scale : float
+            ``a >= 1``.
+
+        Returns
+        -------
+        bound : float
+        """
+        return float(sum(self._blocks.map(_gram_bound, scale)))
+
+    def rows(self, idx, sample_weight, weight_sum):
         raise ValueError(
             "solver='sgd' does not run on Dask input: mini-batches would move "
             "rows between workers. Use solver='lbfgs' or 'gd', or partial_fit "
@@ -972,4 +851,4 @@ class DaskSoftmaxObjective(SoftmaxObjective):
 
     def accuracy(self, rows):
         """Not available on Dask input (SGD's early stopping)."""
-        self._rows(None, None, None)
+        self.rows(None, None, None)

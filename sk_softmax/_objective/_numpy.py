@@ -1,9 +1,20 @@
 """The numpy / scipy.sparse backend: the chunked data term of the objective.
 
-:class:`SoftmaxCrossEntropyL2` computes the data term of the objective of
-:mod:`sk_softmax._objective._base` (the mean-scaled softmax cross-entropy;
+:class:`ChunkedSoftmaxCrossEntropy` computes the data term of the objective
+of :mod:`sk_softmax._objective._base` (the mean-scaled softmax cross-entropy;
 the base class adds the penalty and defines the parameter layout) on a dense
-numpy array or a scipy.sparse CSR matrix.
+numpy array or a scipy.sparse CSR matrix: the
+:class:`~sk_softmax._objective._protocol.DataTerm` of the numpy backend.
+Its parts, each in its own module:
+
+- ``_softmax_rows.ClassMajorRows``: the per-row softmax / cross-entropy
+  steps on class-major (K, rows) blocks (shared with the Array API backend's
+  row-major ones);
+- ``_dense.DenseChunks`` and ``_csr.CSRChunks``: the two products of a
+  chunk of dense or CSR rows;
+- ``_small_dense.SmallDenseKernel``: the passes on a float64 ``[X, 1]^T``
+  block (small dense data, and the dense Hessian of any ``X``);
+- here: the chunking, the worker threads and the passes themselves.
 
 The rows of ``X`` are processed in chunks. Per chunk of rows ``X_c`` the
 kernel works on the class-major block ``Z^T`` (K, rows), so that every
@@ -22,7 +33,8 @@ through a flat index; soft targets and label smoothing are handled in the
 same pass). Buffers are reused across calls: the extra memory is
 O(chunk * K + d * K) per worker thread, independent of ``n_samples``. float32
 ``X`` runs float32 products and element-wise work; the loss and the gradient
-are accumulated over chunks in float64.
+are accumulated over chunks in float64 (dense) or in the working dtype
+(sparse: the (d, K) products).
 
 Chunk size (:func:`auto_chunk_size`, overridable with ``chunk_size``): dense,
 a working set of ~2 MiB per chunk (X block plus score block), at least 256
@@ -43,33 +55,60 @@ Measured (60000 x 784, K=10, float64, 2 cores): one evaluation ~45-50 ms,
 against ~75-85 ms for the two bare products ``X W^T`` and ``G^T X``.
 
 Sparse ``X`` (CSR): both products run on a once-built CSR of each chunk's
-transpose ``X_c^T`` (d, rows): ``Z_c = X_c W^T`` as a CSC product (rows of
-``W^T`` streamed in order, scattered writes into the small (rows, K) block)
-and ``dW^T += X_c^T G_c`` as a CSR product accumulating in place into a
-(d, K) array (sequential writes, no (d, K) temporary per chunk). Measured on
-50000 x 200000, 80 nnz/row, K=20: forward 35 ms instead of 110-125 ms through
-the row-major CSR of ``X``, backward 35 ms instead of ~105 ms for
-``(X_c.T @ G_c)``. The price is one more copy of ``X.data`` and
-``X.indices`` (12 bytes per non-zero in float64, 48 MB here) plus ``d + 1``
-index pointers per chunk; it is built on the first evaluation. Chunks are
-large for sparse data (``>= 2 d`` non-zeros each), since each chunk streams
-the (d, K) weights and accumulator once.
+transpose (see :mod:`sk_softmax._objective._csr`), with public scipy
+products only (scipy's private in-place ``_sparsetools`` products were
+dropped in issue 21). Chunks are large for sparse data (``>= 2 d``
+non-zeros each, since each chunk streams the (d, K) weights and accumulator
+once) and, since each further chunk of a thread costs one (d, K) temporary
+and its addition, one per usable CPU where that is at most ``d`` rows (a
+(rows, K) block no larger than the (d, K) temporary it saves); a group's
+chunk products are summed straight into the result. Measured on
+csr_50000x200000_K20 of ``benchmarks/datasets.py`` (2 chunks of 25000 rows
+instead of 4 of 13107; 2 cores shared with other jobs, load average 2.5-5,
+the old and the new package in one process, interleaved rounds, medians):
+the default fit (``"auto"``: Newton-CG, 6 fits each) 5.92 against 5.68 s
+(1.04; process CPU time 1.06), the same model (coefficients within 8e-15);
+with the CSR kernel's matrices kept (below), against the package before
+this change in alternating fresh processes (3 rounds of 2 fits, load
+1.4-2.4): medians 3.90 against 3.96 s (0.98), CPU 5.25 against 5.30 s;
+per evaluation, over two runs of 15 rounds, loss and gradient 0.94-1.06,
+Hessian product 1.03-1.15, Newton model 1.09-1.15 (the products' fresh
+(rows, K) and (d, K) results; with 4 chunks of 13107 rows a Hessian product
+took 1.22 of the private products, 125.8 against 103.2 ms). On
+csr_5000x20000_K5 (one chunk either way; ``benchmarks/compare_checkouts.py``
+with ``bench_sparse.py``, 4 rounds, load 1.3-2): ``"auto"`` 0.99-1.08 at
+the four tolerances, ``"lbfgs"`` 1.13 and 1.18 (the same iteration counts;
+fits timed again in alternating fresh processes, 4 x 7 fits: medians 0.39-0.58
+s either side, no difference beyond the noise); per evaluation 1.00 (loss
+and gradient), 1.03 (Hessian product), 1.06 (Newton model), once the CSR
+kernel keeps its scipy matrices (their construction had cost 5-9%). Before the
+re-chunking the public products had cost 1.20 (loss and gradient) and 1.34
+(Hessian product). tracemalloc peak of one evaluation 61 instead of 31 MiB:
+one more (d, K) array, the size of one parameter vector (the solvers hold
+several).
 """
-
-import functools
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
 from sklearn.utils.extmath import safe_sparse_dot
 
 from .._blas import private_gemm
-from .._threadpool import _available_cpus, chunk_workers, run_in_threads
+from .._threadpool import available_cpus, chunk_workers, run_in_threads
 from .._vector import dot
 from ._base import FlatOrder, SoftmaxObjective
-from ._sparse import csc_matmat_add, csr_matmat_add
+from ._csr import CSRChunks, blocked_transpose
+from ._dense import DenseChunks
+from ._small_dense import SmallDenseKernel
+from ._softmax_rows import ClassMajorRows
 
-__all__ = ["FeatureMajorOrder", "SoftmaxCrossEntropyL2", "auto_chunk_size"]
+__all__ = [
+    "ChunkedSoftmaxCrossEntropy",
+    "FeatureMajorOrder",
+    "SoftmaxCrossEntropyL2",
+    "auto_chunk_size",
+    "gram_norm_bound",
+    "weighted_gram",
+]
 
 # Target size of the per-chunk working set, in bytes: about the L2 cache of a
 # core (1-2 MiB on current x86), since each worker thread keeps its chunk of X
@@ -80,18 +119,6 @@ _CHUNK_BYTES = 2 * 2**20
 _MIN_CHUNK_ROWS = 256
 # Process dense chunks in parallel threads (False: serial, BLAS threads only).
 _PARALLEL = True
-# Small-data passes (one block, the calling thread) run their products of at
-# least this many multiply-adds in the private single-threaded BLAS while
-# numpy's BLAS may use threads: numpy's OpenBLAS threads larger products
-# (0.3.31 here: 650000 multiply-adds measured single-threaded, 1.17 million
-# threaded), and waking its pool for a ~50 us product costs more than it
-# saves on a busy machine. Smaller products, and all of them under a
-# one-thread limit, go through numpy (one fewer ctypes call: 5-15 us less
-# per product, measured on digits' 10 x 65 x 1797).
-_PRIVATE_GEMM_MIN_MADDS = 2**20
-# Column blocks of the kept X~^T in the small float64 loss/gradient pass:
-# about three quarters of a core's L2 cache (see _small_loss_gradient).
-_SMALL_BLOCK_BYTES = 3 * 2**18
 # Split the chunks of sparse X over threads in the Newton model's passes.
 # Measured on 50000 x 200000, 80 nnz/row, K=20 (4 chunks), 2 cores shared with
 # other jobs (load average 13-14), Newton-CG to tol=1e-4 from zero, 4 runs
@@ -117,6 +144,10 @@ def auto_chunk_size(
     scattered writes) should stay about 2 MiB. The larger of the two wins
     (measured on 50000 x 200000, 80 nnz/row, K=20: 4096 rows 54 + 57 ms,
     8192 rows 39 + 43 ms, 16384 rows 35 + 35 ms for the two products).
+    And since each further chunk of a worker thread costs one ``(d, K)``
+    temporary (the public sparse products, see ``_csr.py``), a chunk holds
+    the worker's share of the rows (``n_samples / min_chunks``) where that
+    is at most ``n_features`` rows.
 
     Parameters
     ----------
@@ -131,9 +162,11 @@ def auto_chunk_size(
     nnz_per_row : float or None, default=None
         Mean non-zeros per row for sparse ``X``; None for dense ``X``.
     min_chunks : int, default=1
-        Dense ``X``: split into at least this many chunks (of at least 256
-        rows), so that data that fit in one chunk can still be spread over
-        the kernel's worker threads (see ``SoftmaxCrossEntropyL2``).
+        The kernel's worker threads to spread the rows over. Dense ``X``:
+        split into at least this many chunks (of at least 256 rows), so that
+        data that fit in one chunk can still be spread over the threads.
+        Sparse ``X``: chunks of up to ``n_samples / min_chunks`` rows (one per
+        thread) where that is at most ``n_features`` rows.
 
     Returns
     -------
@@ -147,51 +180,26 @@ def auto_chunk_size(
     else:
         rows_cache = _CHUNK_BYTES // max(itemsize * n_classes, 1)
         rows_stream = int(np.ceil(2 * n_features / max(nnz_per_row, 1e-12)))
-        rows = max(_MIN_CHUNK_ROWS, rows_cache, rows_stream)
+        # One chunk per worker where its (rows, K) block is no larger than
+        # the (d, K) temporary of a further chunk's backward product (see
+        # _csr.py): the public sparse products add each chunk's product.
+        rows_share = min(n_features, -(-n_samples // max(min_chunks, 1)))
+        rows = max(_MIN_CHUNK_ROWS, rows_cache, rows_stream, rows_share)
     return int(max(1, min(n_samples, rows)))
 
 
-def _small_gemm(largest):
-    """The GEMM for large small-data products: private where some product
-    (``largest`` multiply-adds) is large and numpy's BLAS may run threads
-    now (and the private BLAS loads), else None (numpy's)."""
-    if largest < _PRIVATE_GEMM_MIN_MADDS or chunk_workers(2) <= 1:
-        return None
-    return private_gemm()
-
-
-def _matmul(A, B, gemm, trans_b=False, out=None):
-    """``A @ B`` (``A @ B.T`` if ``trans_b``) in the calling thread.
-
-    ``A``, ``B`` and ``out`` (if given) are float64 with contiguous rows
-    (C-contiguous, or a column block of such an array); ``gemm`` is
-    :func:`_small_gemm`'s, used from ``_PRIVATE_GEMM_MIN_MADDS`` on.
-    """
-    (m, k), n = A.shape, B.shape[0 if trans_b else 1]
-    if gemm is not None and m * k * n >= _PRIVATE_GEMM_MIN_MADDS:
-        if out is None:
-            out = np.empty((m, n), dtype=A.dtype)
-        return gemm(A, B, out, trans_b=trans_b)
-    return np.matmul(A, B.T if trans_b else B, out=out)
-
-
-def _blocked_transpose(A, out, block=4096):
-    """``out[...] = A.T`` in column blocks that stay in cache (faster than one
-    strided copy for large ``A``)."""
-    n = A.shape[0]
-    for start in range(0, n, block):
-        out[:, start : start + block] = A[start : start + block].T
-    return out
-
-
 class FeatureMajorOrder(FlatOrder):
-    """The sparse kernel's order of the parameters: ``[W^T.ravel(), b]``.
+    """The sparse kernel's order of the parameters: ``[b, W^T.ravel()]``.
 
-    ``W^T`` is ``(d, K)``, the layout of the sparse products' weights and
-    accumulator, so that Hessian products, and loss and gradient (see
+    As a ``(d + 1, K)`` matrix (``(d, K)`` without intercepts) it is
+    ``[b; W^T]``, the layout of the CSR kernel's scores product
+    (:meth:`~sk_softmax._objective._csr.CSRChunks.params`; the intercepts
+    first, so that each score adds ``b`` before the features' terms), and
+    ``W^T`` that of its accumulators: Hessian products, and loss and
+    gradient (see
     :meth:`~sk_softmax._objective._base.SoftmaxObjective.ordered_loss_gradient`),
     in this order transpose nothing (see
-    :meth:`SoftmaxCrossEntropyL2._data_newton_model`).
+    :meth:`ChunkedSoftmaxCrossEntropy.data_newton_model`).
     """
 
     feature_major = True
@@ -199,53 +207,60 @@ class FeatureMajorOrder(FlatOrder):
     def __init__(self, objective):
         self.K, self.d = objective.n_classes, objective.n_features
         self.fit_intercept = objective.fit_intercept
+        self.fK = self.K * int(self.fit_intercept)  # where W^T starts
 
     def to_model(self, v):
         """``v`` (flat layout ``[W, b]``) in this order (a new vector)."""
-        K, d = self.K, self.d
+        K, d, fK = self.K, self.d, self.fK
         Wb = v.reshape(K, -1)
         u = np.empty(v.size)
-        _blocked_transpose(Wb[:, :d], u[: d * K].reshape(d, K))
+        blocked_transpose(Wb[:, :d], u[fK:].reshape(d, K))
         if self.fit_intercept:
-            u[d * K :] = Wb[:, d]
+            u[:fK] = Wb[:, d]
         return u
 
     def to_flat(self, u):
         """``u`` (this order) in the flat layout ``[W, b]`` (a new vector)."""
-        K, d = self.K, self.d
+        K, d, fK = self.K, self.d, self.fK
         v = np.empty(u.size)
         Wb = v.reshape(K, -1)
-        _blocked_transpose(u[: d * K].reshape(d, K), Wb[:, :d])
+        blocked_transpose(u[fK:].reshape(d, K), Wb[:, :d])
         if self.fit_intercept:
-            Wb[:, d] = u[d * K :]
+            Wb[:, d] = u[:fK]
         return v
 
     def weights(self, u):
         """View of the ``W^T`` entries of ``u``."""
-        return u[: self.d * self.K]
+        return u[self.fK :]
 
     def intercepts(self, u):
         """View of the intercepts of ``u``; None without intercepts."""
-        return u[self.d * self.K :] if self.fit_intercept else None
+        return u[: self.fK] if self.fit_intercept else None
 
     def remove_shifts(self, u, intercepts, weights):
         """As :meth:`FlatOrder.remove_shifts`, in this order."""
-        K, d = self.K, self.d
+        K, d, fK = self.K, self.d, self.fK
         if intercepts:
-            u[d * K :] -= u[d * K :].mean()
+            u[:fK] -= u[:fK].mean()
         if weights:
-            WT = u[: d * K].reshape(d, K)
+            WT = u[fK:].reshape(d, K)
             WT -= WT.mean(axis=1, keepdims=True)
         return u
 
 
-class SoftmaxCrossEntropyL2(SoftmaxObjective):
-    """Mean-scaled softmax cross-entropy of a linear model, plus an L2 penalty.
+class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
+    """The numpy / scipy.sparse backend: the data term on row chunks of ``X``.
 
-    The numpy / scipy.sparse backend of :class:`SoftmaxObjective`: the
-    parameters are one flat vector ``w``, the ravel of a ``(K, d + 1)``
-    matrix ``[W, b]`` (or ``(K, d)`` without intercept). Solvers only see
-    :meth:`loss_gradient`; nothing here knows about optimisation.
+    A :class:`~sk_softmax._objective._protocol.DataTerm` of
+    :class:`SoftmaxObjective` (which adds the penalty): the parameters are one
+    flat vector ``w``, the ravel of a ``(K, d + 1)`` matrix ``[W, b]`` (or
+    ``(K, d)`` without intercept). The chunks' products are those of the
+    dense (:class:`~sk_softmax._objective._dense.DenseChunks`) or CSR
+    (:class:`~sk_softmax._objective._csr.CSRChunks`) kernel, their softmax and
+    target steps the shared ones of
+    :class:`~sk_softmax._objective._softmax_rows.ClassMajorRows`; small data
+    and the dense Hessian run on the
+    :class:`~sk_softmax._objective._small_dense.SmallDenseKernel`.
 
     Parameters
     ----------
@@ -279,6 +294,7 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
 
     dense_hessian = True
     binary_hessian = True
+    row_maps = True
 
     def __init__(
         self,
@@ -293,8 +309,8 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         weight_sum=None,
         l1_ratio=0.0,
     ):
-        self._sparse = self.sparse = sp.issparse(X)
-        if self._sparse and X.format != "csr":
+        self.sparse = sp.issparse(X)
+        if self.sparse and X.format != "csr":
             X = sp.csr_matrix(X)
         self.X = X
         y = np.asarray(y)
@@ -310,13 +326,13 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         super().__init__(sample_weight, C, weight_sum, l1_ratio)
         # Normalised weights s_i / S in the working precision of X.
         self.sw = (self.sample_weight / self.sw_sum).astype(self.dtype)
-        self._chunk_size_param = chunk_size  # mini-batch objectives reuse it
+        self._chunk_size_param = chunk_size  # row views reuse it
         # Rows per block of the (serial) dense Hessian pass: the memory rule
         # alone, or the user's chunk_size.
         hessian_rows = chunk_size
         if chunk_size is None:
             nnz_per_row = None
-            if self._sparse:
+            if self.sparse:
                 nnz_per_row = X.nnz / max(n_samples, 1)
             shape = (n_samples, n_features, self.n_classes, self.dtype.itemsize)
             hessian_rows = auto_chunk_size(*shape, nnz_per_row=nnz_per_row)
@@ -325,26 +341,38 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
             # ran in the calling thread with numpy's BLAS, which threads the
             # products (standardised digits as shipped, 2 loaded cores: 2.3 s
             # per fit, ~70 ms per product waking the pool; in two chunks on
-            # the kernel's workers: 53 ms; LogisticRegression 2.6 s).
+            # the kernel's workers: 53 ms; LogisticRegression 2.6 s). Sparse
+            # data: at most one chunk per usable CPU (see _csr.py).
             chunk_size = auto_chunk_size(
-                *shape,
-                nnz_per_row=nnz_per_row,
-                min_chunks=1 if self._sparse else _available_cpus(),
+                *shape, nnz_per_row=nnz_per_row, min_chunks=available_cpus()
             )
         self.chunk_size = int(max(1, min(chunk_size, max(n_samples, 1))))
-        self._hessian_rows = int(max(1, min(hessian_rows, max(n_samples, 1))))
+        hessian_rows = int(max(1, min(hessian_rows, max(n_samples, 1))))
         self._sw64 = self.sw.astype(np.float64)
-        self._arange = np.arange(max(self.chunk_size, self._hessian_rows))
         self._bufs = []
-        self._blocks = None
+        kernel = CSRChunks if self.sparse else DenseChunks
+        self._kernel = kernel(X, self.n_classes, self.fit_intercept)
         # Small dense data (all rows in one block of the memory rule): the
         # passes run on a float64 copy of X~ = [X, 1] kept between them, in
-        # the calling thread (see _small_loss_gradient); float32 X keeps its
-        # float32 chunks for the loss and gradient.
-        self._small = not self._sparse and n_samples <= self._hessian_rows
-        self._design = None  # (X~^T, X~) in float64, built on first use
-        self._small_scores = None  # (K, n) buffer of small float64 passes
-        self._flat_blocks = {}  # flat true-class indices of kept blocks
+        # the calling thread (see SmallDenseKernel.loss_gradient); float32 X
+        # keeps its float32 chunks for the loss and gradient.
+        self._small = not self.sparse and n_samples <= hessian_rows
+        self._rows_math = ClassMajorRows(
+            self.y,
+            self.n_classes,
+            self.label_smoothing,
+            self.sw,
+            keep_index=self._small,
+            max_rows=max(self.chunk_size, hessian_rows),
+        )
+        self._design_passes = SmallDenseKernel(
+            X,
+            self._rows_math,
+            self._sw64,
+            self.fit_intercept,
+            hessian_rows,
+            self._small,
+        )
 
     def n_workers(self):
         """Threads an evaluation runs now (the user's BLAS limit is read live).
@@ -357,7 +385,7 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         -------
         n_workers : int
         """
-        if self._sparse or not _PARALLEL or not self.X.flags.c_contiguous:
+        if self.sparse or not _PARALLEL or not self.X.flags.c_contiguous:
             return 1
         # Small float64 data run their pass in the calling thread, but report
         # the threads the process allows: a caller's threaded BLAS calls
@@ -366,8 +394,22 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         # per fit instead of 124 ms with the BLAS-free L-BFGS).
         return chunk_workers(-(-self.n_samples // self.chunk_size))
 
-    def _rows(self, idx, sample_weight, weight_sum):
-        """Data-only objective of the rows ``idx`` (gathered, one copy of them)."""
+    def rows(self, idx, sample_weight, weight_sum):
+        """Data-only objective of the rows ``idx`` (gathered, one copy of them).
+
+        Parameters
+        ----------
+        idx : ndarray of int
+            Sorted row indices.
+        sample_weight : ndarray of shape (len(idx),)
+            Their weights.
+        weight_sum : float
+            The ``S`` the new data term divides by.
+
+        Returns
+        -------
+        data_term : ChunkedSoftmaxCrossEntropy
+        """
         return type(self)(
             self.X[idx],
             self.y[idx],
@@ -408,10 +450,7 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
 
     def max_abs_feature(self):
         """float: ``max |X_ij|`` (0.0 for an empty or all-zero ``X``)."""
-        X = self.X
-        if self._sparse:
-            return float(np.abs(X.data).max()) if X.nnz else 0.0
-        return max((float(np.abs(X[sl]).max()) for sl in self._chunks()), default=0)
+        return self._kernel.max_abs(self._chunks())
 
     def _chunks(self):
         n, c = self.n_samples, self.chunk_size
@@ -428,17 +467,12 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
 
         ``zt``: flat storage of the (K, rows) scores / probabilities /
         gradient block, class-major so that reductions over classes run along
-        contiguous rows. ``zv``: the same for Hessian products. ``kd``: (K, d)
-        product result for dense ``X``. ``rk``: (chunk, K) row-major copy for
-        sparse ``X``.
+        contiguous rows. ``zv``: the same for Hessian products. Plus the
+        kernel's own (:meth:`DenseChunks.buffers`, :meth:`CSRChunks.buffers`).
         """
         while len(self._bufs) <= worker:
-            K, c, d = self.n_classes, self.chunk_size, self.n_features
-            bufs = {"zt": np.empty(K * c, dtype=self.dtype)}
-            if self._sparse:
-                bufs["rk"] = np.empty((c, K), dtype=self.dtype)
-            else:
-                bufs["kd"] = np.empty((K, d), dtype=self.dtype)
+            bufs = {"zt": np.empty(self.n_classes * self.chunk_size, dtype=self.dtype)}
+            bufs.update(self._kernel.buffers(self.chunk_size))
             self._bufs.append(bufs)
         return self._bufs[worker]
 
@@ -455,16 +489,16 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
 
         ``sparse_threads``: sparse ``X`` is split the same way (scipy's
         sparse products release the GIL); used by the Newton model's passes
-        (:meth:`_data_newton_model`), whose solver makes no BLAS call. The
+        (:meth:`data_newton_model`), whose solver makes no BLAS call. The
         loss and gradient of sparse ``X`` stay serial, so that L-BFGS keeps
         scipy's L-BFGS-B (see ``n_workers``).
         """
         n_chunks = -(-self.n_samples // self.chunk_size)
         ids = list(range(n_chunks))
+        self._kernel.prepare(list(self._chunks()))  # before the threads
         workers = self.n_workers()
-        if sparse_threads and self._sparse and _SPARSE_NEWTON_THREADS:
+        if sparse_threads and self.sparse and _SPARSE_NEWTON_THREADS:
             workers = chunk_workers(n_chunks)
-            self._sparse_blocks()  # built once, before the threads
         if workers <= 1:
             bufs = self._buffers(0)
             bufs["gemm"] = None
@@ -476,185 +510,45 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
             b["gemm"] = private_gemm()
         return run_in_threads(fn, list(zip(groups, bufs, strict=True)))
 
-    def _sparse_blocks(self):
-        """Per-chunk CSR arrays of ``X_c^T`` (shape ``(d, rows)``), built once.
-
-        Both products run on this transposed layout: ``Z_c = X_c W^T`` as a
-        CSC product (``W^T`` rows streamed in order, scattered writes into the
-        small ``(rows, K)`` block) and ``acc += X_c^T G_c`` as a CSR product
-        (sequential writes into the ``(d, K)`` accumulator). The blocks cost
-        one more copy of ``X.data`` and ``X.indices`` plus ``d + 1`` index
-        pointers per chunk; see the module docstring for the measurements.
-        """
-        if self._blocks is None:
-            X = self.X
-            blocks = []
-            for sl in self._chunks():
-                Xc = X[sl]
-                T = sp.csr_matrix(Xc.T)  # CSC of X_c -> CSR of X_c^T
-                idx = T.indices
-                blocks.append((T.indptr.astype(idx.dtype, copy=False), idx, T.data))
-            self._blocks = blocks
-        return self._blocks
-
     def _params(self, w):
-        """``(w64, W, WT, b)`` for a flat parameter vector ``w``.
+        """The kernel's parameters of a flat vector ``w``
+        (:meth:`DenseChunks.params`, :meth:`CSRChunks.params`)."""
+        W64, b64 = self.unpack(np.ascontiguousarray(w, dtype=np.float64))
+        return self._kernel.params(W64, b64)
 
-        ``w64`` is ``w`` as a contiguous float64 vector; ``W`` (dense ``X``) is
-        a C-contiguous ``(K, d)`` copy in the working dtype, ``WT`` (sparse
-        ``X``) a C-contiguous ``(d, K)`` one; ``b`` the intercepts.
-        """
-        w64 = np.ascontiguousarray(w, dtype=np.float64)
-        W64, b64 = self.unpack(w64)
-        b = np.ascontiguousarray(b64, dtype=self.dtype)
-        if self._sparse:
-            WT = np.empty((self.n_features, self.n_classes), dtype=self.dtype)
-            _blocked_transpose(W64, WT)
-            return w64, None, WT, b
-        return w64, np.ascontiguousarray(W64, dtype=self.dtype), None, b
+    def _feature_major_params(self, u):
+        """The CSR kernel's parameters ``[b; W^T]`` of ``u`` in
+        :class:`FeatureMajorOrder`: ``u`` itself as a ``(d + 1, K)`` matrix
+        in the working dtype (a view for float64)."""
+        if not self.sparse:
+            raise ValueError("the feature-major order is the sparse kernel's")
+        rows = self.n_features + int(self.fit_intercept)
+        return u.reshape(rows, self.n_classes).astype(self.dtype, copy=False)
 
-    # ---------------------------------------------------------- chunk steps
-    def _scores(self, i, sl, W, WT, b, out, bufs):
-        """``out = W X_c^T + b`` as a (K, rows) class-major block."""
-        rows = sl.stop - sl.start
-        if self._sparse:
-            indptr, indices, data = self._sparse_blocks()[i]
-            rk = bufs["rk"][:rows]
-            # rk = X_c W^T + b: CSC product of X_c, accumulating (Y += A B)
-            rk[...] = b
-            csc_matmat_add(rows, self.n_features, indptr, indices, data, WT, rk)
-            out[...] = rk.T
-        else:
-            # Z^T = W X_c^T: one GEMM, X_c read once.
-            gemm = bufs["gemm"]
-            if gemm is None:
-                np.matmul(W, self.X[sl].T, out=out)
-            else:
-                gemm(W, self.X[sl], out, trans_b=True)
-            if self.fit_intercept:
-                out += b[:, None]
-        return out
-
-    def _accumulate(self, i, sl, G, acc, bufs, squared=False):
-        """``acc += G X_c`` for a (K, rows) block ``G``; ``acc`` is (K, d).
-
-        Dense: one GEMM into a reused buffer, then a (K, d) add (in float64).
-        Sparse: ``acc`` is (d, K) and the transposed CSR block accumulates
-        ``acc += X_c^T G^T`` in place, with no (d, K) temporary.
-        ``squared``: the product with the squared entries of ``X_c`` (a
-        temporary of the chunk's size).
-        """
-        if self._sparse:
-            indptr, indices, data = self._sparse_blocks()[i]
-            if squared:
-                data = data * data
-            rows = sl.stop - sl.start
-            rk = bufs["rk"][:rows]
-            rk[...] = G.T
-            csr_matmat_add(self.n_features, rows, indptr, indices, data, rk, acc)
-        else:
-            tmp = bufs["kd"]
-            gemm = bufs["gemm"]
-            Xc = self.X[sl]
-            if squared:
-                Xc = Xc * Xc
-            if gemm is None:
-                np.matmul(G, Xc, out=tmp)
-            else:
-                gemm(G, Xc, tmp)
-            acc += tmp
-
-    def _new_accumulator(self):
-        """Zeroed gradient accumulator: (K, d) dense, (d, K) sparse.
-
-        Dense float32 products are accumulated in float64 across chunks. The
-        sparse kernel accumulates in place, in the working dtype.
-        """
+    def _assemble(self, parts, feature_major=False):
+        """The flat data gradient of the workers' ``(_, acc, gb)`` parts,
+        summed in a fixed order (float64): in the parameter layout, or in
+        :class:`FeatureMajorOrder`. The penalty's term is added to its
+        weight part by the base class."""
         K, d = self.n_classes, self.n_features
-        if self._sparse:
-            return np.zeros((d, K), dtype=self.dtype)
-        return np.zeros((K, d), dtype=np.float64)
-
-    def _assemble(self, acc, gb):
-        """Flat data gradient ``[acc, gb]`` in the parameter layout (float64).
-
-        The penalty's term is added to its weight part by the base class.
-        """
-        K, d = self.n_classes, self.n_features
+        gb = parts[0][2]
+        for part in parts[1:]:
+            gb += part[2]
+        accs = [part[1] for part in parts]
+        if feature_major:  # [b, W^T.ravel()]
+            out = np.empty(self.n_params)
+            fK = K * int(self.fit_intercept)
+            out[:fK] = gb[:fK]
+            self._kernel.write_weights(accs, out[fK:].reshape(d, K), True)
+            return out
         out = np.empty((K, d + int(self.fit_intercept)), dtype=np.float64)
-        outW = out[:, :d]
-        if self._sparse:
-            _blocked_transpose(acc, outW)  # acc is (d, K)
-        else:
-            outW[...] = acc
+        self._kernel.write_weights(accs, out[:, :d])
         if self.fit_intercept:
             out[:, -1] = gb
         return out.ravel()
 
-    def _flat_target_index(self, sl, rows):
-        """Flat indices ``y_i * rows + i`` of the true classes in a (K, rows) block.
-
-        Kept for the block of all rows and for the few column blocks of a
-        small objective's passes (computed once per fit, not per evaluation).
-        """
-        if rows != self.n_samples and not self._small:
-            return self.y[sl] * rows + self._arange[:rows]
-        idx = self._flat_blocks.get(sl.start)
-        if idx is None or idx.shape[0] != rows:
-            idx = self.y[sl] * rows + self._arange[:rows]
-            self._flat_blocks[sl.start] = idx
-        return idx
-
-    def _softmax_block(self, Z, sl):
-        """Turn a (K, rows) block of scores into probabilities, in place.
-
-        Returns the per-row losses ``lse_i - sum_k T_ik z_ik`` (float64) and
-        the row sums ``s_i = sum_k exp(z_ik - m_i)``: ``P = exp(Z - m) / s``
-        (max shift, so no exponential overflows; the division is left to the
-        caller).
-        """
-        rows = Z.shape[1]
-        eps = self.label_smoothing
-        K = self.n_classes
-        if self.soft:
-            Yc = self.y[sl]
-            zt = np.einsum("ij,ji->i", Yc, Z, dtype=np.float64)
-        else:
-            zt = Z.ravel().take(self._flat_target_index(sl, rows))
-            if zt.dtype != np.float64:
-                zt = zt.astype(np.float64)
-        if eps:
-            # T = (1 - eps) Y + eps / K
-            zt *= 1 - eps
-            zt += (eps / K) * Z.sum(axis=0, dtype=np.float64)
-        m = Z.max(axis=0)
-        Z -= m
-        np.exp(Z, out=Z)
-        s = Z.sum(axis=0)
-        # -sum_k T_k log p_k = lse - sum_k T_k z_k, lse = m + log(s)
-        nll = np.log(s, dtype=np.float64)
-        nll += m
-        nll -= zt
-        return nll, s
-
-    def _gradient_block(self, Z, s, sl):
-        """``Z <- s_w * (P - T)`` in place, from ``Z = exp(z - m)`` and row sums."""
-        eps = self.label_smoothing
-        K = self.n_classes
-        swc = self.sw[sl]
-        # P = exp(z - m) / s, then s_w * (P - T); this order (not the fused
-        # exp(z - m) * (s_w / s)) keeps the rounding of the reference kernel.
-        Z /= s
-        if self.soft:
-            Z -= (1 - eps) * self.y[sl].T
-        else:
-            Z.ravel()[self._flat_target_index(sl, Z.shape[1])] -= 1 - eps
-        if eps:
-            Z -= eps / K
-        Z *= swc  # s_w * (P - T)
-        return Z
-
-    def _data_loss_gradient(self, w64, need_gradient, feature_major=False):
+    # ------------------------------------------------------------ data term
+    def data_loss_gradient(self, w64, need_gradient, feature_major=False):
         """Data term and its gradient at the contiguous float64 ``w64``.
 
         One pass over the chunks (in worker threads, see
@@ -662,42 +556,37 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         the penalty. ``feature_major`` (sparse ``X``, see
         :meth:`solver_order`): ``w64`` and the gradient in the order of
         :class:`FeatureMajorOrder`, the kernel's own: the ``(d, K)`` weights
-        are a view of ``w64`` (float64) and the first group of chunks
-        accumulates into the gradient vector itself, so that nothing is
-        transposed (each way ~8 ms for ``d=200000, K=20``, float64).
+        are a view of ``w64`` (float64), so that nothing is transposed (each
+        way ~8 ms for ``d=200000, K=20``, float64).
         """
         if self._small and self.dtype == np.float64:
-            return _small_loss_gradient(self, w64, need_gradient)
+            return self._design_passes.loss_gradient(w64, need_gradient)
         K = self.n_classes
-        out = None
         if feature_major:
-            if not self._sparse:
-                raise ValueError("the feature-major order is the sparse kernel's")
-            W, (WT, b) = None, self._feature_major_params(w64)
-            if need_gradient:
-                out = np.zeros(w64.size)
+            M = self._feature_major_params(w64)
         else:
-            _, W, WT, b = self._params(w64)
+            M = self._params(w64)
         sw64 = self._sw64
-        params = [W, WT]  # dropped before the gradient is assembled
-        del W, WT
+        rows_math, kernel = self._rows_math, self._kernel
+        params = [M]  # dropped before the gradient is assembled
+        del M
 
         def work(ids, bufs):
-            W, WT = params
+            (M,) = params
             zt = bufs["zt"]
             loss = 0.0
-            acc = self._group_accumulator(ids, out) if need_gradient else None
+            acc = kernel.new_accumulator() if need_gradient else None
             gb = np.zeros(K, dtype=np.float64)
             for i in ids:
                 sl = self._chunk_slice(i)
                 rows = sl.stop - sl.start
-                Z = self._scores(i, sl, W, WT, b, zt[: K * rows].reshape(K, rows), bufs)
-                nll, s = self._softmax_block(Z, sl)
+                Z = kernel.scores(i, sl, M, zt[: K * rows].reshape(K, rows), bufs)
+                nll, s = rows_math.softmax(Z, sl)
                 loss += dot(sw64[sl], nll)  # numpy loop: no BLAS pool wakes
                 if need_gradient:
                     # G = s_w * (P - Y): subtract at the true class, no one-hot Y.
-                    G = self._gradient_block(Z, s, sl)
-                    self._accumulate(i, sl, G, acc, bufs)
+                    G = rows_math.gradient(Z, s, sl)
+                    acc = kernel.accumulate(i, sl, G, acc, bufs)
                     if self.fit_intercept:
                         gb += G.sum(axis=1, dtype=np.float64)
             return loss, acc, gb
@@ -707,44 +596,7 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         loss = sum(part[0] for part in parts)
         if not need_gradient:
             return loss, None
-        acc, gb = self._reduce(parts)
-        if out is None:
-            return loss, self._assemble(acc, gb)
-        return loss, self._feature_major_gradient(acc, gb, out)
-
-    def _feature_major_params(self, u):
-        """``(W^T, b)`` of ``u`` in :class:`FeatureMajorOrder`: ``W^T``, the
-        ``(d, K)`` head of ``u`` in the working dtype (a view for float64),
-        and the intercepts (zeros without)."""
-        K, d = self.n_classes, self.n_features
-        WT = u[: d * K].reshape(d, K).astype(self.dtype, copy=False)
-        b = np.zeros(K, dtype=self.dtype)
-        if self.fit_intercept:
-            b[...] = u[d * K :]
-        return WT, b
-
-    def _group_accumulator(self, ids, out):
-        """The gradient accumulator of the chunk group ``ids``.
-
-        In a float64 feature-major pass (``out``: the zeroed result vector)
-        the group holding chunk 0 accumulates into ``out``'s ``(d, K)``
-        weight part itself and the others' sums are added to it
-        (:meth:`_reduce`); otherwise a new one (:meth:`_new_accumulator`).
-        """
-        if out is not None and self.dtype == np.float64 and ids[:1] == [0]:
-            K, d = self.n_classes, self.n_features
-            return out[: d * K].reshape(d, K)
-        return self._new_accumulator()
-
-    def _feature_major_gradient(self, acc, gb, out):
-        """``out = [acc.ravel(), gb]`` in :class:`FeatureMajorOrder` (``acc``
-        may already be ``out``'s view, see :meth:`_group_accumulator`)."""
-        dK = self.n_classes * self.n_features
-        if not np.shares_memory(acc, out):
-            out[:dK] = acc.ravel()
-        if self.fit_intercept:
-            out[dK:] = gb
-        return out
+        return loss, self._assemble(parts, feature_major)
 
     def solver_order(self):
         """:class:`FeatureMajorOrder` for sparse ``X`` (the kernel's own
@@ -754,46 +606,36 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         -------
         order : FlatOrder
         """
-        return FeatureMajorOrder(self) if self._sparse else FlatOrder(self)
+        return FeatureMajorOrder(self) if self.sparse else FlatOrder(self)
 
-    @staticmethod
-    def _reduce(parts):
-        """Sum the workers' ``(acc, gb)`` in a fixed order."""
-        acc, gb = parts[0][1], parts[0][2]
-        for part in parts[1:]:
-            acc += part[1]
-            gb += part[2]
-        return acc, gb
-
-    def _data_hessian_product(self, w, probabilities=None, feature_major=False):
+    def data_hessian_product(self, w, probabilities=None, feature_major=False):
         """``hessp(v64)``: the data term's Hessian at ``w`` times ``v64``.
 
         Each product recomputes ``P`` chunk by chunk (no (n, K) storage),
         unless ``probabilities`` (the (K, rows) blocks of ``P`` at ``w`` by
-        chunk, see :meth:`_data_newton_model`) are given; see
+        chunk, see :meth:`data_newton_model`) are given; see
         :meth:`SoftmaxObjective.hessian_product` for the formula.
         ``feature_major`` (sparse ``X``): ``v`` and the product in the order
         of :class:`FeatureMajorOrder`, the kernel's own, with no transposition.
         """
-        _, W, WT, b = self._params(w)
+        M = self._params(w)
         K = self.n_classes
+        rows_math, kernel = self._rows_math, self._kernel
         if probabilities is not None:
-            W = WT = None  # the scores are not recomputed
+            M = None  # the scores are not recomputed
 
         def hessp(v):
-            out = None
             if feature_major:
                 # v = [V^T (d, K) ravel, v_b]: the kernel's layout already
                 v = np.ascontiguousarray(v, dtype=np.float64)
-                V, (VT, vb) = None, self._feature_major_params(v)
-                out = np.zeros(v.size)
+                V = self._feature_major_params(v)
             else:
-                _, V, VT, vb = self._params(v)
+                V = self._params(v)
 
             def work(ids, bufs):
                 zt = bufs["zt"]
                 zv = bufs.setdefault("zv", np.empty_like(zt))
-                acc = self._group_accumulator(ids, out)
+                acc = kernel.new_accumulator()
                 gb = np.zeros(K, dtype=np.float64)
                 for i in ids:
                     sl = self._chunk_slice(i)
@@ -802,29 +644,26 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
                         P = probabilities[i]
                     else:
                         P = zt[: K * rows].reshape(K, rows)
-                        self._scores(i, sl, W, WT, b, P, bufs)
-                        _, s = self._softmax_block(P, sl)
+                        kernel.scores(i, sl, M, P, bufs)
+                        _, s = rows_math.softmax(P, sl)
                         P /= s
                     Zv = zv[: K * rows].reshape(K, rows)
-                    self._scores(i, sl, V, VT, vb, Zv, bufs)
+                    kernel.scores(i, sl, V, Zv, bufs)
                     # R = s_w * P * (Zv - sum_k P_k Zv_k)
                     Zv -= np.einsum("ij,ij->j", P, Zv)
                     Zv *= P
                     Zv *= self.sw[sl]
-                    self._accumulate(i, sl, Zv, acc, bufs)
+                    acc = kernel.accumulate(i, sl, Zv, acc, bufs)
                     if self.fit_intercept:
                         gb += Zv.sum(axis=1, dtype=np.float64)
                 return 0.0, acc, gb
 
             parts = self._map_chunks(work, sparse_threads=feature_major)
-            acc, gb = self._reduce(parts)
-            if out is None:
-                return self._assemble(acc, gb)
-            return self._feature_major_gradient(acc, gb, out)
+            return self._assemble(parts, feature_major)
 
         return hessp
 
-    def _data_newton_model(self, w):
+    def data_newton_model(self, w):
         """``(hessp, diag, order)``: the data term's Hessian product and diagonal.
 
         One pass over the chunks computes ``P`` and the diagonal
@@ -841,14 +680,15 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
         of each product, ~85 ms of a ~200 ms product on the shape above, on a
         loaded machine).
         """
-        _, W, WT, b = self._params(w)
+        M = self._params(w)
         K = self.n_classes
         keep = self.n_samples * K <= self.n_params
+        rows_math, kernel = self._rows_math, self._kernel
 
         def work(ids, bufs):
             zt = bufs["zt"]
             zv = bufs.setdefault("zv", np.empty_like(zt))
-            acc = self._new_accumulator()
+            acc = kernel.new_accumulator()
             gb = np.zeros(K, dtype=np.float64)
             kept = {}
             for i in ids:
@@ -856,34 +696,27 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
                 rows = sl.stop - sl.start
                 P = np.empty((K, rows), self.dtype) if keep else zt[: K * rows]
                 P = P.reshape(K, rows)
-                self._scores(i, sl, W, WT, b, P, bufs)
-                _, s = self._softmax_block(P, sl)
+                kernel.scores(i, sl, M, P, bufs)
+                _, s = rows_math.softmax(P, sl)
                 P /= s
                 R = np.subtract(1, P, out=zv[: K * rows].reshape(K, rows))
                 R *= P
                 R *= self.sw[sl]  # s p (1 - p)
-                self._accumulate(i, sl, R, acc, bufs, squared=True)
+                acc = kernel.accumulate(i, sl, R, acc, bufs, squared=True)
                 if self.fit_intercept:
                     gb += R.sum(axis=1, dtype=np.float64)
                 if keep:
                     kept[i] = P
             return kept, acc, gb
 
-        parts = self._map_chunks(work, sparse_threads=self._sparse)
+        parts = self._map_chunks(work, sparse_threads=self.sparse)
         probabilities = {}
         for part in parts:
             probabilities.update(part[0])
-        acc, gb = self._reduce(parts)
-        if self._sparse:
-            order = FeatureMajorOrder(self)
-            diag = np.empty(self.n_params)
-            diag[: acc.size] = acc.ravel()  # acc is (d, K)
-            diag[acc.size :] = gb[: diag.size - acc.size]
-        else:
-            order = FlatOrder(self)
-            diag = self._assemble(acc, gb)
-        hessp = self._data_hessian_product(
-            w, probabilities if keep else None, feature_major=self._sparse
+        order = self.solver_order()
+        diag = self._assemble(parts, feature_major=self.sparse)
+        hessp = self.data_hessian_product(
+            w, probabilities if keep else None, feature_major=self.sparse
         )
         return hessp, diag, order
 
@@ -912,337 +745,123 @@ class SoftmaxCrossEntropyL2(SoftmaxObjective):
                     t += p
         return [total]
 
-    def _data_loss_gradient_hessian(self, w64):
+    def data_loss_gradient_hessian(self, w64):
         """Data term, its gradient and its dense Hessian at ``w64``.
 
-        Serial, in blocks of ``_hessian_rows`` rows; see
-        :func:`_dense_loss_gradient_hessian`.
+        Serial, in blocks of rows; see
+        :meth:`SmallDenseKernel.loss_gradient_hessian`.
         """
-        return _dense_loss_gradient_hessian(self, w64)
+        return self._design_passes.loss_gradient_hessian(w64)
 
-    def _data_binary_loss_gradient_hessian(self, v64):
+    def data_binary_loss_gradient_hessian(self, v64):
         """Two classes: data term, gradient and Hessian of ``v = w_1 - w_0``
         (:class:`~sk_softmax._objective._base.BinaryObjective`); see
-        :func:`_binary_loss_gradient_hessian`."""
-        return _binary_loss_gradient_hessian(self, v64)
+        :meth:`SmallDenseKernel.binary_loss_gradient_hessian`."""
+        return self._design_passes.binary_loss_gradient_hessian(v64)
 
-    def _data_lipschitz_bound(self):
-        """An upper bound of the data term's gradient Lipschitz constant.
+    def weighted_gram(self, scale):
+        """``M^T M``, ``M = diag(sqrt(s / S)) [X, 1] / scale``, over the chunks.
 
-        The Hessian is ``sum_i (s_i/S) (diag(p_i) - p_i p_i^T) (x) x~_i x~_i^T``
-        with ``x~ = [x, 1]``; since ``||diag(p) - p p^T||_2 <= 1/2``,
-        ``L <= lambda_max(X~^T diag(s/S) X~) / 2``.
+        Parameters
+        ----------
+        scale : float
+            ``a >= 1``.
 
-        ``lambda_max`` is computed exactly from the (d+1, d+1) weighted Gram
-        matrix when ``d`` is moderate; otherwise it is bounded by
-        ``min(trace, ||M||_1 ||M||_inf)`` with ``M = diag(sqrt(s/S)) X~``
-        (both are guaranteed upper bounds).
-
-        Both are computed on ``M / a`` with ``a = max(1, max |X_ij|)``, and
-        ``lambda_max(M^T M) = a^2 lambda_max((M / a)^T (M / a))``: features
-        beyond ~1e154 would otherwise overflow the Gram matrix to inf (and
-        its eigenvalue solver fail) even where ``L`` itself is finite.
+        Returns
+        -------
+        gram : ndarray, float64
         """
-        a = max(1.0, self.max_abs_feature())
+        sqrt_sw = np.sqrt(self._sw64) / scale
+        return weighted_gram(self.X, sqrt_sw, int(self.fit_intercept), self._chunks())
+
+    def gram_bound(self, scale):
+        """``min(trace, ||M||_1 ||M||_inf)``, ``M = diag(sqrt(s / S)) X~ / scale``.
+
+        Parameters
+        ----------
+        scale : float
+            ``a >= 1``.
+
+        Returns
+        -------
+        bound : float
+        """
+        sqrt_sw = np.sqrt(self._sw64) / scale
         chunks = list(self._chunks())
-        lam = _lambda_max_weighted_gram(
-            self.X, self.sw.astype(np.float64), self.fit_intercept, chunks, a
-        )
-        # Python floats: a product beyond the float64 range is inf, silently.
-        return 0.5 * lam * a * a
+        return gram_norm_bound(self.X, sqrt_sw, int(self.fit_intercept), chunks)
 
 
-def _design(obj, sl):
-    """``X~_c^T``, shape ``(d + 1, rows)``: the rows ``sl`` with their
-    intercept row, float64, C-contiguous.
-
-    Both products of a pass run on it: ``[W, b] X~_c^T`` and
-    ``G X~_c = G (X~_c^T)^T`` (as fast in context as a second, row-major
-    copy: measured on digits, 1797 x 65, K=10). Small objectives
-    (``obj._small``: all rows in one block) keep it between passes (built
-    once instead of at every evaluation: ~20 us of a 75 us evaluation on
-    breast_cancer); otherwise it is built per block.
-    """
-    if obj._small and obj._design is not None:
-        return obj._design
-    Xc = obj.X[sl]
-    if obj._sparse:
-        Xc = Xc.toarray()
-    d = obj.n_features
-    Xt = np.empty((d + int(obj.fit_intercept), sl.stop - sl.start), dtype=np.float64)
-    Xt[:d] = Xc.T
-    Xt[d:] = 1.0  # the intercept row (np.empty: digits 86 instead of 107 us)
-    if obj._small:
-        obj._design = Xt
-    return Xt
+#: The former name of :class:`ChunkedSoftmaxCrossEntropy` (it is not an L2
+#: class: the penalty is the base class's).
+SoftmaxCrossEntropyL2 = ChunkedSoftmaxCrossEntropy
 
 
-def _small_loss_gradient(obj, w64, need_gradient):
-    """Data term and gradient of a small float64 objective, on the kept X~.
+def gram_norm_bound(X, sqrt_sw, fi, chunks):
+    """``min(trace, ||M||_1 ||M||_inf)`` with ``M = diag(sqrt_sw) [X, 1]``.
 
-    The pass of ``_data_loss_gradient`` (same softmax and target steps) on
-    the kept ``X~^T`` of :func:`_design`, with the intercepts inside the two
-    products, in the calling thread: on data this small an evaluation is
-    dominated by the number of numpy calls and the worker threads' hand-offs
-    (standardised digits as shipped on 2 busy cores: the threaded chunks
-    took ~460 us).
+    An upper bound of ``lambda_max(M^T M)`` without the Gram matrix (wide
+    ``X``, see :meth:`SoftmaxObjective.data_lipschitz_bound`); ``sqrt_sw``
+    already carries the ``1 / a`` scale, ``fi`` adds the ones column.
 
-    The products run in column blocks of ``_SMALL_BLOCK_BYTES``, the softmax
-    and target steps once over all rows, in a kept ``(K, n)`` score buffer
-    (``n`` is at most ``_hessian_rows`` here). Both choices are measured on
-    digits (1797 x 65, K=10, one thread, 2-core EPYC with 1 MiB L2, medians
-    of 60 interleaved rounds): the four products take 105 us in two column
-    blocks and 169 us as two whole products (OpenBLAS's blocking for a
-    1797-wide operand; the order of the blocks does not matter, 105 vs
-    109 us), while the softmax and target steps take 58 us in one pass and
-    68 us in two blocks (per-call overhead).
-    """
-    n, K = obj.n_samples, obj.n_classes
-    Xt = _design(obj, slice(0, n))
-    Wb = w64.reshape(K, -1)
-    per_row = 8 * (Xt.shape[0] + 2 * K)  # X~ column and score / gradient block
-    n_blocks = -(-n // max(_MIN_CHUNK_ROWS, _SMALL_BLOCK_BYTES // per_row))
-    step = -(-n // n_blocks)
-    blocks = [slice(start, min(start + step, n)) for start in range(0, n, step)]
-    gemm = _small_gemm(Xt.shape[0] * K * step)
-    Z = obj._small_scores
-    if Z is None:
-        Z = obj._small_scores = np.empty((K, n), dtype=np.float64)
-    for sl in blocks:
-        _matmul(Wb, Xt[:, sl], gemm, out=Z[:, sl])  # (K, rows) scores
-    whole = slice(0, n)
-    nll, s = obj._softmax_block(Z, whole)
-    sw = obj._sw64
-    loss = dot(sw, nll)
-    if not need_gradient:
-        return loss, None
-    if obj.soft or obj.label_smoothing:
-        G = obj._gradient_block(Z, s, whole)
-    else:  # s_w (P - Y) in one pass less: (s_w / s) E, then -s_w at y
-        Z *= sw / s  # (digits: 200 instead of 217 us per evaluation)
-        Z.ravel()[obj._flat_target_index(whole, n)] -= sw
-        G = Z
-    grad = _matmul(G[:, blocks[0]], Xt[:, blocks[0]], gemm, trans_b=True)
-    for sl in blocks[1:]:
-        grad += _matmul(G[:, sl], Xt[:, sl], gemm, trans_b=True)
-    return loss, grad.ravel()
-
-
-@functools.lru_cache(maxsize=64)
-def _class_pairs(K):
-    """The class pairs ``k <= l`` of the Hessian's blocks: ``(kk, ll, same)``,
-    ``same`` 1.0 where ``k == l``."""
-    kk, ll = np.triu_indices(K)
-    return kk, ll, (kk == ll).astype(np.float64)
-
-
-@functools.lru_cache(maxsize=64)
-def _hessian_scatter(K, d1, start, stop):
-    """Where the pair blocks ``g = start..stop`` of the stacked GEMM go in H.
-
-    The GEMM of :func:`_dense_loss_gradient_hessian` gives the blocks
-    ``B_g = H_{k_g l_g}`` (``k_g <= l_g``) as one ``(pairs, d1, d1)`` array.
-    Returns ``(dest, src)``: flat indices into ``H`` (shape ``(K d1, K d1)``)
-    and into the stack, such that ``H.flat[dest] += stack.flat[src]`` adds
-    every block and, for ``k < l``, its transpose ``H_lk = H_kl^T``; ``dest``
-    has no repeated index. For all the pairs, ``dest`` is every entry of
-    ``H`` and ``(None, src)`` is returned, ``src`` in the order of ``H``'s
-    entries: ``H = stack.flat[src]``. One fancy-indexed update instead of two
-    fancy-indexed block updates and the index arithmetic per evaluation
-    (wine, K=3: ~20 of a ~60 us evaluation).
-    """
-    kk, ll, _ = _class_pairs(K)
-    n = K * d1
-    a = np.arange(d1)
-    rows, cols = a[:, None], a[None, :]
-    dest, src = [], []
-    for j, g in enumerate(range(start, stop)):
-        k, m = kk[g], ll[g]  # classes k <= m
-        block = j * d1 * d1 + rows * d1 + cols  # stack entry (a, b) of pair g
-        dest.append(((k * d1 + rows) * n + m * d1 + cols).ravel())  # H_km[a, b]
-        src.append(block.ravel())
-        if k != m:  # H_mk[b, a] = H_km[a, b]
-            dest.append(((m * d1 + cols) * n + k * d1 + rows).ravel())
-            src.append(block.ravel())
-    dest, src = np.concatenate(dest), np.concatenate(src)
-    if stop - start == len(kk):  # all pairs fill every entry of H once:
-        return None, src[np.argsort(dest)]  # H = stack.flat[that]
-    return dest, src
-
-
-def _dense_loss_gradient_hessian(obj, w64):
-    """Data term, gradient and dense Hessian of ``obj`` at ``w64``, one pass.
-
-    The kernel of ``SoftmaxCrossEntropyL2._data_loss_gradient_hessian``, for
-    the small problems of ``solver="newton-cholesky"``: the Hessian has
-    ``n_params ** 2`` entries and costs about ``n_samples * n_params ** 2 / 2``
-    multiply-adds. With ``x~ = [x, 1]`` and ``s_i`` the normalised weights,
-    the Hessian of the cross-entropy is
-    ``sum_i s_i (diag(p_i) - p_i p_i^T) (x) x~_i x~_i^T`` (whatever the
-    targets: soft or smoothed targets sum to 1). Its ``(d + 1, d + 1)`` block
-    of classes ``k <= l`` is, per block of rows::
-
-        H_kl += X~_c^T diag(s (delta_kl p_k - p_k p_l)) X~_c
-
-    (``H_lk = H_kl^T``), all of them from one GEMM of the stacked
-    ``X~_c^T diag(c_kl)`` with ``X~_c`` (in groups of pairs whose stack
-    stays within 8 MiB): on problems this small the count of numpy calls
-    matters more than the multiply-adds (wine, K=3: 6 blocks in ~10 calls
-    instead of 3 blocks in two GEMMs plus the last class's blocks from
-    sums, ~25 calls). A GEMM, not a SYRK of ``X~_c^T diag(sqrt(c_kk))``:
-    measured on breast_cancer (569 x 30, K=2), 30 us against 45 us for the
-    SYRK.
-
-    Loss and gradient are those of ``_data_loss_gradient`` (the same softmax
-    and target steps), computed in float64 with the intercepts inside the
-    products (``[W, b] X~_c^T`` and ``G X~_c``): small problems are dominated
-    by the number of numpy calls, and this pass makes about half as many
-    (serial, in the calling thread). Extra memory: the Hessian, ``X~_c`` in
-    float64 (:func:`_design`) and the stack (at most 8 MiB). The penalty is
-    added by the base class.
+    Parameters
+    ----------
+    X : {ndarray, csr_matrix} of shape (n_samples, n_features)
+        The data.
+    sqrt_sw : ndarray of shape (n_samples,), float64
+        Square roots of the normalised weights, divided by ``a``.
+    fi : int
+        1 with the intercept column, else 0.
+    chunks : list of slice
+        Row chunks of dense ``X``.
 
     Returns
     -------
-    loss : float
-    grad : ndarray of shape (n_params,), float64
-    hess : ndarray of shape (n_params, n_params), float64, symmetric
-    """
-    K, d = obj.n_classes, obj.n_features
-    d1 = d + int(obj.fit_intercept)
-    Wb = w64.reshape(K, d1)  # [W, b]
-    loss = 0.0
-    grad = None
-    H = None
-    kk, ll, same = _class_pairs(K)
-    n, step = obj.n_samples, obj._hessian_rows
-    group = max(1, 4 * _CHUNK_BYTES // (8 * d1 * min(n, step)))  # pairs per stack
-    gemm = _small_gemm(min(n, step) * d1 * max(K, min(group, len(kk)) * d1))
-    for start in range(0, n, step):
-        sl = slice(start, min(start + step, n))
-        Xt = _design(obj, sl)  # X~_c^T
-        rows = sl.stop - sl.start
-        Z = _matmul(Wb, Xt, gemm)  # (K, rows) scores, intercepts included
-        nll, s = obj._softmax_block(Z, sl)
-        sw = obj._sw64[sl]
-        loss += dot(sw, nll)
-        P = Z / s  # probabilities; Z itself becomes the gradient block
-        for g in range(0, len(kk), group):
-            stop = min(g + group, len(kk))
-            c = same[g:stop, None] - P[ll[g:stop]]
-            c *= P[kk[g:stop]]
-            c *= sw  # c_kl = s p_k (delta_kl - p_l)
-            stacked = (Xt * c[:, None, :]).reshape(-1, rows)
-            blk = _matmul(stacked, Xt, gemm, trans_b=True).ravel()  # H_kl, k <= l
-            dest, src = _hessian_scatter(K, d1, g, stop)
-            if dest is None:  # all pairs: this block of rows' whole H
-                part = blk[src].reshape(K * d1, K * d1)
-                if H is None:
-                    H = part
-                else:
-                    H += part
-                continue
-            if H is None:
-                H = np.zeros((K * d1, K * d1), dtype=np.float64)
-            H.ravel()[dest] += blk[src]
-        G = _matmul(obj._gradient_block(Z, s, sl), Xt, gemm, trans_b=True)
-        if grad is None:
-            grad = G
-        else:
-            grad += G
-    return loss, grad.ravel(), H
-
-
-def _binary_loss_gradient_hessian(obj, v64):
-    """Two classes: data term, gradient and Hessian of the rows' difference.
-
-    With ``z_i = v . x~_i`` (``z_1 - z_0``) and ``t_i`` the target of class
-    1 (the label, the soft target, smoothed as ``(1 - eps) t + eps / 2``),
-    the cross-entropy of sample ``i`` is ``softplus(z_i) - t_i z_i``, its
-    gradient ``(p_i - t_i) x~_i`` and its Hessian ``p_i (1 - p_i) x~_i
-    x~_i^T`` with ``p_i = sigmoid(z_i)``: the two-class softmax pass of
-    :func:`_dense_loss_gradient_hessian` on ``(n,)`` scores, in the same
-    blocks of rows. The penalty is added by ``BinaryObjective``.
-
-    Returns
-    -------
-    loss : float
-    grad : ndarray of shape (d + 1,) or (d,), float64
-    hess : ndarray of shape (d + 1, d + 1) or (d, d), float64, symmetric
-    """
-    d1 = v64.shape[0]
-    eps = obj.label_smoothing
-    loss = 0.0
-    grad = np.zeros(d1, dtype=np.float64)
-    H = np.zeros((d1, d1), dtype=np.float64)
-    n, step = obj.n_samples, obj._hessian_rows
-    gemm = _small_gemm(min(n, step) * d1 * d1)
-    for sl in (slice(i, min(i + step, n)) for i in range(0, n, step)):
-        Xt = _design(obj, sl)  # X~_c^T
-        sw = obj._sw64[sl]
-        t = obj.y[sl, 1] if obj.soft else obj.y[sl]
-        if eps:
-            t = (1 - eps) * t + eps / 2
-        z = v64 @ Xt
-        loss += dot(sw, np.logaddexp(0.0, z) - t * z)  # softplus(z) - t z
-        p = expit(z)
-        grad += Xt @ (sw * (p - t))
-        c = sw * p
-        c *= 1.0 - p  # s p (1 - p) >= 0
-        H += _matmul(Xt * c, Xt, gemm, trans_b=True)
-    return loss, grad, H
-
-
-def _lambda_max_weighted_gram(X, sw, fi, chunks, a):
-    """An upper bound of ``lambda_max(M^T M) / a^2``, ``M = diag(sqrt(sw)) [X, 1]``.
-
-    See :meth:`SoftmaxCrossEntropyL2._data_lipschitz_bound`: exact from the
-    Gram matrix of ``M / a`` (accumulated over the row ``chunks``) for
-    moderate ``d``, else ``min(trace, ||M / a||_1 ||M / a||_inf)``; ``fi``
-    adds the intercept column.
+    bound : float
     """
     d = X.shape[1]
-    sqrt_sw = np.sqrt(sw) / a  # the intercept column of M / a
-    if gram_fits(X.shape[0], d + fi):
-        gram = weighted_gram(X, sqrt_sw, fi, chunks)
-        lam = float(np.linalg.eigvalsh(gram)[-1]) * (1 + 1e-8)
+    if sp.issparse(X):
+        A = sp.diags(sqrt_sw) @ abs(X)
+        row_sq = np.asarray(A.multiply(A).sum(axis=1)).ravel()
+        row_abs = np.asarray(A.sum(axis=1)).ravel()
+        col_abs = np.asarray(A.sum(axis=0)).ravel()
     else:
-        if sp.issparse(X):
-            A = sp.diags(sqrt_sw) @ abs(X)
-            row_sq = np.asarray(A.multiply(A).sum(axis=1)).ravel()
-            row_abs = np.asarray(A.sum(axis=1)).ravel()
-            col_abs = np.asarray(A.sum(axis=0)).ravel()
-        else:
-            row_sq = np.zeros(X.shape[0])
-            row_abs = np.zeros(X.shape[0])
-            col_abs = np.zeros(d)
-            for sl in chunks:
-                A = np.abs(np.asarray(X[sl], dtype=np.float64)) * sqrt_sw[sl, None]
-                row_sq[sl] = np.einsum("ij,ij->i", A, A)
-                row_abs[sl] = A.sum(axis=1)
-                col_abs += A.sum(axis=0)
-        trace = row_sq.sum() + (float(sqrt_sw @ sqrt_sw) if fi else 0.0)
-        if fi:
-            row_abs = row_abs + sqrt_sw
-            col_abs = np.append(col_abs, sqrt_sw.sum())
-        holder = float(row_abs.max() * col_abs.max())
-        lam = min(trace, holder)
-    return lam
-
-
-def gram_fits(n_samples, n_columns):
-    """Whether the Lipschitz bound uses the exact ``(d+1, d+1)`` Gram matrix.
-
-    Moderate ``d``: at most 2048 columns and ``n * (d + 1) ** 2 <= 2e10``
-    multiply-adds; beyond, the cheaper trace / norm bounds are used.
-    """
-    return n_columns <= 2048 and n_samples * n_columns**2 <= 2e10
+        row_sq = np.zeros(X.shape[0])
+        row_abs = np.zeros(X.shape[0])
+        col_abs = np.zeros(d)
+        for sl in chunks:
+            A = np.abs(np.asarray(X[sl], dtype=np.float64)) * sqrt_sw[sl, None]
+            row_sq[sl] = np.einsum("ij,ij->i", A, A)
+            row_abs[sl] = A.sum(axis=1)
+            col_abs += A.sum(axis=0)
+    trace = row_sq.sum() + (float(sqrt_sw @ sqrt_sw) if fi else 0.0)
+    if fi:
+        row_abs = row_abs + sqrt_sw
+        col_abs = np.append(col_abs, sqrt_sw.sum())
+    holder = float(row_abs.max() * col_abs.max())
+    return min(trace, holder)
 
 
 def weighted_gram(X, sqrt_sw, fi, chunks):
     """``M^T M`` with ``M = diag(sqrt_sw) [X, 1]`` (``fi``: the ones column).
 
     Accumulated over the row ``chunks`` in float64; ``sqrt_sw`` already
-    carries any ``1 / a`` scale (see :func:`_lambda_max_weighted_gram`).
+    carries any ``1 / a`` scale (see
+    :meth:`SoftmaxObjective.data_lipschitz_bound`).
+
+    Parameters
+    ----------
+    X : {ndarray, csr_matrix} of shape (n_samples, n_features)
+        The data.
+    sqrt_sw : ndarray of shape (n_samples,), float64
+        Square roots of the normalised weights, divided by ``a``.
+    fi : int
+        1 with the intercept column, else 0.
+    chunks : iterable of slice
+        Row chunks.
+
+    Returns
+    -------
+    gram : ndarray of shape (d + fi, d + fi), float64
     """
     d = X.shape[1]
     gram = np.zeros((d + fi, d + fi), dtype=np.float64)
