@@ -47,7 +47,7 @@ from datasets import make_data  # noqa: E402
 
 from sk_softmax import SoftmaxRegression  # noqa: E402
 from sk_softmax._dask_input import validate_dask_fit_input  # noqa: E402
-from sk_softmax._objective import SoftmaxCrossEntropyL2  # noqa: E402
+from sk_softmax._objective import ChunkedSoftmaxCrossEntropy  # noqa: E402
 from sk_softmax._objective._dask import DaskSoftmaxObjective  # noqa: E402
 
 
@@ -105,7 +105,7 @@ def _blocks_on_workers(client, X, y, n_blocks):
 
 def per_evaluation(name, X, y, client, reps, n_blocks):
     K = int(y.max()) + 1
-    mem = SoftmaxCrossEntropyL2(X, y, K)
+    mem = ChunkedSoftmaxCrossEntropy(X, y, K)
     Xd, yd = _blocks_on_workers(client, X, y, n_blocks)
     dsk = _dask_objective(Xd, yd)
     w = np.random.default_rng(0).standard_normal(mem.n_params) * 0.01
@@ -202,7 +202,7 @@ def breakdown(name, X, y, client, reps, n_blocks):
     from distributed import get_task_stream, wait
 
     K = int(y.max()) + 1
-    mem = SoftmaxCrossEntropyL2(X, y, K)
+    mem = ChunkedSoftmaxCrossEntropy(X, y, K)
     Xd, yd = _blocks_on_workers(client, X, y, n_blocks)
     dsk = _dask_objective(Xd, yd)
     w = np.random.default_rng(0).standard_normal(mem.n_params) * 0.01

@@ -24,8 +24,8 @@ data of :mod:`datasets`, with the ``C`` of :data:`CS` (chosen to keep about
 
 ``--solvers`` also times ``solver="gd"`` (FISTA) to the same objective (the
 measurement behind the choice of OWL-QN as the default, see
-``sk_softmax/_solvers/_owlqn.py`` and ``_fista.py``). Each cell is printed and appended as one
-JSON line to ``--out``.
+``sk_softmax/_solvers/_owlqn.py`` and ``_fista.py``). Each cell is printed
+and appended as one JSON line to ``--out``.
 """
 
 import argparse

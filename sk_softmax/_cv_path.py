@@ -255,7 +255,7 @@ def fold_path(
     n_unconverged = 0
     for i in order:
         objective = objective.with_penalty(Cs[i])  # the same data term
-        result, _, _ = fit_solver(objective, w.copy(), settings)
+        result = fit_solver(objective, w.copy(), settings).result
         w = result.x
         coefs[i], n_iter[i] = w, result.n_iter
         n_unconverged += not result.converged
@@ -609,7 +609,7 @@ def final_model(problem, paths, scores, grid, *, refit, template):
         objective = problem.objective(None, C, l1_effective[l1_idx])
         w0 = paths[:, l1_idx, c_idx].mean(axis=0).ravel()
         settings = FitSettings.for_fit(template, objective)
-        result, _, _ = fit_solver(objective, w0, settings)
+        result = fit_solver(objective, w0, settings).result
         converged = int(not result.converged)
         warn_unconverged(converged, 1, settings.max_iter, template.tol, C)
         return result.x, C, l1_ratio

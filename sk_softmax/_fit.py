@@ -588,9 +588,6 @@ class FitOutcome:
     step: float | None = None
     sgd_run: SGDRun | None = None
 
-    def __iter__(self):
-        return iter((self.result, self.step, self.sgd_run))
-
 
 @dataclass(frozen=True)
 class _SolverCall:

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from scipy.special import log_softmax, softmax
 from sklearn.utils._array_api import get_namespace_and_device
 
-from sk_softmax._objective import SoftmaxCrossEntropyL2
+from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
 from sk_softmax._objective._array_api import ArrayAPISoftmaxCrossEntropy
 
 # Not a doctest module: --doctest-modules would import this file as the module
@@ -101,7 +101,7 @@ def _build_objective(X, y, sw, *, fit_intercept=True, eps=0.0, chunk_size=7):
     )
     n_classes = y.shape[1] if y.ndim == 2 else K
     if isinstance(X, np.ndarray) or sp.issparse(X):
-        return SoftmaxCrossEntropyL2(X, y, n_classes, **kwargs)
+        return ChunkedSoftmaxCrossEntropy(X, y, n_classes, **kwargs)
     xp, _, device = get_namespace_and_device(X)
     return ArrayAPISoftmaxCrossEntropy(X, y, n_classes, xp=xp, device=device, **kwargs)
 

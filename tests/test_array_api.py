@@ -19,7 +19,7 @@ from _sklearn_versions import skip_without_array_api_dispatch
 from sklearn.utils._array_api import get_namespace_and_device
 
 from sk_softmax import SoftmaxRegression
-from sk_softmax._objective import SoftmaxCrossEntropyL2, _array_api
+from sk_softmax._objective import ChunkedSoftmaxCrossEntropy, _array_api
 from sk_softmax._objective._array_api import ArrayAPISoftmaxCrossEntropy
 from sk_softmax._sklearn_compat import move_to
 
@@ -69,7 +69,9 @@ def test_objective_matches_the_reference(
     hv = obj.hessian_product(w)(v)
     hv_ref = reference.hessian_product(X, y, sw, C, fit_intercept, w, v, eps)
     np.testing.assert_allclose(hv, hv_ref, rtol=rtol, atol=10 * atol)
-    numpy_obj = SoftmaxCrossEntropyL2(X, y, obj.n_classes, sw, C, fit_intercept, 7, eps)
+    numpy_obj = ChunkedSoftmaxCrossEntropy(
+        X, y, obj.n_classes, sw, C, fit_intercept, 7, eps
+    )
     np.testing.assert_allclose(
         obj.lipschitz_bound(), numpy_obj.lipschitz_bound(), rtol=1e-6
     )
@@ -80,7 +82,7 @@ def test_lipschitz_bound_without_the_gram_matrix(
 ):
     # Many features: the trace / Holder bound, as the numpy backend computes it.
     X, y, sw = make_problem(seed=33, n=20, d=3000)
-    numpy_obj = SoftmaxCrossEntropyL2(X, y, 4, sw, C, True, 7)
+    numpy_obj = ChunkedSoftmaxCrossEntropy(X, y, 4, sw, C, True, 7)
     obj = build_objective(to_xp(X), y, sw)
     np.testing.assert_allclose(
         obj.lipschitz_bound(), numpy_obj.lipschitz_bound(), rtol=1e-10
@@ -93,7 +95,7 @@ def test_minibatch_and_accuracy_equal_the_numpy_backend(
     X, y, sw = make_problem(seed=34)
     obj, numpy_obj = (
         build_objective(to_xp(X), y, sw),
-        SoftmaxCrossEntropyL2(X, y, 4, sw, C),
+        ChunkedSoftmaxCrossEntropy(X, y, 4, sw, C),
     )
     w = np.random.default_rng(35).standard_normal(obj.n_params)
     train, rows = np.arange(3, 50), np.array([0, 4, 9, 30])
@@ -242,16 +244,16 @@ def test_warm_start_and_partial_fit_on_device(to_xp, make_problem):
 def test_numpy_input_keeps_the_numpy_backend(make_problem, monkeypatch):
     X, y, _ = make_problem(seed=41)
     built = []
-    real = SoftmaxCrossEntropyL2.__init__
+    real = ChunkedSoftmaxCrossEntropy.__init__
 
     def spy(self, *args, **kwargs):
         built.append(type(self))
         real(self, *args, **kwargs)
 
-    monkeypatch.setattr(SoftmaxCrossEntropyL2, "__init__", spy)
+    monkeypatch.setattr(ChunkedSoftmaxCrossEntropy, "__init__", spy)
     with sklearn.config_context(array_api_dispatch=True):
         clf = SoftmaxRegression().fit(X, y)
-    assert built == [SoftmaxCrossEntropyL2] and isinstance(clf.coef_, np.ndarray)
+    assert built == [ChunkedSoftmaxCrossEntropy] and isinstance(clf.coef_, np.ndarray)
     # Without dispatch a CPU tensor is converted to numpy, as scikit-learn does.
     clf = SoftmaxRegression().fit(torch.asarray(X), torch.asarray(y))
     assert isinstance(clf.coef_, np.ndarray) and len(built) == 2

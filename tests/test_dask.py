@@ -222,7 +222,7 @@ def test_objective_equals_in_memory_objective(sparse, problem):
     """The backend itself: loss, gradient, Hessian products, dense Hessian and
     Lipschitz bound equal the numpy objective's at random points."""
     from sk_softmax._dask_input import validate_dask_fit_input
-    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
     from sk_softmax._objective._dask import DaskSoftmaxObjective
 
     X, y, sw = problem(n=500, d=8, sparse=sparse, seed=11)
@@ -234,7 +234,7 @@ def test_objective_equals_in_memory_objective(sparse, problem):
     obj = DaskSoftmaxObjective(
         Xd, target.y, 3, sample_weight=swd, **kwargs, weight_sum=target.weight_sum
     )
-    ref = SoftmaxCrossEntropyL2(X, y, 3, sample_weight=sw, **kwargs)
+    ref = ChunkedSoftmaxCrossEntropy(X, y, 3, sample_weight=sw, **kwargs)
     rng = np.random.default_rng(0)
     order = obj.solver_order()
     assert order.feature_major == sparse == ref.solver_order().feature_major
@@ -438,9 +438,9 @@ def test_cluster_dense_exact_and_nothing_of_X_on_the_client(client, dtype, probl
     }
     ref = _reference(X, y, sw, solver="lbfgs", tol=tol)
     same = EXACT if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
-    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
 
-    if SoftmaxCrossEntropyL2(X, y, 4).n_workers() == 1:
+    if ChunkedSoftmaxCrossEntropy(X, y, 4).n_workers() == 1:
         # one usable CPU here: the in-memory fit runs L-BFGS-B, the Dask fit
         # (2 busy worker threads) the BLAS-free L-BFGS (see _reference)
         # (measured: 2.4e-10 in float64, 2.0e-5 in float32)
@@ -539,7 +539,7 @@ def test_cluster_one_kernel_per_worker_for_sparse_blocks(client, sparse, problem
     dense blocks stay apart (no copy) in one group per worker. Either way
     the parts equal the in-memory objective's."""
     from sk_softmax._dask_input import validate_dask_fit_input
-    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
     from sk_softmax._objective._dask import DaskSoftmaxObjective
 
     X, y, sw = problem(n=800, d=300, sparse=sparse, seed=12)
@@ -554,7 +554,7 @@ def test_cluster_one_kernel_per_worker_for_sparse_blocks(client, sparse, problem
         # 8 blocks in contiguous shares over 2 workers: 4 each
         expected = [1] if sparse else [4]
         assert list(counts.values()) == [expected, expected]
-        ref = SoftmaxCrossEntropyL2(X, y, 3, sample_weight=sw)
+        ref = ChunkedSoftmaxCrossEntropy(X, y, 3, sample_weight=sw)
         w = np.random.default_rng(1).standard_normal(obj.n_params)
         loss, grad = obj.loss_gradient(w)
         loss_ref, grad_ref = ref.loss_gradient(w)
@@ -711,7 +711,7 @@ def test_cluster_large_parameters_bypass_the_scheduler(cluster, direct, problem)
 
 
 def _bypass_check(cluster, obj, X, y, relays):
-    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
 
     handlers = cluster.scheduler.handlers
     relayed = []
@@ -737,7 +737,7 @@ def _bypass_check(cluster, obj, X, y, relays):
         handlers.update(saved)
         obj.close()
     assert sorted(set(relayed)) == (["gather", "scatter"] if relays else [])
-    ref = SoftmaxCrossEntropyL2(X, y, 3)
+    ref = ChunkedSoftmaxCrossEntropy(X, y, 3)
     np.testing.assert_allclose(loss, ref.loss_gradient(w)[0], rtol=1e-13)
     np.testing.assert_allclose(grad, ref.loss_gradient(w)[1], rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(hv, ref.hessian_product(w)(v), rtol=1e-12, atol=1e-15)
@@ -864,7 +864,7 @@ def test_cluster_hessian_products_send_the_point_once(client, cluster, problem):
     only ``v``), and each worker unpacks it once; the products equal the
     in-memory ones."""
     from sk_softmax._dask_input import validate_dask_fit_input
-    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
     from sk_softmax._objective._dask import DaskSoftmaxObjective
 
     X, y, _ = problem(n=400, d=45000, sparse=True, seed=18)
@@ -872,7 +872,7 @@ def test_cluster_hessian_products_send_the_point_once(client, cluster, problem):
         SoftmaxRegression(), _blocks(X, 100), _blocks(y, 100), None
     )
     obj = DaskSoftmaxObjective(Xd, target.y, 3, weight_sum=target.weight_sum)
-    ref = SoftmaxCrossEntropyL2(X, y, 3)
+    ref = ChunkedSoftmaxCrossEntropy(X, y, 3)
     handlers = cluster.scheduler.handlers
     original = handlers["update_data"]
     received = []  # arrays the client placed on workers
@@ -901,7 +901,7 @@ def test_worker_killed_between_hessian_products(client, problem):
     after the first product takes it along: the next product sends it again
     to where the groups are recomputed, and equals the in-memory one."""
     from sk_softmax._dask_input import validate_dask_fit_input
-    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
     from sk_softmax._objective._dask import DaskSoftmaxObjective
 
     X, y, _ = problem(n=400, d=45000, sparse=True, seed=19)
@@ -909,7 +909,7 @@ def test_worker_killed_between_hessian_products(client, problem):
         SoftmaxRegression(), _blocks(X, 100), _blocks(y, 100), None
     )
     obj = DaskSoftmaxObjective(Xd, target.y, 3, weight_sum=target.weight_sum)
-    ref = SoftmaxCrossEntropyL2(X, y, 3)
+    ref = ChunkedSoftmaxCrossEntropy(X, y, 3)
     rng = np.random.default_rng(4)
     w, v1, v2 = rng.standard_normal((3, obj.n_params))
     try:

@@ -26,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 
 from sk_softmax import SoftmaxRegression
-from sk_softmax._objective import SoftmaxCrossEntropyL2
+from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
 
 LOADERS = {"iris": load_iris, "wine": load_wine, "digits": load_digits}
 
@@ -102,16 +102,16 @@ def test_newton_polish_reaches_tight_tol_where_lbfgs_stops():
 
 def count_hessian_products(monkeypatch):
     """A list that grows by one per Hessian-vector product of the objective."""
-    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
 
     products = []
-    hessian_product = SoftmaxCrossEntropyL2.hessian_product
+    hessian_product = ChunkedSoftmaxCrossEntropy.hessian_product
 
     def counting(self, w):
         hessp = hessian_product(self, w)
         return lambda v: products.append(1) or hessp(v)
 
-    monkeypatch.setattr(SoftmaxCrossEntropyL2, "hessian_product", counting)
+    monkeypatch.setattr(ChunkedSoftmaxCrossEntropy, "hessian_product", counting)
     return products
 
 
@@ -501,7 +501,7 @@ def test_warm_start_never_writes_into_the_previous_coef(
     # The issue's case, with fewer rows: fit_intercept=False and more than
     # FLOAT32_HISTORY_MIN_PARAMS parameters, where the numpy L-BFGS used its
     # starting vector as a work buffer; that vector was a view of coef_.
-    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
     from sk_softmax._solvers import FLOAT32_HISTORY_MIN_PARAMS
 
     X = np.random.RandomState(0).randn(60, 26000)
@@ -518,7 +518,7 @@ def test_warm_start_never_writes_into_the_previous_coef(
     clf.set_params(C=0.01)
     if interrupted:  # the refit dies in a late evaluation
         calls, fail_at = [], {"lbfgs": 6, "gd": 3}[solver]
-        loss_gradient = SoftmaxCrossEntropyL2.loss_gradient
+        loss_gradient = ChunkedSoftmaxCrossEntropy.loss_gradient
 
         def failing(self, w):
             calls.append(1)
@@ -526,7 +526,7 @@ def test_warm_start_never_writes_into_the_previous_coef(
                 raise RuntimeError("interrupted")
             return loss_gradient(self, w)
 
-        monkeypatch.setattr(SoftmaxCrossEntropyL2, "loss_gradient", failing)
+        monkeypatch.setattr(ChunkedSoftmaxCrossEntropy, "loss_gradient", failing)
         with pytest.raises(RuntimeError, match="interrupted"):
             clf.fit(X, y)
         assert clf.coef_ is old and clf.intercept_ is old_intercept
@@ -827,17 +827,17 @@ def test_two_class_newton_runs_on_the_rows_difference_with_the_same_iterates(
         return False
 
     settings = _fit.FitSettings.for_fit(
-        SoftmaxRegression(tol=1e-10), SoftmaxCrossEntropyL2(X, y, 2)
+        SoftmaxRegression(tol=1e-10), ChunkedSoftmaxCrossEntropy(X, y, 2)
     )
-    obj = SoftmaxCrossEntropyL2(X, y, 2)
+    obj = ChunkedSoftmaxCrossEntropy(X, y, 2)
     w0 = np.zeros(obj.n_params)
-    fast, *_ = _fit.fit_solver(obj, w0, settings, callback=on_iteration)
+    fast = _fit.fit_solver(obj, w0, settings, callback=on_iteration).result
     assert set(sizes) == {X.shape[1] + 1}
     assert len(seen) == fast.n_iter and seen[-1].shape == (obj.n_params,)
     np.testing.assert_array_equal(seen[-1], fast.x)
     sizes.clear()
-    monkeypatch.setattr(SoftmaxCrossEntropyL2, "binary", lambda self: None)
-    full, *_ = _fit.fit_solver(obj, w0, settings)
+    monkeypatch.setattr(ChunkedSoftmaxCrossEntropy, "binary", lambda self: None)
+    full = _fit.fit_solver(obj, w0, settings).result
     assert set(sizes) == {2 * (X.shape[1] + 1)}
     assert fast.n_iter == full.n_iter and fast.converged and full.converged
     np.testing.assert_allclose(fast.loss_curve, full.loss_curve, rtol=1e-13)

@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from scipy.optimize import check_grad
 from scipy.special import log_softmax
 
-from sk_softmax._objective import SoftmaxCrossEntropyL2
+from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
 
 
 def _problem(sparse=False, weighted=False, seed=0, n=40, d=6, K=4):
@@ -43,7 +43,7 @@ def _reference_loss(Xd, y, sw, K, w, C, fit_intercept):
 @pytest.mark.parametrize("C", [0.5, np.inf])
 def test_gradient_matches_finite_differences(sparse, weighted, fit_intercept, C):
     X, Xd, y, sw, K = _problem(sparse, weighted)
-    obj = SoftmaxCrossEntropyL2(
+    obj = ChunkedSoftmaxCrossEntropy(
         X, y, K, sample_weight=sw, C=C, fit_intercept=fit_intercept, chunk_size=7
     )
     rng = np.random.default_rng(1)
@@ -62,7 +62,7 @@ def test_hand_worked_two_samples():
     # both samples, so the loss is log 2 and
     #   dL/dW = (P - Y)^T X / n = [[-1/2 * 1 + 1/2 * -1], [1/2 * 1 - 1/2 * -1]] / 2
     #         = [[-1/2], [1/2]],   dL/db = sum_i (p_i - y_i) / n = [0, 0].
-    obj = SoftmaxCrossEntropyL2(
+    obj = ChunkedSoftmaxCrossEntropy(
         np.array([[1.0], [-1.0]]), np.array([0, 1]), 2, C=np.inf
     )
     loss, grad = obj.loss_gradient(np.zeros(4))
@@ -74,7 +74,9 @@ def test_hand_worked_two_samples():
     loss, _ = obj.loss_gradient(np.array([-a, 0.0, a, 0.0]))
     assert loss == pytest.approx(np.log1p(np.exp(2 * a)))
     # With the penalty 1/(2 C S) ||W||^2, S = 2:
-    pen = SoftmaxCrossEntropyL2(np.array([[1.0], [-1.0]]), np.array([0, 1]), 2, C=0.5)
+    pen = ChunkedSoftmaxCrossEntropy(
+        np.array([[1.0], [-1.0]]), np.array([0, 1]), 2, C=0.5
+    )
     assert pen.loss_gradient(np.array([-a, 0.0, a, 0.0]))[0] == pytest.approx(
         np.log1p(np.exp(2 * a)) + (2 * a**2) / (2 * 0.5 * 2)
     )
@@ -83,7 +85,9 @@ def test_hand_worked_two_samples():
 def test_extreme_scores_stay_finite():
     # exp(1000) overflows; the max shift inside the exponential avoids it.
     X = np.array([[1000.0], [-1000.0]])
-    obj = SoftmaxCrossEntropyL2(X, np.array([0, 1]), 2, C=np.inf, fit_intercept=False)
+    obj = ChunkedSoftmaxCrossEntropy(
+        X, np.array([0, 1]), 2, C=np.inf, fit_intercept=False
+    )
     loss, grad = obj.loss_gradient(np.array([-1.0, 1.0]))  # confidently wrong
     assert np.isfinite(loss) and np.all(np.isfinite(grad))
     assert loss == pytest.approx(2000.0)
@@ -98,16 +102,18 @@ def test_soft_targets_and_label_smoothing_gradients(sparse):
     rng = np.random.default_rng(4)
     Y = rng.dirichlet(np.ones(K), size=len(y))
     for obj in (
-        SoftmaxCrossEntropyL2(X, Y, K, sample_weight=sw, C=2.0, chunk_size=9),
-        SoftmaxCrossEntropyL2(X, y, K, sample_weight=sw, C=2.0, label_smoothing=0.1),
+        ChunkedSoftmaxCrossEntropy(X, Y, K, sample_weight=sw, C=2.0, chunk_size=9),
+        ChunkedSoftmaxCrossEntropy(
+            X, y, K, sample_weight=sw, C=2.0, label_smoothing=0.1
+        ),
     ):
         w = rng.normal(size=obj.n_params)
         err = _fd_error(obj, w)
         assert err < 1e-6
     # Label smoothing is the same objective as the smoothed one-hot targets.
     eps = 0.2
-    smooth = SoftmaxCrossEntropyL2(X, y, K, sample_weight=sw, label_smoothing=eps)
-    explicit = SoftmaxCrossEntropyL2(
+    smooth = ChunkedSoftmaxCrossEntropy(X, y, K, sample_weight=sw, label_smoothing=eps)
+    explicit = ChunkedSoftmaxCrossEntropy(
         X, (1 - eps) * np.eye(K)[y] + eps / K, K, sample_weight=sw
     )
     w = rng.normal(size=smooth.n_params)
@@ -119,7 +125,7 @@ def test_soft_targets_and_label_smoothing_gradients(sparse):
 
 def test_hessian_vector_product_matches_gradient_differences():
     X, _, y, sw, K = _problem(weighted=True, seed=5)
-    obj = SoftmaxCrossEntropyL2(X, y, K, sample_weight=sw, C=1.5, chunk_size=11)
+    obj = ChunkedSoftmaxCrossEntropy(X, y, K, sample_weight=sw, C=1.5, chunk_size=11)
     rng = np.random.default_rng(6)
     w, v = rng.normal(size=obj.n_params), rng.normal(size=obj.n_params)
     grad, hessp = obj.gradient_hessian_product(w)
@@ -134,7 +140,7 @@ def test_lipschitz_bound_bounds_the_hessian():
         rng = np.random.default_rng(7)
         X = rng.normal(scale, 1.0, size=(60, d))
         y = rng.integers(0, 3, size=60)
-        obj = SoftmaxCrossEntropyL2(X, y, 3, C=1.0)
+        obj = ChunkedSoftmaxCrossEntropy(X, y, 3, C=1.0)
         L = obj.lipschitz_bound()
         # Largest Hessian eigenvalue, by power iteration on random points.
         for _ in range(3):
@@ -161,7 +167,7 @@ def test_dense_hessian_matches_finite_differences(
     X, Xd, y, sw, K = _problem(sparse, weighted=True, seed=8, K=K)
     rng = np.random.default_rng(9)
     target = rng.dirichlet(np.ones(K), size=len(y)) if targets == "soft" else y
-    obj = SoftmaxCrossEntropyL2(
+    obj = ChunkedSoftmaxCrossEntropy(
         X,
         target,
         K,
@@ -204,8 +210,8 @@ def test_dense_hessian_matches_finite_differences(
 
 def test_dense_hessian_of_float32_data_is_float64_and_close():
     X, _, y, sw, K = _problem(weighted=True, seed=10)
-    obj64 = SoftmaxCrossEntropyL2(X, y, K, sample_weight=sw)
-    obj32 = SoftmaxCrossEntropyL2(X.astype(np.float32), y, K, sample_weight=sw)
+    obj64 = ChunkedSoftmaxCrossEntropy(X, y, K, sample_weight=sw)
+    obj32 = ChunkedSoftmaxCrossEntropy(X.astype(np.float32), y, K, sample_weight=sw)
     w = np.random.default_rng(11).normal(size=obj64.n_params)
     _, g64, H64 = obj64.loss_gradient_hessian(w)
     _, g32, H32 = obj32.loss_gradient_hessian(w)
@@ -228,7 +234,7 @@ def test_binary_objective_is_the_full_one_on_the_rows_difference(
     X, _, y, sw, K = _problem(sparse, weighted=True, seed=12, K=2)
     rng = np.random.default_rng(13)
     target = rng.dirichlet(np.ones(2), size=len(y)) if targets == "soft" else y
-    obj = SoftmaxCrossEntropyL2(
+    obj = ChunkedSoftmaxCrossEntropy(
         X,
         target,
         2,
@@ -258,4 +264,4 @@ def test_binary_objective_is_the_full_one_on_the_rows_difference(
     np.testing.assert_allclose(H_r, M.T @ H @ M, rtol=1e-11, atol=1e-14)
     # A start whose weight rows are not opposite has no such v.
     assert binary.from_full(rng.normal(size=obj.n_params)) is None
-    assert SoftmaxCrossEntropyL2(X, rng.integers(0, 3, len(y)), 3).binary() is None
+    assert ChunkedSoftmaxCrossEntropy(X, rng.integers(0, 3, len(y)), 3).binary() is None

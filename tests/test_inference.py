@@ -454,12 +454,12 @@ def _column_sums(Xc, yc, sc, start):
 
 @pytest.mark.parametrize("chunk_rows", [None, 1, 7, 10_000])
 def test_map_rows_sums_every_row_once(chunk_rows):
-    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
 
     X, y = _classification()
     sw = np.random.default_rng(0).uniform(0.5, 2, len(y))
     for data in (X, sp.csr_matrix(X)):
-        obj = SoftmaxCrossEntropyL2(data, y, 3, sample_weight=sw, chunk_size=64)
+        obj = ChunkedSoftmaxCrossEntropy(data, y, 3, sample_weight=sw, chunk_size=64)
         (part,) = obj.map_rows(_column_sums, chunk_rows=chunk_rows)
         np.testing.assert_allclose(part[0], X.T @ (sw / sw.sum()), rtol=1e-12)
         assert part[1][0] == len(y)  # every row once

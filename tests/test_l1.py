@@ -20,7 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from sk_softmax import SoftmaxRegression
-from sk_softmax._objective import SoftmaxCrossEntropyL2
+from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
 from sk_softmax._penalty import ElasticNetPenalty, L2Penalty, penalty_from_C
 from sk_softmax._solvers import fista, owlqn
 
@@ -100,7 +100,7 @@ def test_min_norm_subgradient():
 
 def test_smooth_part_gradient_finite_differences(wine):
     X, y, sw = wine
-    obj = SoftmaxCrossEntropyL2(X, y, 3, sample_weight=sw, C=0.3, l1_ratio=0.6)
+    obj = ChunkedSoftmaxCrossEntropy(X, y, 3, sample_weight=sw, C=0.3, l1_ratio=0.6)
     assert obj.nonsmooth
     w = np.random.default_rng(1).standard_normal(obj.n_params) * 0.3
     _, g = obj.loss_gradient(w)
@@ -118,7 +118,7 @@ def test_smooth_part_gradient_finite_differences(wine):
 
 def test_intercepts_not_penalised(wine):
     X, y, sw = wine
-    obj = SoftmaxCrossEntropyL2(X, y, 3, C=0.3, l1_ratio=1.0)
+    obj = ChunkedSoftmaxCrossEntropy(X, y, 3, C=0.3, l1_ratio=1.0)
     mask = obj.penalized_mask()
     W_mask, b_mask = obj.unpack(mask)
     assert W_mask.all() and not b_mask.any()

@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from scipy.optimize import minimize
 
 import sk_softmax._solvers as solvers
-from sk_softmax._objective import SoftmaxCrossEntropyL2
+from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
 from sk_softmax._solvers import minimize_lbfgs
 
 
@@ -17,7 +17,7 @@ def problem(sparse=False, seed=0, n=300, d=40, K=5):
         X = sp.csr_matrix(X * (rng.random((n, d)) < 0.2))
     W = rng.standard_normal((K, d))
     y = np.argmax(X @ W.T + rng.gumbel(size=(n, K)), axis=1)
-    return SoftmaxCrossEntropyL2(X, y, K, C=1.0)
+    return ChunkedSoftmaxCrossEntropy(X, y, K, C=1.0)
 
 
 def scipy_reference(obj):
@@ -72,7 +72,7 @@ def test_ftol_stop_is_not_convergence():
     rng = np.random.default_rng(3)
     X = rng.standard_normal((400, 30)).astype(np.float32)
     y = rng.integers(0, 4, 400)
-    obj = SoftmaxCrossEntropyL2(X, y, 4)
+    obj = ChunkedSoftmaxCrossEntropy(X, y, 4)
     *_, converged, message = minimize_lbfgs(
         obj.loss_gradient, np.zeros(obj.n_params), gtol=1e-12, max_iter=2000
     )

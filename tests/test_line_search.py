@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import sk_softmax._solvers._lbfgs as lbfgs_module
-from sk_softmax._objective import SoftmaxCrossEntropyL2
+from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
 from sk_softmax._solvers import minimize_lbfgs
 from sk_softmax._solvers._line_search import _dcstep, dcsrch
 
@@ -246,14 +246,14 @@ def _objectives():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 40))
     y = np.argmax(X @ rng.standard_normal((40, 5)) + rng.gumbel(size=(300, 5)), 1)
-    yield "random", SoftmaxCrossEntropyL2(X, y, 5, C=1.0)
+    yield "random", ChunkedSoftmaxCrossEntropy(X, y, 5, C=1.0)
     for name, load in [("iris", load_iris), ("digits", load_digits)]:
         X, y = load(return_X_y=True)
         K = int(y.max()) + 1
-        yield name + "_raw", SoftmaxCrossEntropyL2(X, y, K, C=1.0)
+        yield name + "_raw", ChunkedSoftmaxCrossEntropy(X, y, K, C=1.0)
         Xs = StandardScaler().fit_transform(X)
-        yield name + "_std", SoftmaxCrossEntropyL2(Xs, y, K, C=100.0)
-        yield name + "_f32", SoftmaxCrossEntropyL2(Xs.astype(np.float32), y, K)
+        yield name + "_std", ChunkedSoftmaxCrossEntropy(Xs, y, K, C=100.0)
+        yield name + "_f32", ChunkedSoftmaxCrossEntropy(Xs.astype(np.float32), y, K)
 
 
 @pytest.mark.parametrize("history_dtype", [np.float64, np.float32])

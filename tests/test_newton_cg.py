@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sk_softmax import SoftmaxRegression
 from sk_softmax._fit import hessian_operator_at
-from sk_softmax._objective import SoftmaxCrossEntropyL2
+from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
 from sk_softmax._solvers import conjugate_gradient, newton_cg
 
 
@@ -42,7 +42,7 @@ def _problem(kind, dtype, fit_intercept, seed=0, chunk_size=None):
         X = rng.normal(size=(80, 7)).astype(dtype)
         y = rng.integers(0, 4, size=80)
     sw = rng.uniform(0.5, 2.0, size=X.shape[0])
-    obj = SoftmaxCrossEntropyL2(
+    obj = ChunkedSoftmaxCrossEntropy(
         X,
         y,
         4,
@@ -165,7 +165,7 @@ def test_auto_runs_newton_cg_on_wide_sparse_data_only():
 def test_float32_sparse_stays_float32_and_agrees_with_float64():
     X, y = _text_like()
     X32 = X.astype(np.float32)
-    obj = SoftmaxCrossEntropyL2(X32, y, 4)
+    obj = ChunkedSoftmaxCrossEntropy(X32, y, 4)
     model = obj.newton_model(np.zeros(obj.n_params))
     assert obj.dtype == np.float32 and obj.X.dtype == np.float32
     assert model.diagonal.dtype == np.float64  # returned to the solver

@@ -10,13 +10,13 @@ from threadpoolctl import threadpool_limits
 import sk_softmax._objective._csr as csr_module
 import sk_softmax._objective._numpy as objective_module
 import sk_softmax._objective._small_dense as small_module
-from sk_softmax._objective import SoftmaxCrossEntropyL2, auto_chunk_size
+from sk_softmax._objective import ChunkedSoftmaxCrossEntropy, auto_chunk_size
 
 N, D, K = 53, 6, 4  # the shape of conftest's make_problem
 
 
 def objective(X, y, sw, fit_intercept=True, chunk_size=None, eps=0.0, C=0.7):
-    return SoftmaxCrossEntropyL2(
+    return ChunkedSoftmaxCrossEntropy(
         X,
         y,
         K,
@@ -241,8 +241,8 @@ def test_small_float64_data_run_one_kept_block_in_the_calling_thread(
     sw = rng.uniform(0.5, 2.0, size=1000)
     X_before = X.copy()
     kw = dict(sample_weight=sw, C=0.7, fit_intercept=fit_intercept, label_smoothing=0.1)
-    small = SoftmaxCrossEntropyL2(X, y, 3, **kw)
-    chunked = SoftmaxCrossEntropyL2(X, y, 3, chunk_size=7, **kw)
+    small = ChunkedSoftmaxCrossEntropy(X, y, 3, **kw)
+    chunked = ChunkedSoftmaxCrossEntropy(X, y, 3, chunk_size=7, **kw)
     assert small.chunk_size == 500  # the threaded pass would use two chunks
     w = rng.normal(size=small.n_params)
     ref_loss, ref_grad = chunked.loss_gradient(w)
@@ -264,7 +264,7 @@ def test_small_float64_data_run_one_kept_block_in_the_calling_thread(
     np.testing.assert_array_equal(X, X_before)
     # float32 data keep their float32 chunks (and worker threads).
     monkeypatch.undo()
-    small32 = SoftmaxCrossEntropyL2(X.astype(np.float32), y, 3, **kw)
+    small32 = ChunkedSoftmaxCrossEntropy(X.astype(np.float32), y, 3, **kw)
     small32.loss_gradient(w)
     assert small32._design_passes.kept_design is None
 
@@ -274,7 +274,7 @@ def test_small_passes_run_large_products_in_the_private_blas(monkeypatch, privat
     # the single-threaded private BLAS: the same values as numpy's.
     rng = np.random.default_rng(4)
     X, y = rng.normal(size=(300, 8)), rng.integers(0, 4, 300)
-    obj = SoftmaxCrossEntropyL2(X, y, 4, C=0.5)
+    obj = ChunkedSoftmaxCrossEntropy(X, y, 4, C=0.5)
     w = rng.normal(size=obj.n_params)
     ref = obj.loss_gradient(w), obj.loss_gradient_hessian(w)
     calls = []
@@ -328,7 +328,7 @@ def test_auto_chunk_size_rule():
     assert auto_chunk_size(10**6, 784, 10, 8) == 2 * 2**20 // (8 * (784 + 20))
     assert auto_chunk_size(10**6, 10**5, 10, 8) == 256
     assert auto_chunk_size(100, 10, 3, 8) == 100
-    obj = SoftmaxCrossEntropyL2(np.zeros((10**4, 100)), np.zeros(10**4, int), 20)
+    obj = ChunkedSoftmaxCrossEntropy(np.zeros((10**4, 100)), np.zeros(10**4, int), 20)
     assert obj.chunk_size == auto_chunk_size(10**4, 100, 20, 8)
 
 
@@ -359,7 +359,7 @@ def test_lipschitz_bound_of_huge_features_is_scaled_not_overflowed(sparse):
 
     def bound(X):
         y = rng.integers(0, K, N)
-        return SoftmaxCrossEntropyL2(X, y, K, C=np.inf, fit_intercept=False)
+        return ChunkedSoftmaxCrossEntropy(X, y, K, C=np.inf, fit_intercept=False)
 
     L = bound(X).lipschitz_bound()
     c = 1e153  # 20 c squared overflows; c^2 L does not
@@ -392,14 +392,14 @@ def test_small_dense_data_are_split_over_the_usable_cpus(monkeypatch):
     monkeypatch.setattr(objective_module, "available_cpus", lambda: 2)
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(1000, 10)), rng.integers(0, 3, size=1000)
-    obj = SoftmaxCrossEntropyL2(X, y, 3)
+    obj = ChunkedSoftmaxCrossEntropy(X, y, 3)
     assert obj.chunk_size == 500
-    assert SoftmaxCrossEntropyL2(sp.csr_matrix(X), y, 3).chunk_size == 1000
-    assert SoftmaxCrossEntropyL2(X, y, 3, chunk_size=1000).chunk_size == 1000
+    assert ChunkedSoftmaxCrossEntropy(sp.csr_matrix(X), y, 3).chunk_size == 1000
+    assert ChunkedSoftmaxCrossEntropy(X, y, 3, chunk_size=1000).chunk_size == 1000
     # The serial Hessian pass keeps its own blocks (the memory rule only):
     # the same values as with one chunk.
     w = rng.normal(size=obj.n_params)
-    one = SoftmaxCrossEntropyL2(X, y, 3, chunk_size=1000)
+    one = ChunkedSoftmaxCrossEntropy(X, y, 3, chunk_size=1000)
     pairs = zip(obj.loss_gradient_hessian(w), one.loss_gradient_hessian(w), strict=True)
     for a, b in pairs:
         np.testing.assert_array_equal(a, b)

@@ -40,7 +40,7 @@ y = np.arange(20000) % 4
 # Hooks inside fits: while `local.hook` is set in a thread, it is called
 # with the number of that fit's evaluations so far at each evaluation.
 local = threading.local()
-_original = _objective.SoftmaxCrossEntropyL2.data_loss_gradient
+_original = _objective.ChunkedSoftmaxCrossEntropy.data_loss_gradient
 
 def _spy(self, *args, **kwargs):
     hook = getattr(local, "hook", None)
@@ -49,7 +49,7 @@ def _spy(self, *args, **kwargs):
         hook(local.count)
     return _original(self, *args, **kwargs)
 
-_objective.SoftmaxCrossEntropyL2.data_loss_gradient = _spy
+_objective.ChunkedSoftmaxCrossEntropy.data_loss_gradient = _spy
 
 def fit_with(hook, **params):
     local.hook, local.count = hook, 0
@@ -248,7 +248,7 @@ def test_fits_see_the_users_blas_settings_and_interrupted_fits_restore_nothing()
 
         before = pools()
         seen = []
-        original = _objective.SoftmaxCrossEntropyL2.loss_gradient
+        original = _objective.ChunkedSoftmaxCrossEntropy.loss_gradient
 
         class Boom(Exception):
             pass
@@ -260,11 +260,11 @@ def test_fits_see_the_users_blas_settings_and_interrupted_fits_restore_nothing()
                     raise Boom()
                 return original(self, w, need_gradient)
 
-            _objective.SoftmaxCrossEntropyL2.loss_gradient = spy
+            _objective.ChunkedSoftmaxCrossEntropy.loss_gradient = spy
             try:
                 return SoftmaxRegression(max_iter=20).fit(X, y)
             finally:
-                _objective.SoftmaxCrossEntropyL2.loss_gradient = original
+                _objective.ChunkedSoftmaxCrossEntropy.loss_gradient = original
 
         fit_and_look()
         assert seen and all(s == before for s in seen)
@@ -343,18 +343,18 @@ def test_results_do_not_depend_on_concurrent_evaluations():
     # chunk groups and the order of their sums are fixed: identical results.
     import threading
 
-    from sk_softmax._objective import SoftmaxCrossEntropyL2
+    from sk_softmax._objective import ChunkedSoftmaxCrossEntropy
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((4000, 30))
     y = rng.integers(0, 3, size=4000)
-    obj = SoftmaxCrossEntropyL2(X, y, 3, chunk_size=256)
+    obj = ChunkedSoftmaxCrossEntropy(X, y, 3, chunk_size=256)
     w = rng.standard_normal(obj.n_params)
     alone = obj.loss_gradient(w)
     results = []
 
     def evaluate():
-        other = SoftmaxCrossEntropyL2(X, y, 3, chunk_size=256)
+        other = ChunkedSoftmaxCrossEntropy(X, y, 3, chunk_size=256)
         for _ in range(5):
             results.append(other.loss_gradient(w))
 

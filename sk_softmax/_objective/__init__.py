@@ -27,7 +27,7 @@
 
 from ._backend_choice import make_objective
 from ._base import KernelHessian, MiniBatchObjective, SoftmaxObjective
-from ._numpy import ChunkedSoftmaxCrossEntropy, SoftmaxCrossEntropyL2, auto_chunk_size
+from ._numpy import ChunkedSoftmaxCrossEntropy, auto_chunk_size
 from ._protocol import DataTerm
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "DataTerm",
     "KernelHessian",
     "MiniBatchObjective",
-    "SoftmaxCrossEntropyL2",
     "SoftmaxObjective",
     "auto_chunk_size",
     "make_objective",

@@ -64,7 +64,7 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
     """Mean-scaled softmax cross-entropy on Array API arrays, plus an L2 penalty.
 
     The Array API backend of :class:`SoftmaxObjective`; same parameters as
-    :class:`~sk_softmax._objective.SoftmaxCrossEntropyL2`, except:
+    :class:`~sk_softmax._objective.ChunkedSoftmaxCrossEntropy`, except:
 
     Parameters
     ----------

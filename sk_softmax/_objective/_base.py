@@ -41,9 +41,8 @@ from .._penalty import L2Penalty, check_weight_sum, penalty_from_C
 __all__ = [
     "BinaryObjective",
     "FlatOrder",
-    "KernelHessian",
     "MiniBatchObjective",
-    "NewtonModel",
+    "KernelHessian",
     "SoftmaxObjective",
 ]
 
@@ -78,10 +77,6 @@ class KernelHessian:
     diagonal: object
     order: object
     project: object
-
-
-#: The former name of :class:`KernelHessian` (the fit layer still uses it).
-NewtonModel = KernelHessian
 
 
 class FlatOrder:

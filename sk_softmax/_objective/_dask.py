@@ -3,7 +3,7 @@
 :class:`DaskSoftmaxObjective` computes the data term of the objective of
 :mod:`sk_softmax._objective._base` on ``X`` split into row blocks (a Dask
 array, dense or with scipy.sparse blocks): each block's part is computed by
-the numpy kernel (:class:`~sk_softmax._objective.SoftmaxCrossEntropyL2`) on
+the numpy kernel (:class:`~sk_softmax._objective.ChunkedSoftmaxCrossEntropy`) on
 the worker that holds the block, and the client sums the parts in block
 order. Since the objective is a sum over rows::
 
@@ -604,7 +604,7 @@ class DaskSoftmaxObjective(SoftmaxObjective):
     """Mean-scaled softmax cross-entropy on a Dask array, plus a penalty.
 
     The Dask backend of :class:`SoftmaxObjective`; same parameters as
-    :class:`~sk_softmax._objective.SoftmaxCrossEntropyL2`, except:
+    :class:`~sk_softmax._objective.ChunkedSoftmaxCrossEntropy`, except:
 
     Parameters
     ----------

@@ -102,9 +102,8 @@ from ._small_dense import SmallDenseKernel
 from ._softmax_rows import ClassMajorRows
 
 __all__ = [
-    "ChunkedSoftmaxCrossEntropy",
     "FeatureMajorOrder",
-    "SoftmaxCrossEntropyL2",
+    "ChunkedSoftmaxCrossEntropy",
     "auto_chunk_size",
     "gram_norm_bound",
     "weighted_gram",
@@ -789,11 +788,6 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
         sqrt_sw = np.sqrt(self._sw64) / scale
         chunks = list(self._chunks())
         return gram_norm_bound(self.X, sqrt_sw, int(self.fit_intercept), chunks)
-
-
-#: The former name of :class:`ChunkedSoftmaxCrossEntropy` (it is not an L2
-#: class: the penalty is the base class's).
-SoftmaxCrossEntropyL2 = ChunkedSoftmaxCrossEntropy
 
 
 def gram_norm_bound(X, sqrt_sw, fi, chunks):

@@ -236,7 +236,7 @@ class SmallDenseKernel:
     def loss_gradient_hessian(self, w64):
         """Data term, gradient and dense Hessian of ``obj`` at ``w64``, one pass.
 
-        The kernel of ``SoftmaxCrossEntropyL2.data_loss_gradient_hessian``, for
+        The kernel of ``ChunkedSoftmaxCrossEntropy.data_loss_gradient_hessian``, for
         the small problems of ``solver="newton-cholesky"``: the Hessian has
         ``n_params ** 2`` entries and costs about ``n_samples * n_params ** 2 / 2``
         multiply-adds. With ``x~ = [x, 1]`` and ``s_i`` the normalised weights,
