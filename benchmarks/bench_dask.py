@@ -5,8 +5,8 @@ Usage::
     python benchmarks/bench_dask.py [--quick] [--big-rows N] [--skip dense,csr,big]
                                     [--blocks N] [--reps N] [--breakdown]
 
-- Per evaluation: the evaluation ``lbfgs`` runs (``ordered_loss_gradient``
-  in the backend's ``solver_order``: the sparse kernel's feature-major
+- Per evaluation: the evaluation ``lbfgs`` runs (``layout_loss_gradient``
+  in the backend's ``solver_layout``: the sparse kernel's feature-major
   order, flat for dense data) of the in-memory objective and of the Dask
   objective (2 one-thread worker processes), interleaved in one process,
   median of the repetitions; the ratio is Dask / in memory. The same for
@@ -109,11 +109,11 @@ def per_evaluation(name, X, y, client, reps, n_blocks):
     Xd, yd = _blocks_on_workers(client, X, y, n_blocks)
     dsk = _dask_objective(Xd, yd)
     w = np.random.default_rng(0).standard_normal(mem.n_params) * 0.01
-    order = mem.solver_order()
+    order = mem.solver_layout()
     u = order.to_model(w)
     fns = {
-        "in memory": lambda: mem.ordered_loss_gradient(order)(u),
-        "dask": lambda: dsk.ordered_loss_gradient(dsk.solver_order())(u),
+        "in memory": lambda: mem.layout_loss_gradient(order)(u),
+        "dask": lambda: dsk.layout_loss_gradient(dsk.solver_layout())(u),
         "in memory, flat": lambda: mem.loss_gradient(w),
         "dask, flat": lambda: dsk.loss_gradient(w),
     }
@@ -166,7 +166,7 @@ def _group_times(g, reps):
     buf = np.empty(k.n_params)
     acc, gb = k._new_accumulator(), np.zeros(k.n_classes)
     out = {"evaluation": _median_ms(lambda: g.run(_loss_gradient, w, True), reps)}
-    if k.solver_order().feature_major:
+    if k.solver_layout().feature_major:
         out["evaluation, feature-major"] = _median_ms(
             lambda: g.run(_loss_gradient, w, True, True), reps
         )
@@ -211,10 +211,10 @@ def breakdown(name, X, y, client, reps, n_blocks):
     mb = w.nbytes / 2**20
     row = {"in-memory evaluation": _median_ms(lambda: mem.loss_gradient(w), reps)}
     row["dask evaluation"] = _median_ms(lambda: dsk.loss_gradient(w), reps)
-    order = mem.solver_order()
+    order = mem.solver_layout()
     u = order.to_model(w)
-    mem_fun = mem.ordered_loss_gradient(order)
-    dsk_fun = dsk.ordered_loss_gradient(dsk.solver_order())
+    mem_fun = mem.layout_loss_gradient(order)
+    dsk_fun = dsk.layout_loss_gradient(dsk.solver_layout())
     row["in-memory evaluation, solver order"] = _median_ms(lambda: mem_fun(u), reps)
     row["dask evaluation, solver order"] = _median_ms(lambda: dsk_fun(u), reps)
 

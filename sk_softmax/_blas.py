@@ -27,14 +27,14 @@ evaluation with more than one worker.
 Where it cannot be loaded (not Linux, numpy built on another BLAS, a seccomp
 filter refusing ``memfd_create`` with EPERM or ENOSYS as in hardened
 containers, no ``/proc``, an executable memfd refused, a build without the
-symbols), :func:`private_gemm` returns None and the kernel runs its chunks in
+symbols), :func:`private_openblas` returns None and the kernel runs its chunks in
 the calling thread with numpy's products: whatever the cause, it is tried
 once per process and the failure remembered (:func:`load_error` says why),
 and the models are those of the switched-off path below, exactly.
 
 Switch: ``sk_softmax.set_config(private_blas=False)`` (or
 ``config_context``, or the environment variable ``SK_SOFTMAX_PRIVATE_BLAS=0``)
-makes :func:`private_gemm` return None without loading anything; see
+makes :func:`private_openblas` return None without loading anything; see
 :mod:`sk_softmax._config`.
 
 Visible: once loaded, ``threadpoolctl.threadpool_info()`` lists the copy
@@ -59,7 +59,7 @@ import numpy as np
 
 from ._config import private_blas_enabled
 
-__all__ = ["load_error", "private_gemm"]
+__all__ = ["load_error", "private_openblas"]
 
 # cblas enums (cblas.h)
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
@@ -90,7 +90,7 @@ _GET_CORENAME = ["scipy_openblas_get_corename64_", "openblas_get_corename64_"]
 _GET_CORENAME += ["openblas_get_corename"]
 
 # Loaded once per process (a fork child keeps the parent's): "gemm" is the
-# _PrivateGemm, or None once loading failed ("error": why).
+# _PrivateOpenBLAS, or None once loading failed ("error": why).
 _lock = threading.Lock()
 _cache = {}
 _MISSING = object()
@@ -113,7 +113,7 @@ def _symbol(lib, names):
     return None, None
 
 
-class _PrivateGemm:
+class _PrivateOpenBLAS:
     """``C = A @ op(B) (+ C)`` and a Cholesky solve (:meth:`posv`) through a
     private, single-threaded OpenBLAS.
 
@@ -264,7 +264,7 @@ def _load():
     prefix = "scipy_" if name.startswith("scipy_") else ""
     suffix = "64_" if "64_" in name else ""
     index_type = ctypes.c_int64 if suffix else ctypes.c_int
-    return _PrivateGemm(lib, prefix, suffix, index_type)
+    return _PrivateOpenBLAS(lib, prefix, suffix, index_type)
 
 
 def _library():
@@ -288,8 +288,9 @@ def _library():
         return _cache["gemm"]
 
 
-def private_gemm():
-    """The process's single-threaded GEMM; None if unavailable or switched off.
+def private_openblas():
+    """The process's private single-threaded OpenBLAS; None if unavailable
+    or switched off.
 
     Loaded once, on the first call while the ``private_blas`` setting is on
     (see :func:`sk_softmax.set_config`); while it is off, the copy is not
@@ -298,8 +299,9 @@ def private_gemm():
 
     Returns
     -------
-    gemm : callable or None
-        ``gemm(A, B, out, trans_b=False, accumulate=False)``.
+    blas : callable or None
+        ``blas(A, B, out, trans_b=False, accumulate=False)`` (GEMM), and
+        ``blas.posv(A, b)`` (a Cholesky solve).
     """
     if not private_blas_enabled():
         return None

@@ -220,7 +220,7 @@ def _block_summary(X, y, sw, soft):
         summary["sw_finite"] = bool(np.isfinite(sw).all())
         summary["sw_min"] = float(sw.min()) if sw.size else 0.0
         with np.errstate(over="ignore"):  # an overflow: check_weight_sum raises
-            summary["sw_sum"] = float(sw.sum())
+            summary["weight_sum"] = float(sw.sum())
     return summary
 
 
@@ -376,7 +376,7 @@ def validate_dask_fit_input(estimator, X, y, sample_weight):
         if min(s["sw_min"] for s in summaries) < 0:
             raise ValueError("Negative values in data passed to `sample_weight`.")
         with np.errstate(over="ignore"):
-            weight_sum = float(np.sum([s["sw_sum"] for s in summaries]))
+            weight_sum = float(np.sum([s["weight_sum"] for s in summaries]))
     if not weight_sum > 0:
         raise ValueError("Sample weights must contain at least one non-zero number.")
     cw = None

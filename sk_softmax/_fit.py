@@ -27,7 +27,7 @@ solvers are refused, as in ``LogisticRegression``: the registry has no
 entry for them with a proximal operator.
 
 The objective's parameters may be arranged otherwise in its kernel than in
-the flat vector the estimator holds (``objective.solver_order()``, the
+the flat vector the estimator holds (``objective.solver_layout()``, the
 sparse kernel's feature-major weights); this layer maps between the two
 arrangements ("layouts"), so that the solvers see one.
 """
@@ -41,7 +41,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
-from ._blas import private_gemm
+from ._blas import private_openblas
 from ._solvers import (
     BLAS_PRODUCTS,
     DENSE_HESSIAN,
@@ -188,7 +188,7 @@ _FLOAT32_FTOL = 4 * float(np.finfo(np.float32).eps)
 def private_posv(M, rhs):
     """``(x, info)``: ``M x = rhs`` by Cholesky, single-threaded from
     ``_PRIVATE_POSV_MIN`` rows on (the private OpenBLAS of
-    :func:`~sk_softmax._blas.private_gemm`), else scipy's
+    :func:`~sk_softmax._blas.private_openblas`), else scipy's
     :func:`~sk_softmax._solvers.posv`.
 
     Parameters
@@ -204,7 +204,7 @@ def private_posv(M, rhs):
     info : int
     """
     if M.shape[0] >= _PRIVATE_POSV_MIN:
-        gemm = private_gemm()  # None only if switched off since
+        gemm = private_openblas()  # None only if switched off since
         info = None if gemm is None else gemm.posv(M, rhs)
         if info is not None:  # None also: the copy has no LAPACKE
             return rhs, info
@@ -512,10 +512,10 @@ def lbfgs_newton(objective, w0, *, tol, max_iter, verbose=0, callback=None, plan
     """
     # L-BFGS runs in the backend's own layout of the parameters (the sparse
     # kernel's (d, K) weights: no transposition per evaluation either way,
-    # see SoftmaxObjective.solver_order); the coordinates' arrangement does
+    # see SoftmaxObjective.solver_layout); the coordinates' arrangement does
     # not change L-BFGS's iterates (up to rounding).
-    layout = objective.solver_order()
-    fun = objective.ordered_loss_gradient(layout)
+    layout = objective.solver_layout()
+    fun = objective.layout_loss_gradient(layout)
     solver_callback = callback
     if callback is not None and layout.feature_major:
 
@@ -690,7 +690,7 @@ def hessian_operator_at(objective):
 
     def operator_at(w):
         model = objective.newton_model(w)
-        layout = model.order
+        layout = model.layout
 
         def from_operator(p):
             # off the null space of H: the same step for the model (H N = 0,

@@ -317,7 +317,7 @@ def _null_loglik(objective):
     f = _sum_parts(parts)[0]
     f = f / f.sum()
     nz = f > 0
-    return float(objective.sw_sum * np.sum(f[nz] * np.log(f[nz])))
+    return float(objective.weight_sum * np.sum(f[nz] * np.log(f[nz])))
 
 
 # --------------------------------------------------------------------- main
@@ -426,7 +426,7 @@ def softmax_inference(
     perm = ([d] if fi else []) + list(range(d))  # reported order: intercept first
     w = np.ascontiguousarray(w, dtype=np.float64)
     Wb = w.reshape(K, d1)
-    S = float(objective.sw_sum)
+    S = float(objective.weight_sum)
 
     loss, grad, H = objective.loss_gradient_hessian(w)
     grad_max = float(np.max(np.abs(grad))) if grad.size else 0.0

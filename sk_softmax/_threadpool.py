@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-from ._blas import private_gemm
+from ._blas import private_openblas
 
 __all__ = ["numpy_blas_controllers", "chunk_workers", "run_in_threads"]
 
@@ -101,7 +101,7 @@ def chunk_workers(n_chunks):
     The thread count numpy's BLAS currently allows (the user's limit, if
     any), at most the number of usable CPUs and of chunks; 1 when numpy's
     BLAS cannot be found, or when the private single-threaded BLAS of
-    :func:`~sk_softmax._blas.private_gemm` is switched off or cannot be
+    :func:`~sk_softmax._blas.private_openblas` is switched off or cannot be
     loaded.
 
     Parameters
@@ -120,7 +120,7 @@ def chunk_workers(n_chunks):
         return 1
     allowed = min(lib.num_threads for lib in libs)
     workers = int(max(1, min(allowed, available_cpus(), n_chunks)))
-    if workers > 1 and private_gemm() is None:
+    if workers > 1 and private_openblas() is None:
         return 1
     return workers
 

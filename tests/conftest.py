@@ -114,17 +114,17 @@ def build_objective():
 
 @pytest.fixture
 def private_blas():
-    """The private single-threaded OpenBLAS (``sk_softmax._blas.private_gemm``).
+    """The private single-threaded OpenBLAS (``sk_softmax._blas.private_openblas``).
 
     Fails where numpy ships OpenBLAS on Linux but the private copy did not
     load; skips on platforms without one.
     """
     from sk_softmax import get_config
-    from sk_softmax._blas import _numpy_openblas_path, load_error, private_gemm
+    from sk_softmax._blas import _numpy_openblas_path, load_error, private_openblas
 
     if not get_config()["private_blas"]:
         pytest.skip("the private BLAS is switched off (SK_SOFTMAX_PRIVATE_BLAS)")
-    lib = private_gemm()
+    lib = private_openblas()
     if lib is None:
         if sys.platform.startswith("linux") and _numpy_openblas_path():
             pytest.fail(

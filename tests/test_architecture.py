@@ -283,7 +283,7 @@ def test_private_reads_check_itself(source, module, expected):
     "source, module, is_package, expected",
     [
         ("from .._objective import make_objective", "_solvers.lbfgs", False, 1),
-        ("from .._blas import private_gemm", "_solvers.newton", False, 1),
+        ("from .._blas import private_openblas", "_solvers.newton", False, 1),
         ("from sk_softmax._threadpool import run", "_solvers.sgd", False, 1),
         ("from .. import _threadpool", "_solvers.sgd", False, 1),
         ("from . import _threadpool", "_solvers", True, 0),  # its own submodule

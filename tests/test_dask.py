@@ -236,8 +236,8 @@ def test_objective_equals_in_memory_objective(sparse, problem):
     )
     ref = ChunkedSoftmaxCrossEntropy(X, y, 3, sample_weight=sw, **kwargs)
     rng = np.random.default_rng(0)
-    order = obj.solver_order()
-    assert order.feature_major == sparse == ref.solver_order().feature_major
+    order = obj.solver_layout()
+    assert order.feature_major == sparse == ref.solver_layout().feature_major
     for _ in range(3):
         w, v = rng.standard_normal((2, obj.n_params))
         loss, grad = obj.loss_gradient(w)
@@ -245,7 +245,7 @@ def test_objective_equals_in_memory_objective(sparse, problem):
         np.testing.assert_allclose(loss, loss_ref, rtol=1e-13)
         np.testing.assert_allclose(grad, grad_ref, rtol=1e-12, atol=1e-15)
         # the evaluation lbfgs runs, in the kernels' order
-        loss_o, grad_o = obj.ordered_loss_gradient(order)(order.to_model(w))
+        loss_o, grad_o = obj.layout_loss_gradient(order)(order.to_model(w))
         np.testing.assert_allclose(loss_o, loss_ref, rtol=1e-13)
         np.testing.assert_allclose(
             order.to_flat(grad_o), grad_ref, rtol=1e-12, atol=1e-15
@@ -560,8 +560,8 @@ def test_cluster_one_kernel_per_worker_for_sparse_blocks(client, sparse, problem
         loss_ref, grad_ref = ref.loss_gradient(w)
         np.testing.assert_allclose(loss, loss_ref, rtol=1e-13)
         np.testing.assert_allclose(grad, grad_ref, rtol=1e-12, atol=1e-15)
-        order = obj.solver_order()
-        loss_o, grad_o = obj.ordered_loss_gradient(order)(order.to_model(w))
+        order = obj.solver_layout()
+        loss_o, grad_o = obj.layout_loss_gradient(order)(order.to_model(w))
         np.testing.assert_allclose(loss_o, loss_ref, rtol=1e-13)
         np.testing.assert_allclose(
             order.to_flat(grad_o), grad_ref, rtol=1e-12, atol=1e-15

@@ -65,7 +65,7 @@ def test_newton_model_products_and_diagonal_match_the_dense_hessian(
     w = rng.normal(size=obj.n_params) * 0.3
     _, _, H = obj.loss_gradient_hessian(w)  # independent: the dense Hessian
     model = obj.newton_model(w)
-    order = model.order
+    order = model.layout
     rtol = 1e-10 if dtype == np.float64 else 1e-5
     for _ in range(3):
         v = rng.normal(size=obj.n_params)

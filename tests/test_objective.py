@@ -83,7 +83,7 @@ def test_gradient_matches_finite_differences(sparse, soft, make_problem):
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_solver_order_evaluation_is_the_flat_one_permuted(
+def test_solver_layout_evaluation_is_the_flat_one_permuted(
     sparse, fit_intercept, dtype, make_problem, monkeypatch
 ):
     # The evaluation lbfgs runs: in the sparse kernel's (d, K) order, with
@@ -91,7 +91,7 @@ def test_solver_order_evaluation_is_the_flat_one_permuted(
     # and no (d, K) transposition either way; the flat layout for dense X.
     X, y, sw = make_problem(sparse, seed=21, dtype=dtype)
     obj = objective(X, y, sw, fit_intercept, chunk_size=7, eps=0.1)
-    order = obj.solver_order()
+    order = obj.solver_layout()
     assert order.feature_major == sparse
     rng = np.random.default_rng(22)
     w = rng.standard_normal(obj.n_params)
@@ -104,13 +104,13 @@ def test_solver_order_evaluation_is_the_flat_one_permuted(
 
     monkeypatch.setattr(objective_module, "blocked_transpose", no_transpose)
     monkeypatch.setattr(csr_module, "blocked_transpose", no_transpose)
-    loss_o, grad_o = obj.ordered_loss_gradient(order)(u)
+    loss_o, grad_o = obj.layout_loss_gradient(order)(u)
     monkeypatch.undo()
     np.testing.assert_allclose(loss_o, loss, rtol=1e-13)
     np.testing.assert_allclose(order.to_flat(grad_o), grad, rtol=1e-12, atol=1e-14)
     if sparse:  # and the gradient in that order is the derivative in that order
         h = 1e-6 if dtype == np.float64 else 1e-2
-        fun = obj.ordered_loss_gradient(order)
+        fun = obj.layout_loss_gradient(order)
         for j in rng.choice(u.size, 6, replace=False):
             e = np.zeros_like(u)
             e[j] = h
@@ -374,7 +374,7 @@ def test_public_attributes(make_problem):
     obj = objective(X, y, sw, chunk_size=7)
     assert obj.n_classes == K and obj.n_features == D
     assert obj.n_params == K * (D + 1)
-    np.testing.assert_allclose(obj.sw_sum, sw.sum())
+    np.testing.assert_allclose(obj.weight_sum, sw.sum())
     np.testing.assert_allclose(obj.l2_reg_strength, 1 / (0.7 * sw.sum()))
     W, b = obj.unpack(np.arange(obj.n_params, dtype=float))
     assert W.shape == (K, D) and b.shape == (K,)

@@ -329,7 +329,7 @@ def test_config_switch(monkeypatch):
     assert sk_softmax.get_config() == {"private_blas": True}
     with sk_softmax.config_context(private_blas=False):
         assert sk_softmax.get_config() == {"private_blas": False}
-        assert _blas.private_gemm() is None
+        assert _blas.private_openblas() is None
         assert chunk_workers(100) == 1
         with sk_softmax.config_context(private_blas=True):
             assert sk_softmax.get_config() == {"private_blas": True}
@@ -350,7 +350,7 @@ def test_environment_switch_is_read_at_use(monkeypatch):
         monkeypatch.setenv(ENV_PRIVATE_BLAS, value)
         assert sk_softmax.get_config() == {"private_blas": expected}
     monkeypatch.setenv(ENV_PRIVATE_BLAS, "0")
-    assert _blas.private_gemm() is None
+    assert _blas.private_openblas() is None
     with sk_softmax.config_context(private_blas=True):  # set_config wins
         assert sk_softmax.get_config() == {"private_blas": True}
     monkeypatch.setenv(ENV_PRIVATE_BLAS, "maybe")
@@ -367,6 +367,6 @@ def test_cholesky_switched_off_between_checks_uses_scipy(monkeypatch):
     monkeypatch.setattr(_fit, "chunk_workers", lambda n: 2)
     solve = _fit.ExecutionPlan.decide(large_solves=True).cholesky_solve
     assert solve is _fit.private_posv
-    monkeypatch.setattr(_fit, "private_gemm", lambda: None)
+    monkeypatch.setattr(_fit, "private_openblas", lambda: None)
     p, _ = cholesky_direction(H, g, None, solve)
     np.testing.assert_allclose(H @ p, -g, rtol=1e-9, atol=1e-10)

@@ -24,12 +24,12 @@ import numpy as np
 import scipy.linalg  # loads scipy's BLAS
 from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 from sk_softmax import SoftmaxRegression, _objective
-from sk_softmax._blas import private_gemm
+from sk_softmax._blas import private_openblas
 warnings.simplefilter("ignore")
 
 # Loaded (and listed by threadpoolctl) from here on, as after a first fit:
 # the pools compared below are the same libraries before and after.
-private_gemm()
+private_openblas()
 
 def pools():
     return {(i["filepath"], i["user_api"]): i["num_threads"] for i in threadpool_info()}
@@ -369,7 +369,7 @@ def test_results_do_not_depend_on_concurrent_evaluations():
         np.testing.assert_array_equal(grad, alone[1])
 
 
-def test_private_gemm_matches_numpy(private_blas):
+def test_private_openblas_matches_numpy(private_blas):
     gemm = private_blas
     rng = np.random.default_rng(0)
     for dtype, rtol in [(np.float64, 1e-13), (np.float32, 1e-5)]:

@@ -132,10 +132,12 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
                 xp.astype(to_device(self.sample_weight, xp, device), self._acc),
             )
         # Raw weights s_i in the accumulation dtype; normalised s_i / S in X's.
-        self._y_dev, self._sw_raw = _device_targets
+        self._y_dev, self._sample_weight_dev = _device_targets
         if self.soft:
             self._y_dev = xp.astype(self._y_dev, X.dtype)
-        self._sw_dev = xp.astype(self._sw_raw / self.sw_sum, X.dtype)
+        self._row_weight_dev = xp.astype(
+            self._sample_weight_dev / self.weight_sum, X.dtype
+        )
         self._classes = xp.arange(self.n_classes, device=device)
         self._chunk_size_param = chunk_size
         if chunk_size is None:
@@ -199,7 +201,7 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
             T = self._targets(lo, hi)
             # -sum_k T_k log p_k = m + log(s) - sum_k T_k z_k
             nll = m[:, 0] + xp.log(s[:, 0]) - xp.sum(T * Z, axis=1)
-            swc = self._sw_dev[lo:hi]
+            swc = self._row_weight_dev[lo:hi]
             loss += xp.sum(xp.astype(swc, self._acc) * xp.astype(nll, self._acc))
             if need_gradient:
                 G = swc[:, None] * (E / s - T)
@@ -231,7 +233,7 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
                 P = E / s
                 Zv = Xc @ V.T + vb
                 R = P * (Zv - xp.sum(P * Zv, axis=1, keepdims=True))
-                R = self._sw_dev[lo:hi, None] * R
+                R = self._row_weight_dev[lo:hi, None] * R
                 hW += xp.astype(R.T @ Xc, self._acc)
                 hb += xp.sum(xp.astype(R, self._acc), axis=0)
             return self._flat(hW, hb)
@@ -260,7 +262,7 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
         gram : ndarray, float64
         """
         xp, fi, d = self.xp, int(self.fit_intercept), self.n_features
-        root = xp.sqrt(self._sw_raw / self.sw_sum) / scale
+        root = xp.sqrt(self._sample_weight_dev / self.weight_sum) / scale
         gram = self._zeros(d + fi, d + fi)
         for lo, hi in self._chunks():
             M = xp.astype(self.X[lo:hi, :], self._acc) * root[lo:hi, None]
@@ -283,7 +285,7 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
         bound : float
         """
         xp, fi = self.xp, int(self.fit_intercept)
-        root = xp.sqrt(self._sw_raw / self.sw_sum) / scale
+        root = xp.sqrt(self._sample_weight_dev / self.weight_sum) / scale
         A = xp.abs(xp.astype(self.X, self._acc)) * root[:, None]
         row_abs, col_abs = xp.sum(A, axis=1), xp.sum(A, axis=0)
         trace = xp.sum(A * A)
@@ -300,7 +302,7 @@ class ArrayAPISoftmaxCrossEntropy(SoftmaxObjective):
         xp = self.xp
         idx_dev = to_device(np.asarray(idx, dtype=np.int64), xp, self.device)
         y_dev = xp.take(self._y_dev, idx_dev, axis=0)
-        raw_sw = xp.take(self._sw_raw, idx_dev, axis=0)
+        raw_sw = xp.take(self._sample_weight_dev, idx_dev, axis=0)
         return type(self)(
             xp.take(self.X, idx_dev, axis=0),
             self.y[idx],

@@ -40,7 +40,7 @@ from .._penalty import L2Penalty, check_weight_sum, penalty_from_C
 
 __all__ = [
     "BinaryObjective",
-    "FlatOrder",
+    "FlatLayout",
     "MiniBatchObjective",
     "KernelHessian",
     "SoftmaxObjective",
@@ -51,20 +51,20 @@ __all__ = [
 class KernelHessian:
     """The objective's Hessian at a point, as its backend's kernel computes it.
 
-    Products and diagonal in the kernel's own ``order`` of the parameters
+    Products and diagonal in the kernel's own ``layout`` of the parameters
     (what :meth:`SoftmaxObjective.newton_model` returns; the fit layer wraps
     it into the solvers' ``HessianOperator``).
 
     Attributes
     ----------
     hessp : callable
-        ``hessp(v) -> H v``; ``v`` and the result in ``order``.
+        ``hessp(v) -> H v``; ``v`` and the result in ``layout``.
     diagonal : ndarray of shape (n_params,) or None
-        ``diag(H)`` in ``order``; None where the backend has none.
-    order : FlatOrder
-        The order of the parameters the products work in.
+        ``diag(H)`` in ``layout``; None where the backend has none.
+    layout : FlatLayout
+        The layout of the parameters the products work in.
     project : callable
-        ``project(u)``: removes from ``u`` (in ``order``, in place) its
+        ``project(u)``: removes from ``u`` (in ``layout``, in place) its
         components along the directions the objective is constant on
         (:meth:`SoftmaxObjective.invariant_directions`; ``H`` is singular
         there). A preconditioned step has such components (the diagonal
@@ -75,16 +75,16 @@ class KernelHessian:
 
     hessp: object
     diagonal: object
-    order: object
+    layout: object
     project: object
 
 
-class FlatOrder:
-    """The flat parameter layout (the ravel of ``[W, b]``), as a model order.
+class FlatLayout:
+    """The flat parameter layout: the ravel of ``[W, b]``.
 
-    An order maps flat vectors to its own (``to_model``), back
+    A layout maps flat vectors to its own (``to_model``), back
     (``to_flat``), and gives the view of the weight entries ``W`` (the
-    penalised ones) of a vector in its order (``weights``).
+    penalised ones) of a vector in its layout (``weights``).
     """
 
     feature_major = False
@@ -96,11 +96,11 @@ class FlatOrder:
         self._fit_intercept = objective.fit_intercept
 
     def to_model(self, v):
-        """``v`` (flat layout) in this order: itself."""
+        """``v`` (flat layout) in this layout: itself."""
         return v
 
     def to_flat(self, u):
-        """``u`` (this order) in the flat layout: itself."""
+        """``u`` (this layout) in the flat layout: itself."""
         return u
 
     def weights(self, u):
@@ -169,11 +169,11 @@ class SoftmaxObjective:
         if weight_sum is None:
             with np.errstate(over="ignore"):  # an overflow raises just below
                 weight_sum = float(self.sample_weight.sum())
-        self.sw_sum = weight_sum
-        check_weight_sum(self.sw_sum)  # an overflowed S: an all-zero objective
+        self.weight_sum = weight_sum
+        check_weight_sum(self.weight_sum)  # an overflowed S: an all-zero objective
         self.C = float(C)
         self.l1_ratio = float(l1_ratio)
-        self.penalty = penalty_from_C(self.C, self.sw_sum, self.l1_ratio)
+        self.penalty = penalty_from_C(self.C, self.weight_sum, self.l1_ratio)
 
     def with_penalty(self, C, l1_ratio=None):
         """This objective with the penalty of ``C`` (and ``l1_ratio``) instead.
@@ -198,7 +198,7 @@ class SoftmaxObjective:
         other.C = float(C)
         if l1_ratio is not None:
             other.l1_ratio = float(l1_ratio)
-        other.penalty = penalty_from_C(other.C, other.sw_sum, other.l1_ratio)
+        other.penalty = penalty_from_C(other.C, other.weight_sum, other.l1_ratio)
         return other
 
     @property
@@ -396,46 +396,46 @@ class SoftmaxObjective:
         loss, grad = self.data_loss_gradient(w64, need_gradient)
         return self.add_penalty(self.penalty, w64, loss, grad)
 
-    def solver_order(self):
-        """The order of the parameters this backend's passes work in.
+    def solver_layout(self):
+        """The layout of the parameters this backend's passes work in.
 
-        :class:`FlatOrder` here; a backend whose kernel keeps its parameters
+        :class:`FlatLayout` here; a backend whose kernel keeps its parameters
         in another layout (the sparse kernel's ``(d, K)`` weights) returns
-        that order, so that a solver running in it (see
-        :meth:`ordered_loss_gradient`) makes the backend transpose nothing.
+        that layout, so that a solver running in it (see
+        :meth:`layout_loss_gradient`) makes the backend transpose nothing.
 
         Returns
         -------
-        order : FlatOrder
+        layout : FlatLayout
         """
-        return FlatOrder(self)
+        return FlatLayout(self)
 
-    def ordered_loss_gradient(self, order):
-        """``fun(u) -> (loss, grad)``: :meth:`loss_gradient` in ``order``.
+    def layout_loss_gradient(self, layout):
+        """``fun(u) -> (loss, grad)``: :meth:`loss_gradient` in ``layout``.
 
-        ``u`` and the gradient are in ``order`` (:meth:`solver_order`'s);
+        ``u`` and the gradient are in ``layout`` (:meth:`solver_layout`'s);
         the values are those of :meth:`loss_gradient` at
-        ``order.to_flat(u)``, permuted. The L2 penalty does not depend on
+        ``layout.to_flat(u)``, permuted. The L2 penalty does not depend on
         the order of the entries (its value is ``w . w - b . b``).
 
         Parameters
         ----------
-        order : FlatOrder
-            An order of :meth:`solver_order`.
+        layout : FlatLayout
+            A layout of :meth:`solver_layout`.
 
         Returns
         -------
         fun : callable
         """
-        if not order.feature_major:
+        if not layout.feature_major:
             return self.loss_gradient
         penalty = self.penalty
 
         def fun(u):
             u64 = np.ascontiguousarray(u, dtype=np.float64)
             loss, grad = self.data_loss_gradient(u64, True, feature_major=True)
-            loss += penalty.value(u64, order.intercepts(u64))
-            penalty.add_gradient(order.weights(grad), order.weights(u64))
+            loss += penalty.value(u64, layout.intercepts(u64))
+            penalty.add_gradient(layout.weights(grad), layout.weights(u64))
             return loss, grad
 
         return fun
@@ -493,7 +493,7 @@ class SoftmaxObjective:
         return hessp
 
     def newton_model(self, w):
-        """Hessian-vector products and diagonal at ``w``, in the backend's order.
+        """Hessian-vector products and diagonal at ``w``, in the backend's layout.
 
         For the preconditioned Newton-CG (:mod:`sk_softmax._newton_pcg`),
         whose Jacobi preconditioner is the diagonal. With ``x~ = [x, 1]``
@@ -501,9 +501,9 @@ class SoftmaxObjective:
 
             H_(kj),(kj) = sum_i (s_i / S) p_ik (1 - p_ik) x~_ij^2  (+ 1 / (C S) for W)
 
-        The products take and return vectors in the model's ``order`` of
+        The products take and return vectors in the model's ``layout`` of
         the parameters (a permutation of the flat layout, see
-        :class:`FlatOrder`), which the backend chooses so that the products
+        :class:`FlatLayout`), which the backend chooses so that the products
         need no transposition; conjugate gradients do not depend on the
         order of the coordinates. A backend may compute the diagonal with
         what the products share (see ``data_newton_model``); without one,
@@ -518,21 +518,21 @@ class SoftmaxObjective:
         -------
         model : KernelHessian
         """
-        data_hessp, diag, order = self.data_newton_model(np.array(w, dtype=np.float64))
+        data_hessp, diag, layout = self.data_newton_model(np.array(w, dtype=np.float64))
         if diag is not None:
-            self.penalty.add_hessian(order.weights(diag))
+            self.penalty.add_hessian(layout.weights(diag))
 
         def hessp(v):
             out = data_hessp(v)
-            self.penalty.add_hessian_product(order.weights(out), order.weights(v))
+            self.penalty.add_hessian_product(layout.weights(out), layout.weights(v))
             return out
 
         def project(u):
-            return order.remove_shifts(
+            return layout.remove_shifts(
                 u, self.fit_intercept, self.penalty.strength == 0
             )
 
-        return KernelHessian(hessp=hessp, diagonal=diag, order=order, project=project)
+        return KernelHessian(hessp=hessp, diagonal=diag, layout=layout, project=project)
 
     def data_newton_model(self, w):
         """Default: the data term's Hessian product, no diagonal, flat order."""
@@ -540,7 +540,7 @@ class SoftmaxObjective:
         return (
             lambda v: data_hessp(np.ascontiguousarray(v, dtype=np.float64)),
             None,
-            FlatOrder(self),
+            FlatLayout(self),
         )
 
     def loss_gradient_hessian(self, w):

@@ -49,8 +49,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._dask_cluster import current_client, home_worker, pin_lineage
-from ._base import FlatOrder, SoftmaxObjective
-from ._numpy import ChunkedSoftmaxCrossEntropy, FeatureMajorOrder
+from ._base import FlatLayout, SoftmaxObjective
+from ._numpy import ChunkedSoftmaxCrossEntropy, FeatureMajorLayout
 
 __all__ = ["DaskSoftmaxObjective", "merge_by_label"]
 
@@ -682,7 +682,7 @@ class DaskSoftmaxObjective(SoftmaxObjective):
             fit_intercept=self.fit_intercept,
             chunk_size=chunk_size,
             label_smoothing=float(label_smoothing),
-            weight_sum=self.sw_sum,
+            weight_sum=self.weight_sum,
         )
         x_blocks = X.to_delayed().ravel()
         y_blocks = y.to_delayed().ravel()
@@ -725,16 +725,16 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         """Release the blocks (on the workers, or in this process)."""
         self._blocks.close()
 
-    def solver_order(self):
-        """The blocks' kernels' order: :class:`FeatureMajorOrder` for sparse
+    def solver_layout(self):
+        """The blocks' kernels' layout: :class:`FeatureMajorLayout` for sparse
         blocks (their ``(d, K)`` weights and gradient, nothing transposed on
         the workers), else the flat layout.
 
         Returns
         -------
-        order : FlatOrder
+        layout : FlatLayout
         """
-        return FeatureMajorOrder(self) if self._x_sparse else FlatOrder(self)
+        return FeatureMajorLayout(self) if self._x_sparse else FlatLayout(self)
 
     def data_loss_gradient(self, w64, need_gradient, feature_major=False):
         parts = self._blocks.map(_loss_gradient, w64, need_gradient, feature_major)

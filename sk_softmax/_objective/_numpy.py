@@ -92,17 +92,17 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
-from .._blas import private_gemm
+from .._blas import private_openblas
 from .._threadpool import available_cpus, chunk_workers, run_in_threads
 from .._vector import dot
-from ._base import FlatOrder, SoftmaxObjective
+from ._base import FlatLayout, SoftmaxObjective
 from ._csr import CSRChunks, blocked_transpose
 from ._dense import DenseChunks
 from ._small_dense import SmallDenseKernel
 from ._softmax_rows import ClassMajorRows
 
 __all__ = [
-    "FeatureMajorOrder",
+    "FeatureMajorLayout",
     "ChunkedSoftmaxCrossEntropy",
     "auto_chunk_size",
     "gram_norm_bound",
@@ -187,8 +187,8 @@ def auto_chunk_size(
     return int(max(1, min(n_samples, rows)))
 
 
-class FeatureMajorOrder(FlatOrder):
-    """The sparse kernel's order of the parameters: ``[b, W^T.ravel()]``.
+class FeatureMajorLayout(FlatLayout):
+    """The sparse kernel's layout of the parameters: ``[b, W^T.ravel()]``.
 
     As a ``(d + 1, K)`` matrix (``(d, K)`` without intercepts) it is
     ``[b; W^T]``, the layout of the CSR kernel's scores product
@@ -196,8 +196,8 @@ class FeatureMajorOrder(FlatOrder):
     first, so that each score adds ``b`` before the features' terms), and
     ``W^T`` that of its accumulators: Hessian products, and loss and
     gradient (see
-    :meth:`~sk_softmax._objective._base.SoftmaxObjective.ordered_loss_gradient`),
-    in this order transpose nothing (see
+    :meth:`~sk_softmax._objective._base.SoftmaxObjective.layout_loss_gradient`),
+    in this layout transpose nothing (see
     :meth:`ChunkedSoftmaxCrossEntropy.data_newton_model`).
     """
 
@@ -209,7 +209,7 @@ class FeatureMajorOrder(FlatOrder):
         self.fK = self.K * int(self.fit_intercept)  # where W^T starts
 
     def to_model(self, v):
-        """``v`` (flat layout ``[W, b]``) in this order (a new vector)."""
+        """``v`` (flat layout ``[W, b]``) in this layout (a new vector)."""
         K, d, fK = self.K, self.d, self.fK
         Wb = v.reshape(K, -1)
         u = np.empty(v.size)
@@ -219,7 +219,7 @@ class FeatureMajorOrder(FlatOrder):
         return u
 
     def to_flat(self, u):
-        """``u`` (this order) in the flat layout ``[W, b]`` (a new vector)."""
+        """``u`` (this layout) in the flat layout ``[W, b]`` (a new vector)."""
         K, d, fK = self.K, self.d, self.fK
         v = np.empty(u.size)
         Wb = v.reshape(K, -1)
@@ -237,7 +237,7 @@ class FeatureMajorOrder(FlatOrder):
         return u[: self.fK] if self.fit_intercept else None
 
     def remove_shifts(self, u, intercepts, weights):
-        """As :meth:`FlatOrder.remove_shifts`, in this order."""
+        """As :meth:`FlatLayout.remove_shifts`, in this layout."""
         K, d, fK = self.K, self.d, self.fK
         if intercepts:
             u[:fK] -= u[:fK].mean()
@@ -324,7 +324,7 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
         self.n_samples, self.n_features = n_samples, n_features
         super().__init__(sample_weight, C, weight_sum, l1_ratio)
         # Normalised weights s_i / S in the working precision of X.
-        self.sw = (self.sample_weight / self.sw_sum).astype(self.dtype)
+        self.row_weight = (self.sample_weight / self.weight_sum).astype(self.dtype)
         self._chunk_size_param = chunk_size  # row views reuse it
         # Rows per block of the (serial) dense Hessian pass: the memory rule
         # alone, or the user's chunk_size.
@@ -347,7 +347,7 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
             )
         self.chunk_size = int(max(1, min(chunk_size, max(n_samples, 1))))
         hessian_rows = int(max(1, min(hessian_rows, max(n_samples, 1))))
-        self._sw64 = self.sw.astype(np.float64)
+        self._row_weight64 = self.row_weight.astype(np.float64)
         self._bufs = []
         kernel = CSRChunks if self.sparse else DenseChunks
         self._kernel = kernel(X, self.n_classes, self.fit_intercept)
@@ -360,14 +360,14 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
             self.y,
             self.n_classes,
             self.label_smoothing,
-            self.sw,
+            self.row_weight,
             keep_index=self._small,
             max_rows=max(self.chunk_size, hessian_rows),
         )
         self._design_passes = SmallDenseKernel(
             X,
             self._rows_math,
-            self._sw64,
+            self._row_weight64,
             self.fit_intercept,
             hessian_rows,
             self._small,
@@ -506,7 +506,7 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
         groups = [ids[bounds[t] : bounds[t + 1]] for t in range(workers)]
         bufs = [self._buffers(t) for t in range(workers)]
         for b in bufs:
-            b["gemm"] = private_gemm()
+            b["gemm"] = private_openblas()
         return run_in_threads(fn, list(zip(groups, bufs, strict=True)))
 
     def _params(self, w):
@@ -517,17 +517,17 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
 
     def _feature_major_params(self, u):
         """The CSR kernel's parameters ``[b; W^T]`` of ``u`` in
-        :class:`FeatureMajorOrder`: ``u`` itself as a ``(d + 1, K)`` matrix
+        :class:`FeatureMajorLayout`: ``u`` itself as a ``(d + 1, K)`` matrix
         in the working dtype (a view for float64)."""
         if not self.sparse:
-            raise ValueError("the feature-major order is the sparse kernel's")
+            raise ValueError("the feature-major layout is the sparse kernel's")
         rows = self.n_features + int(self.fit_intercept)
         return u.reshape(rows, self.n_classes).astype(self.dtype, copy=False)
 
     def _assemble(self, parts, feature_major=False):
         """The flat data gradient of the workers' ``(_, acc, gb)`` parts,
         summed in a fixed order (float64): in the parameter layout, or in
-        :class:`FeatureMajorOrder`. The penalty's term is added to its
+        :class:`FeatureMajorLayout`. The penalty's term is added to its
         weight part by the base class."""
         K, d = self.n_classes, self.n_features
         gb = parts[0][2]
@@ -553,8 +553,8 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
         One pass over the chunks (in worker threads, see
         :meth:`_map_chunks`); the gradient in the parameter layout, without
         the penalty. ``feature_major`` (sparse ``X``, see
-        :meth:`solver_order`): ``w64`` and the gradient in the order of
-        :class:`FeatureMajorOrder`, the kernel's own: the ``(d, K)`` weights
+        :meth:`solver_layout`): ``w64`` and the gradient in the layout of
+        :class:`FeatureMajorLayout`, the kernel's own: the ``(d, K)`` weights
         are a view of ``w64`` (float64), so that nothing is transposed (each
         way ~8 ms for ``d=200000, K=20``, float64).
         """
@@ -565,7 +565,7 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
             M = self._feature_major_params(w64)
         else:
             M = self._params(w64)
-        sw64 = self._sw64
+        sw64 = self._row_weight64
         rows_math, kernel = self._rows_math, self._kernel
         params = [M]  # dropped before the gradient is assembled
         del M
@@ -597,15 +597,15 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
             return loss, None
         return loss, self._assemble(parts, feature_major)
 
-    def solver_order(self):
-        """:class:`FeatureMajorOrder` for sparse ``X`` (the kernel's own
+    def solver_layout(self):
+        """:class:`FeatureMajorLayout` for sparse ``X`` (the kernel's own
         layout of the weights), else the flat layout.
 
         Returns
         -------
-        order : FlatOrder
+        layout : FlatLayout
         """
-        return FeatureMajorOrder(self) if self.sparse else FlatOrder(self)
+        return FeatureMajorLayout(self) if self.sparse else FlatLayout(self)
 
     def data_hessian_product(self, w, probabilities=None, feature_major=False):
         """``hessp(v64)``: the data term's Hessian at ``w`` times ``v64``.
@@ -614,8 +614,8 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
         unless ``probabilities`` (the (K, rows) blocks of ``P`` at ``w`` by
         chunk, see :meth:`data_newton_model`) are given; see
         :meth:`SoftmaxObjective.hessian_product` for the formula.
-        ``feature_major`` (sparse ``X``): ``v`` and the product in the order
-        of :class:`FeatureMajorOrder`, the kernel's own, with no transposition.
+        ``feature_major`` (sparse ``X``): ``v`` and the product in the layout
+        of :class:`FeatureMajorLayout`, the kernel's own, with no transposition.
         """
         M = self._params(w)
         K = self.n_classes
@@ -651,7 +651,7 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
                     # R = s_w * P * (Zv - sum_k P_k Zv_k)
                     Zv -= np.einsum("ij,ij->j", P, Zv)
                     Zv *= P
-                    Zv *= self.sw[sl]
+                    Zv *= self.row_weight[sl]
                     acc = kernel.accumulate(i, sl, Zv, acc, bufs)
                     if self.fit_intercept:
                         gb += Zv.sum(axis=1, dtype=np.float64)
@@ -663,7 +663,7 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
         return hessp
 
     def data_newton_model(self, w):
-        """``(hessp, diag, order)``: the data term's Hessian product and diagonal.
+        """``(hessp, diag, layout)``: the data term's Hessian product and diagonal.
 
         One pass over the chunks computes ``P`` and the diagonal
         ``sum_i s_i p_ik (1 - p_ik) x~_ij^2`` (one product of ``R = s P (1 -
@@ -673,8 +673,8 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
         blocks are kept for the products, which then skip the scores and the
         softmax: two sparse products each instead of three (measured on
         50000 x 200000, 80 nnz/row, K=20: ~185 ms per product without, ~110
-        with). For sparse ``X`` the products work in the kernel's own order
-        of the parameters (:class:`FeatureMajorOrder`): no transposition of
+        with). For sparse ``X`` the products work in the kernel's own layout
+        of the parameters (:class:`FeatureMajorLayout`): no transposition of
         the ``(K, d)`` weights each way per product (with the fresh buffers
         of each product, ~85 ms of a ~200 ms product on the shape above, on a
         loaded machine).
@@ -700,7 +700,7 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
                 P /= s
                 R = np.subtract(1, P, out=zv[: K * rows].reshape(K, rows))
                 R *= P
-                R *= self.sw[sl]  # s p (1 - p)
+                R *= self.row_weight[sl]  # s p (1 - p)
                 acc = kernel.accumulate(i, sl, R, acc, bufs, squared=True)
                 if self.fit_intercept:
                     gb += R.sum(axis=1, dtype=np.float64)
@@ -712,12 +712,12 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
         probabilities = {}
         for part in parts:
             probabilities.update(part[0])
-        order = self.solver_order()
+        layout = self.solver_layout()
         diag = self._assemble(parts, feature_major=self.sparse)
         hessp = self.data_hessian_product(
             w, probabilities if keep else None, feature_major=self.sparse
         )
-        return hessp, diag, order
+        return hessp, diag, layout
 
     def map_rows(self, fn, *args, chunk_rows=None):
         """``fn(X_c, y_c, s_c, start, *args)`` on each chunk of rows, serially.
@@ -736,7 +736,7 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
         total = None
         for i in range(0, n, step):
             sl = slice(i, min(i + step, n))
-            part = fn(self.X[sl], self.y[sl], self._sw64[sl], i, *args)
+            part = fn(self.X[sl], self.y[sl], self._row_weight64[sl], i, *args)
             if total is None:
                 total = tuple(np.array(p, dtype=np.float64) for p in part)
             else:
@@ -770,7 +770,7 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
         -------
         gram : ndarray, float64
         """
-        sqrt_sw = np.sqrt(self._sw64) / scale
+        sqrt_sw = np.sqrt(self._row_weight64) / scale
         return weighted_gram(self.X, sqrt_sw, int(self.fit_intercept), self._chunks())
 
     def gram_bound(self, scale):
@@ -785,7 +785,7 @@ class ChunkedSoftmaxCrossEntropy(SoftmaxObjective):
         -------
         bound : float
         """
-        sqrt_sw = np.sqrt(self._sw64) / scale
+        sqrt_sw = np.sqrt(self._row_weight64) / scale
         chunks = list(self._chunks())
         return gram_norm_bound(self.X, sqrt_sw, int(self.fit_intercept), chunks)
 

@@ -19,8 +19,8 @@ estimator, the fit layer or the solvers.
 
 All parameter vectors here are the flat float64 layout of
 :meth:`~sk_softmax._objective._base.SoftmaxObjective.unpack` (``[W, b]``
-ravelled), unless a method says it works in the backend's own order
-(``feature_major``, see :meth:`DataTerm.solver_order`). Every value is the
+ravelled), unless a method says it works in the backend's own layout
+(``feature_major``, see :meth:`DataTerm.solver_layout`). Every value is the
 *data* term only, already divided by ``S``: the penalty is added by the
 objective.
 """
@@ -49,7 +49,7 @@ class DataTerm(Protocol):
     sample_weight : ndarray
         The (class-weighted) sample weights ``s_i`` on the host (empty
         where they stay on Dask workers).
-    sw_sum : float
+    weight_sum : float
         ``S``, the weight sum the data term is divided by.
     dense_hessian : bool
         Capability: :meth:`data_loss_gradient_hessian` is implemented
@@ -74,7 +74,7 @@ class DataTerm(Protocol):
     n_classes: int
     fit_intercept: bool
     soft: bool
-    sw_sum: float
+    weight_sum: float
     dense_hessian: bool
     binary_hessian: bool
     sparse: bool
@@ -89,13 +89,13 @@ class DataTerm(Protocol):
         Parameters
         ----------
         w64 : ndarray of shape (n_params,), float64, contiguous
-            Parameters (in the backend's order if ``feature_major``).
+            Parameters (in the backend's layout if ``feature_major``).
         need_gradient : bool
             If False, only the loss.
         feature_major : bool, default=False
             ``w64`` and the gradient in the backend's
-            :meth:`solver_order` (sparse kernels); only passed where that
-            order is not the flat one.
+            :meth:`solver_layout` (sparse kernels); only passed where that
+            layout is not the flat one.
 
         Returns
         -------
@@ -103,13 +103,13 @@ class DataTerm(Protocol):
         grad : ndarray of shape (n_params,), float64, or None
         """
 
-    def solver_order(self):
-        """The order of the parameters this backend's passes work in.
+    def solver_layout(self):
+        """The layout of the parameters this backend's passes work in.
 
         Returns
         -------
-        order : FlatOrder
-            ``FlatOrder`` or ``FeatureMajorOrder``.
+        layout : FlatLayout
+            ``FlatLayout`` or ``FeatureMajorLayout``.
         """
 
     def n_workers(self):
@@ -122,7 +122,7 @@ class DataTerm(Protocol):
 
     # ---------------------------------------------------- Hessian-product part
     def data_hessian_product(self, w64):
-        """``hessp(v64) -> H v``: the data term's Hessian at ``w64``, flat order.
+        """``hessp(v64) -> H v``: the data term's Hessian at ``w64``, flat layout.
 
         Parameters
         ----------
@@ -135,8 +135,8 @@ class DataTerm(Protocol):
         """
 
     def data_newton_model(self, w64):
-        """``(hessp, diagonal, order)``: the data term's Hessian products in
-        the backend's ``order`` and their diagonal (or None).
+        """``(hessp, diagonal, layout)``: the data term's Hessian products in
+        the backend's ``layout`` and their diagonal (or None).
 
         Parameters
         ----------
@@ -147,7 +147,7 @@ class DataTerm(Protocol):
         -------
         hessp : callable
         diagonal : ndarray of shape (n_params,) or None
-        order : FlatOrder
+        layout : FlatLayout
         """
 
     # ----------------------------------------------- dense Hessian / Gram part

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
-from .._blas import private_gemm
+from .._blas import private_openblas
 from .._threadpool import chunk_workers
 from .._vector import dot
 
@@ -63,7 +63,7 @@ def small_gemm(largest):
     """
     if largest < _PRIVATE_GEMM_MIN_MADDS or chunk_workers(2) <= 1:
         return None
-    return private_gemm()
+    return private_openblas()
 
 
 def _matmul(A, B, gemm, trans_b=False, out=None):

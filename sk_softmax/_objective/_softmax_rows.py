@@ -50,7 +50,7 @@ class ClassMajorRows:
         self.soft = y.ndim == 2
         self.n_classes = int(n_classes)
         self.label_smoothing = float(label_smoothing)
-        self.sw = sample_weight
+        self.row_weight = sample_weight
         self.n_samples = y.shape[0]
         self.keep_index = keep_index
         self.arange = np.arange(max_rows)
@@ -143,7 +143,7 @@ class ClassMajorRows:
         """
         eps = self.label_smoothing
         K = self.n_classes
-        swc = self.sw[sl]
+        swc = self.row_weight[sl]
         # P = exp(z - m) / s, then s_w * (P - T); this order (not the fused
         # exp(z - m) * (s_w / s)) keeps the rounding of the reference kernel.
         Z /= s
