@@ -193,15 +193,26 @@ def test_demo_shows_one_thread_times_and_restores_limits(capsys):
 
     from sk_softmax import SoftmaxRegression
 
+    def pools():
+        # The package's private OpenBLAS copy joins the listing when the
+        # process's first threaded fit loads it (by design, and only once),
+        # so it is not a limit the demo changed: the other pools must be
+        # exactly as they were (run alone, this test is that first fit).
+        return [
+            p
+            for p in threadpoolctl.threadpool_info()
+            if "libsk_softmax_private_openblas" not in p["filepath"]
+        ]
+
     demo = _load(ROOT / "examples" / "demo_digits.py", "demo_digits")
-    before = threadpoolctl.threadpool_info()
+    before = pools()
     demo.main(
         {
             "ours": SoftmaxRegression(max_iter=5),
             "LR": LogisticRegression(max_iter=5),
         }
     )
-    assert threadpoolctl.threadpool_info() == before
+    assert pools() == before
     out = capsys.readouterr().out
     assert "1 thread" in out
     assert re.search(r"machine: \d+ cores, load average \(1, 5, 15 min\): ", out)
