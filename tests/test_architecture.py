@@ -9,7 +9,8 @@ and fails with one line per violation, ``file:line: what``:
 - the solvers import nothing of the objective, its backends, the worker
   threads or the BLAS (nor anything above them);
 - the objective and its backends import nothing above them (validation,
-  fit, solvers, estimators);
+  fit, solvers, estimators); validation imports no backend, fit layer,
+  solver or estimator; the fit layer imports no estimator;
 - no private scipy import anywhere (scipy may change or remove them in any
   release: its private ``_dcsrch`` does not exist in 1.11), and private
   scikit-learn helpers only in ``_sklearn_compat.py`` (where they are
@@ -66,6 +67,18 @@ _OBJECTIVE_FORBIDDEN = (
     "_callbacks",
     "_params",
     "_lr_compat",
+)
+_VALIDATION = ("_validation", "_targets", "_dask_input", "_namespaces")
+_VALIDATION_FORBIDDEN = (
+    "_objective",
+    "_fit",
+    "_cv_path",
+    "_solvers",
+    "_inference",
+    "_estimator",
+    "_classifier",
+    "_cv",
+    "_base",
 )
 _FIT = ("_fit", "_cv_path")
 _FIT_FORBIDDEN = ("_estimator", "_classifier", "_cv")
@@ -210,6 +223,10 @@ def test_solvers_import_nothing_of_objective_threads_or_blas():
 
 def test_objective_imports_nothing_above_it():
     _report(_package_violations(layer_imports((_OBJECTIVE,), _OBJECTIVE_FORBIDDEN)))
+
+
+def test_validation_imports_no_backend_nor_anything_above():
+    _report(_package_violations(layer_imports(_VALIDATION, _VALIDATION_FORBIDDEN)))
 
 
 def test_fit_layer_imports_no_estimator():
