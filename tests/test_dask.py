@@ -618,9 +618,15 @@ def test_cluster_predictions_are_lazy(client, problem):
     assert isinstance(dec, da.Array) and dec.shape == (600,)
 
 
-def _kill_on_call(monkeypatch, client, call_number, calls, target=None):
+def _kill_on_call(monkeypatch, client, call_number, calls, target=None, data=None):
     """Kill the worker process ``target`` (default: the one holding block 0)
-    at the ``call_number``-th evaluation (before its tasks are sent)."""
+    at the ``call_number``-th evaluation (before its tasks are sent).
+
+    ``data``: futures whose every copy must be lost; every worker holding
+    one, or one of the blocks' kernels built from them, is killed then (a
+    kernel's task is not bound to the worker the data were scattered to:
+    built on the other worker, it survives a kill of the first, and the fit
+    rightly goes on; the test once failed so in CI's oldest-versions pass)."""
     from sk_softmax._objective import _dask as backend
 
     original = backend._ClusterBlocks.map
@@ -628,10 +634,18 @@ def _kill_on_call(monkeypatch, client, call_number, calls, target=None):
     def map_then_kill(self, fn, *args):
         calls.append(fn.__name__)
         if len(calls) == call_number:
-            holder = target or next(iter(client.who_has(self.futures[:1]).values()))[0]
-            pid = client.run(os.getpid, workers=[holder])[holder]
-            os.kill(pid, signal.SIGKILL)
-            _wait_removed(client.cluster, holder)
+            if data is not None:
+                held = client.who_has([*data, *self.futures]).values()
+                holders = sorted({w for ws in held for w in ws})
+            else:
+                holders = [
+                    target or next(iter(client.who_has(self.futures[:1]).values()))[0]
+                ]
+            pids = client.run(os.getpid, workers=holders)
+            for holder in holders:
+                os.kill(pids[holder], signal.SIGKILL)
+            for holder in holders:
+                _wait_removed(client.cluster, holder)
         return original(self, fn, *args)
 
     monkeypatch.setattr(backend._ClusterBlocks, "map", map_then_kill)
@@ -671,12 +685,12 @@ def test_worker_killed_mid_fit_same_coefficients(client, monkeypatch, wide, prob
 def test_worker_killed_with_scattered_blocks_clear_error(client, monkeypatch, problem):
     X, y, _ = problem(n=600, seed=9)
     X = X + 1.0  # not the data of another test (scatter keys hash the data)
-    target = sorted(client.nthreads())[0]  # all blocks (and kernels) there
+    target = sorted(client.nthreads())[0]  # the blocks there
     parts = [client.scatter(X[i : i + 300], workers=[target]) for i in (0, 300)]
     Xd = da.concatenate(
         [da.from_delayed(p, shape=(300, 5), dtype=X.dtype) for p in parts]
     )
-    _kill_on_call(monkeypatch, client, 3, [], target=target)
+    _kill_on_call(monkeypatch, client, 3, [], data=parts)
     # scattered data have no lineage: the fit stops, naming the cause
     with pytest.raises(RuntimeError, match="lost data it cannot recompute"):
         SoftmaxRegression(tol=1e-10, solver="lbfgs").fit(Xd, _blocks(y, 300))
