@@ -40,6 +40,8 @@ parameter vector.
 import numpy as np
 import scipy.sparse as sp
 
+from ._dense import ChunkKernel
+
 __all__ = ["CSRChunks", "blocked_transpose"]
 
 
@@ -66,27 +68,13 @@ def blocked_transpose(A, out, block=4096):
     return out
 
 
-class CSRChunks:
-    """The products of the chunks of a CSR ``X``, on their transposed blocks.
-
-    Parameters
-    ----------
-    X : csr_matrix of shape (n_samples, n_features)
-        The data, float32 or float64.
-    n_classes : int
-        ``K``.
-    fit_intercept : bool
-        Whether the scores have intercepts.
-    """
+class CSRChunks(ChunkKernel):
+    """The products of the chunks of a CSR ``X``, on their transposed blocks."""
 
     sparse = True
 
     def __init__(self, X, n_classes, fit_intercept):
-        self.X = X
-        self.n_features = X.shape[1]
-        self.n_classes = int(n_classes)
-        self.fit_intercept = bool(fit_intercept)
-        self.dtype = X.dtype
+        super().__init__(X, n_classes, fit_intercept)
         self.blocks = None
 
     def buffers(self, chunk_rows):

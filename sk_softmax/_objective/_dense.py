@@ -11,15 +11,15 @@ Float32 products are accumulated across chunks in float64.
 
 import numpy as np
 
-__all__ = ["DenseChunks"]
+__all__ = ["ChunkKernel", "DenseChunks"]
 
 
-class DenseChunks:
-    """The products of the chunks of a dense ``X``.
+class ChunkKernel:
+    """What the dense and CSR chunk kernels share: the data and the shape.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray or csr_matrix of shape (n_samples, n_features)
         The data, float32 or float64.
     n_classes : int
         ``K``.
@@ -27,14 +27,18 @@ class DenseChunks:
         Whether the scores have intercepts.
     """
 
-    sparse = False
-
     def __init__(self, X, n_classes, fit_intercept):
         self.X = X
         self.n_features = X.shape[1]
         self.n_classes = int(n_classes)
         self.fit_intercept = bool(fit_intercept)
         self.dtype = X.dtype
+
+
+class DenseChunks(ChunkKernel):
+    """The products of the chunks of a dense ``X`` (C-contiguous ndarray)."""
+
+    sparse = False
 
     def buffers(self, chunk_rows):
         """Per-worker work arrays: ``kd``, the (K, d) product result.
